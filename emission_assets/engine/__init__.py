@@ -1,0 +1,1 @@
+"""Spark engines: embedded Sail (default), any Spark Connect URL, or the Databricks runtime's session."""

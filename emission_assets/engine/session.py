@@ -1,0 +1,98 @@
+"""One Spark session per process, on the engine the configuration names.
+
+- ``embedded`` (default): an in-process Sail Spark Connect server (pysail, Rust, no JVM) and PySpark's Connect
+  client. One server per process: a second server in the same process can keep it from exiting.
+- ``remote``: any Spark Connect URL (``sc://host:port``), e.g. a Sail server elsewhere or Databricks Connect.
+- ``databricks``: the session of the Databricks runtime the code runs in; tables get Unity Catalog names.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("embedded", "remote", "databricks")
+# "UTC", not Sail's default "Etc/UTC": Sail rejects replaceWhere writes whose timestamp column type names a
+# different zone string than the table's.
+SESSION_TIME_ZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    engine: str = "embedded"
+    spark_remote: str | None = None
+    catalog: str | None = None  # Unity Catalog catalog, databricks engine only
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+        if self.engine == "remote" and not (self.spark_remote or "").startswith("sc://"):
+            raise ValueError(f"engine 'remote' needs spark_remote as an sc:// URL, got {self.spark_remote!r}")
+        if self.engine == "databricks" and not self.catalog:
+            raise ValueError("engine 'databricks' needs a Unity Catalog catalog (EMISSION_CATALOG)")
+
+    @classmethod
+    def from_env(cls) -> "EngineConfig":
+        remote = os.environ.get("SPARK_REMOTE") or None
+        engine = os.environ.get("EMISSION_ENGINE") or ("remote" if remote else "embedded")
+        return cls(engine=engine, spark_remote=remote, catalog=os.environ.get("EMISSION_CATALOG") or None)
+
+
+class _Embedded:
+    """The process's single Sail server and its client session."""
+
+    lock = threading.Lock()
+    server = None
+    session = None
+
+
+def _stop_embedded() -> None:
+    with _Embedded.lock:
+        if _Embedded.session is not None:
+            try:
+                _Embedded.session.stop()
+            except Exception:  # the server may already be gone at interpreter exit
+                log.debug("stopping the embedded Spark session failed", exc_info=True)
+            _Embedded.session = None
+        if _Embedded.server is not None:
+            _Embedded.server.stop()
+            _Embedded.server = None
+
+
+def _embedded_session():
+    from pysail.spark import SparkConnectServer
+    from pyspark.sql import SparkSession
+
+    with _Embedded.lock:
+        if _Embedded.session is None:
+            if _Embedded.server is None:
+                server = SparkConnectServer(ip="127.0.0.1", port=0)
+                server.start()
+                _Embedded.server = server
+                atexit.register(_stop_embedded)
+            _, port = _Embedded.server.listening_address
+            _Embedded.session = SparkSession.builder.remote(f"sc://127.0.0.1:{port}").getOrCreate()
+        return _Embedded.session
+
+
+def get_spark(config: EngineConfig):
+    """The process's Spark session for ``config``, with the session time zone set to UTC."""
+    from pyspark.sql import SparkSession
+
+    if config.engine == "embedded":
+        spark = _embedded_session()
+    elif config.engine == "remote":
+        spark = SparkSession.builder.remote(config.spark_remote).getOrCreate()
+    else:
+        spark = SparkSession.builder.getOrCreate()
+    spark.conf.set("spark.sql.session.timeZone", SESSION_TIME_ZONE)
+    return spark
+
+
+def stop_spark() -> None:
+    """Stop the embedded server (if any) now rather than at exit."""
+    _stop_embedded()

@@ -1,0 +1,130 @@
+"""Every table's registry name (``layer.table``), schema, partitioning and location.
+
+Locally a table is a Delta path under ``$EMISSION_HOME/lakehouse/<layer>/<table>`` registered in the engine's
+catalog as ``layer.table``; on Databricks it is the Unity Catalog table ``<catalog>.<layer>.<table>``. Sail's
+catalog lives in memory, so :meth:`Registry.register` runs at every session start.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DAY_PARTITIONS = ("year", "month", "day")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, Spark SQL type), partition columns last
+    partition_by: tuple[str, ...]
+    description: str
+
+    @property
+    def layer(self) -> str:
+        return self.name.split(".")[0]
+
+    @property
+    def table(self) -> str:
+        return self.name.split(".")[1]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column for column, _ in self.columns]
+
+    @property
+    def ddl(self) -> str:
+        return ", ".join(f"{column} {sql_type}" for column, sql_type in self.columns)
+
+
+BRONZE_SMARD_RESPONSES = TableSpec(
+    name="bronze.smard_responses",
+    columns=(
+        ("file_name", "STRING"),
+        ("sha256", "STRING"),
+        ("source", "STRING"),
+        ("source_url", "STRING"),
+        ("fetched_at", "TIMESTAMP"),
+        ("ingested_at", "TIMESTAMP"),
+        ("ingest_run_id", "STRING"),
+        ("filter_id", "INT"),
+        ("region", "STRING"),
+        ("resolution", "STRING"),
+        ("window_start", "TIMESTAMP"),
+        ("payload", "STRING"),
+        ("window_date", "DATE"),
+    ),
+    partition_by=("window_date",),
+    description="Append-only: one row per SMARD reservoir file (raw JSON payload + ingest metadata), exactly once.",
+)
+
+SILVER_PRODUCTION = TableSpec(
+    name="silver.production",
+    columns=(
+        ("interval_start", "TIMESTAMP"),
+        ("interval_end", "TIMESTAMP"),
+        ("region", "STRING"),
+        ("production_type", "STRING"),
+        ("filter_id", "INT"),
+        ("resolution", "STRING"),
+        ("energy_mwh", "DOUBLE"),
+        ("power_mw", "DOUBLE"),
+        ("source_file", "STRING"),
+        ("fetched_at", "TIMESTAMP"),
+        ("year", "INT"),
+        ("month", "INT"),
+        ("day", "INT"),
+    ),
+    partition_by=DAY_PARTITIONS,
+    description=(
+        "Grid production per interval x region x production type (SMARD), typed and deduplicated: "
+        "the latest download wins; partitioned by the local day in Europe/Berlin."
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (BRONZE_SMARD_RESPONSES, SILVER_PRODUCTION)}
+LAYERS = ("bronze", "silver", "gold")
+
+
+def spec(name: str) -> TableSpec:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; registered: {', '.join(TABLES)}") from None
+
+
+class Registry:
+    """Maps registry names to where the tables live for one engine."""
+
+    def __init__(self, *, lakehouse_root: Path | str | None = None, catalog: str | None = None):
+        if (lakehouse_root is None) == (catalog is None):
+            raise ValueError("a registry needs exactly one of lakehouse_root (local paths) or catalog (Unity Catalog)")
+        self.lakehouse_root = Path(lakehouse_root) if lakehouse_root is not None else None
+        self.catalog = catalog
+
+    def sql_name(self, name: str) -> str:
+        table = spec(name)
+        return f"{self.catalog}.{table.name}" if self.catalog else table.name
+
+    def path(self, name: str) -> str | None:
+        """The Delta path (local mode); None for Unity Catalog managed tables."""
+        table = spec(name)
+        if self.lakehouse_root is None:
+            return None
+        return str(self.lakehouse_root / table.layer / table.table)
+
+    def register(self, spark) -> None:
+        """Create the schemas and (empty if new) tables in the session's catalog; safe to repeat."""
+        for layer in LAYERS:
+            prefix = f"{self.catalog}." if self.catalog else ""
+            spark.sql(f"CREATE SCHEMA IF NOT EXISTS {prefix}{layer}")
+        for name, table in TABLES.items():
+            partitioned = f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
+            if self.lakehouse_root is None:
+                spark.sql(f"CREATE TABLE IF NOT EXISTS {self.sql_name(name)} ({table.ddl}) USING DELTA{partitioned}")
+                continue
+            # Re-point the session's catalog entry at this lakehouse. Dropping an external (LOCATION) table
+            # removes only the catalog entry, never the Delta files.
+            spark.sql(f"DROP TABLE IF EXISTS {table.name}")
+            spark.sql(
+                f"CREATE TABLE {table.name} ({table.ddl}) USING DELTA{partitioned} LOCATION '{self.path(name)}'"
+            )

@@ -1,0 +1,1 @@
+"""The reservoir: raw API response files with sidecars, before anything parses them."""

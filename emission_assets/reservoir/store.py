@@ -1,0 +1,88 @@
+"""Atomic, versioned raw-file storage.
+
+Each payload ``<stem>.json`` gets a sidecar ``<stem>.meta.json`` (source URL, fetched_at, sha256, ...). Both are
+written to a temporary name, fsynced and renamed, payload first: a sidecar exists only for a complete payload, so
+readers list sidecars and never see half-written files. Names are never overwritten; a re-fetch is a new stem.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PAYLOAD_SUFFIX = ".json"
+META_SUFFIX = ".meta.json"
+
+
+@dataclass(frozen=True)
+class ReservoirFile:
+    path: Path  # the payload file
+    name: str  # path relative to the reservoir root (posix); the file's identity in bronze
+    meta: dict
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+def _atomic_write(target: Path, data: bytes, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Reservoir:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def write(self, relative_dir: str, stem: str, payload: bytes, meta: dict, *, private: bool = False) -> ReservoirFile:
+        """Store ``payload`` under ``relative_dir/stem.json`` with its sidecar; refuses to overwrite history."""
+        directory = self.root / relative_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        payload_path = directory / f"{stem}{PAYLOAD_SUFFIX}"
+        meta_path = directory / f"{stem}{META_SUFFIX}"
+        if meta_path.exists():
+            raise FileExistsError(f"reservoir file {payload_path} exists already; versions are never overwritten")
+        name = payload_path.relative_to(self.root).as_posix()
+        full_meta = {
+            **meta,
+            "name": name,
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "bytes": len(payload),
+        }
+        mode = 0o600 if private else 0o644
+        _atomic_write(payload_path, payload, mode)
+        _atomic_write(meta_path, json.dumps(full_meta, sort_keys=True, indent=1).encode(), mode)
+        return ReservoirFile(payload_path, name, full_meta)
+
+    def list(self, relative_dir: str) -> list[ReservoirFile]:
+        """Complete files (those with a sidecar) in one directory, by name."""
+        directory = self.root / relative_dir
+        if not directory.is_dir():
+            return []
+        files = []
+        for meta_path in sorted(directory.glob(f"*{META_SUFFIX}")):
+            stem = meta_path.name[: -len(META_SUFFIX)]
+            payload_path = directory / f"{stem}{PAYLOAD_SUFFIX}"
+            meta = json.loads(meta_path.read_text())
+            files.append(ReservoirFile(payload_path, payload_path.relative_to(self.root).as_posix(), meta))
+        return files
+
+    def delete_all(self) -> int:
+        """Remove every file (``reset``); returns how many payloads were removed."""
+        if not self.root.exists():
+            return 0
+        count = sum(1 for _ in self.root.rglob(f"*{META_SUFFIX}"))
+        shutil.rmtree(self.root)
+        return count

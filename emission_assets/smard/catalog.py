@@ -1,0 +1,65 @@
+"""SMARD series ids, English names and the regions and resolutions the project uses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ATTRIBUTION = "Bundesnetzagentur | SMARD.de"
+LICENSE = "CC BY 4.0"
+
+
+@dataclass(frozen=True)
+class SmardSeries:
+    filter_id: int
+    name: str  # English snake_case, used as production_type / series name in silver
+    kind: str  # "generation" or "load"
+    german: str  # column name in the download-center CSV (before " [MWh]")
+
+
+SERIES: tuple[SmardSeries, ...] = (
+    SmardSeries(1223, "lignite", "generation", "Braunkohle"),
+    SmardSeries(1224, "nuclear", "generation", "Kernenergie"),
+    SmardSeries(1225, "wind_offshore", "generation", "Wind Offshore"),
+    SmardSeries(1226, "hydro", "generation", "Wasserkraft"),
+    SmardSeries(1227, "other_conventional", "generation", "Sonstige Konventionelle"),
+    SmardSeries(1228, "other_renewable", "generation", "Sonstige Erneuerbare"),
+    SmardSeries(4066, "biomass", "generation", "Biomasse"),
+    SmardSeries(4067, "wind_onshore", "generation", "Wind Onshore"),
+    SmardSeries(4068, "photovoltaics", "generation", "Photovoltaik"),
+    SmardSeries(4069, "hard_coal", "generation", "Steinkohle"),
+    SmardSeries(4070, "pumped_storage", "generation", "Pumpspeicher"),
+    SmardSeries(4071, "natural_gas", "generation", "Erdgas"),
+    SmardSeries(410, "grid_load", "load", "Netzlast"),
+    SmardSeries(4359, "residual_load", "load", "Residuallast"),
+)
+
+BY_ID: dict[int, SmardSeries] = {s.filter_id: s for s in SERIES}
+GENERATION_FILTERS: tuple[int, ...] = tuple(s.filter_id for s in SERIES if s.kind == "generation")
+LOAD_FILTERS: tuple[int, ...] = tuple(s.filter_id for s in SERIES if s.kind == "load")
+
+REGIONS: tuple[str, ...] = ("DE", "50Hertz", "Amprion", "TenneT", "TransnetBW")
+RESOLUTIONS: tuple[str, ...] = ("quarterhour", "hour")
+DEFAULT_RESOLUTION = "quarterhour"
+# Finer first: where several resolutions exist for a day, silver takes the finest.
+RESOLUTION_RANK = {"quarterhour": 0, "hour": 1}
+
+
+def series(filter_id: int) -> SmardSeries:
+    try:
+        return BY_ID[filter_id]
+    except KeyError:
+        raise ValueError(
+            f"unknown SMARD filter {filter_id}; known: "
+            + ", ".join(f"{s.filter_id} ({s.name})" for s in SERIES)
+        ) from None
+
+
+def check_region(region: str) -> str:
+    if region not in REGIONS:
+        raise ValueError(f"unknown SMARD region {region!r}; known: {', '.join(REGIONS)}")
+    return region
+
+
+def check_resolution(resolution: str) -> str:
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"unsupported SMARD resolution {resolution!r}; supported: {', '.join(RESOLUTIONS)}")
+    return resolution

@@ -1,0 +1,134 @@
+"""SMARD window files: the API's JSON shape, and how windows are named and found in the reservoir.
+
+A window is one API response ``{"meta_data": {...}, "series": [[epoch_ms, MWh or null], ...]}`` for one filter,
+region and resolution; hour and quarter-hour windows span a week from Monday 00:00 Europe/Berlin.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+from emission_assets.reservoir.store import Reservoir, ReservoirFile
+from emission_assets.smard.catalog import series
+from emission_assets.timeutil import RESOLUTION_STEP, UTC, day_bounds_utc, from_epoch_ms, local_date_of_ms, to_epoch_ms
+
+RESERVOIR_DIR = "smard"
+
+
+class SmardFormatError(ValueError):
+    """A SMARD response or file that does not have the API's JSON shape."""
+
+
+def describe(filter_id: int, region: str, resolution: str, window_start_ms: int | None = None) -> str:
+    """Human-readable name of a series window, for error messages."""
+    text = f"filter {filter_id} ({series(filter_id).name}), region {region}, resolution {resolution}"
+    if window_start_ms is not None:
+        text += f", window {from_epoch_ms(window_start_ms).isoformat()} ({window_start_ms})"
+    return text
+
+
+def parse_window(payload: bytes, context: str) -> list[tuple[int, float | None]]:
+    """Validate a window payload and return its series; ``context`` names the window in errors."""
+    try:
+        document = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SmardFormatError(f"{context}: response is not valid JSON ({error}); first bytes: {payload[:80]!r}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("series"), list):
+        raise SmardFormatError(f"{context}: JSON has no 'series' list; keys: {sorted(document) if isinstance(document, dict) else type(document).__name__}")
+    points = []
+    for position, point in enumerate(document["series"]):
+        if (
+            not isinstance(point, list)
+            or len(point) != 2
+            or not isinstance(point[0], int)
+            or not (point[1] is None or isinstance(point[1], (int, float)))
+        ):
+            raise SmardFormatError(f"{context}: series[{position}] is {point!r}, expected [epoch_ms, number or null]")
+        points.append((point[0], None if point[1] is None else float(point[1])))
+    return points
+
+
+def parse_index(payload: bytes, context: str) -> list[int]:
+    try:
+        document = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SmardFormatError(f"{context}: index is not valid JSON ({error}); first bytes: {payload[:80]!r}") from None
+    stamps = document.get("timestamps") if isinstance(document, dict) else None
+    if not isinstance(stamps, list) or not all(isinstance(t, int) for t in stamps):
+        raise SmardFormatError(f"{context}: index has no 'timestamps' list of epoch milliseconds")
+    return sorted(stamps)
+
+
+def build_window(points: list[tuple[int, float | None]], created: datetime) -> bytes:
+    """A payload in the API's shape (used by the CSV import and the bundled demo data)."""
+    document = {"meta_data": {"version": 1, "created": to_epoch_ms(created)}, "series": [[t, v] for t, v in points]}
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def window_dir(window_start_ms: int) -> str:
+    """Reservoir folder of a window: ``smard/<local date of the window start>``."""
+    return f"{RESERVOIR_DIR}/{local_date_of_ms(window_start_ms).isoformat()}"
+
+
+def store_window(
+    reservoir: Reservoir,
+    *,
+    filter_id: int,
+    region: str,
+    resolution: str,
+    window_start_ms: int,
+    payload: bytes,
+    url: str,
+    fetched_at: datetime,
+    source: str,
+) -> ReservoirFile:
+    """Validate and store one window as a new version; the sidecar records which intervals it covers."""
+    points = parse_window(payload, describe(filter_id, region, resolution, window_start_ms))
+    step_ms = int(RESOLUTION_STEP[resolution].total_seconds() * 1000)
+    stamp = fetched_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    meta = {
+        "source": source,
+        "url": url,
+        "fetched_at": fetched_at.astimezone(UTC).isoformat(),
+        "filter_id": filter_id,
+        "region": region,
+        "resolution": resolution,
+        "window_start_ms": window_start_ms,
+        "series_start_ms": points[0][0] if points else None,
+        "series_end_ms": points[-1][0] + step_ms if points else None,
+        "points": len(points),
+        "non_null_points": sum(1 for _, v in points if v is not None),
+    }
+    stem = f"{filter_id}_{region}_{resolution}_{window_start_ms}__{stamp}"
+    return reservoir.write(window_dir(window_start_ms), stem, payload, meta)
+
+
+def stored_windows(reservoir: Reservoir, first_day: date, last_day: date) -> list[ReservoirFile]:
+    """Every stored version of every window that may overlap the local days ``first_day..last_day``."""
+    files: list[ReservoirFile] = []
+    day = first_day - timedelta(days=7)  # a week window starting up to 7 days earlier can reach first_day
+    while day <= last_day:
+        files.extend(reservoir.list(f"{RESERVOIR_DIR}/{day.isoformat()}"))
+        day += timedelta(days=1)
+    first_ms = to_epoch_ms(day_bounds_utc(first_day)[0])
+    end_ms = to_epoch_ms(day_bounds_utc(last_day)[1])
+    return [
+        f
+        for f in files
+        if f.meta.get("series_start_ms") is not None
+        and f.meta["series_start_ms"] < end_ms
+        and f.meta["series_end_ms"] > first_ms
+    ]
+
+
+def covers_day(file: ReservoirFile, day: date, settle: timedelta) -> bool:
+    """True when the file spans the whole local day and was fetched ``settle`` after it ended (slots published)."""
+    start, end = day_bounds_utc(day)
+    meta = file.meta
+    return (
+        meta.get("series_start_ms") is not None
+        and meta["series_start_ms"] <= to_epoch_ms(start)
+        and meta["series_end_ms"] >= to_epoch_ms(end)
+        and datetime.fromisoformat(meta["fetched_at"]) >= end + settle
+    )
+

@@ -1,0 +1,57 @@
+"""Time conventions: SMARD epochs are UTC interval starts; partitions are local days in Europe/Berlin."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
+UTC = timezone.utc
+
+RESOLUTION_STEP = {
+    "quarterhour": timedelta(minutes=15),
+    "hour": timedelta(hours=1),
+}
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=BERLIN)
+
+
+def day_bounds_utc(day: date) -> tuple[datetime, datetime]:
+    """UTC start (inclusive) and end (exclusive) of a local day: 23, 24 or 25 hours long."""
+    return (
+        local_midnight(day).astimezone(UTC),
+        local_midnight(day + timedelta(days=1)).astimezone(UTC),
+    )
+
+
+def expected_intervals(day: date, resolution: str) -> int:
+    """92/96/100 quarter-hours or 23/24/25 hours on a DST-spring/normal/DST-autumn day."""
+    start, end = day_bounds_utc(day)
+    return int((end - start) / RESOLUTION_STEP[resolution])
+
+
+def week_start(day: date) -> date:
+    """Monday of the day's week: SMARD hour/quarter-hour windows start Monday 00:00 Berlin time."""
+    return day - timedelta(days=day.weekday())
+
+
+def to_epoch_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: times must be timezone-aware")
+    return int(moment.timestamp() * 1000)
+
+
+def from_epoch_ms(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+
+
+def local_date_of_ms(epoch_ms: int) -> date:
+    return from_epoch_ms(epoch_ms).astimezone(BERLIN).date()
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """Inclusive list of days."""
+    if last < first:
+        raise ValueError(f"end day {last} is before start day {first}")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

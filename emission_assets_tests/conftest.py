@@ -1,0 +1,37 @@
+"""Shared fixtures: one embedded Sail session per test process, a fresh lakehouse per test."""
+from __future__ import annotations
+
+import pytest
+
+from emission_assets.engine.session import EngineConfig, get_spark, stop_spark
+from emission_assets.lakehouse.registry import Registry
+from emission_assets.lakehouse.writer import DeltaWriter
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Nothing a test does may touch the developer's home or the network defaults."""
+    monkeypatch.setenv("EMISSION_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("EMISSION_RESERVOIR", raising=False)
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    monkeypatch.delenv("EMISSION_ENGINE", raising=False)
+    monkeypatch.setenv("SMARD_BASE_URL", "http://127.0.0.1:9/unreachable-in-tests")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    session = get_spark(EngineConfig())
+    yield session
+    stop_spark()
+
+
+@pytest.fixture
+def registry(spark, tmp_path):
+    registry = Registry(lakehouse_root=tmp_path / "lakehouse")
+    registry.register(spark)
+    return registry
+
+
+@pytest.fixture
+def writer(spark, registry):
+    return DeltaWriter(spark, registry)

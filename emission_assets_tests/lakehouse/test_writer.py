@@ -1,0 +1,117 @@
+"""The writer replaces exactly the days it is asked to, and re-running changes nothing."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from deltalake import DeltaTable
+
+from emission_assets.lakehouse.writer import day_predicate
+
+UTC = timezone.utc
+
+
+def production_rows(spark, days: list[date], energy: float, hours: int = 24):
+    rows = []
+    for day in days:
+        for hour in range(hours):
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=hour)
+            rows.append(
+                (start, start + timedelta(hours=1), "DE", "lignite", 1223, "hour", energy, energy,
+                 "f.json", start, day.year, day.month, day.day)
+            )
+    schema = (
+        "interval_start timestamp, interval_end timestamp, region string, production_type string, filter_id int, "
+        "resolution string, energy_mwh double, power_mw double, source_file string, fetched_at timestamp, "
+        "year int, month int, day int"
+    )
+    return spark.createDataFrame(rows, schema)
+
+
+def energy_by_day(registry, name="silver.production"):
+    """Read with delta-rs, independently of the engine that wrote the table."""
+    table = DeltaTable(registry.path(name)).to_pandas()
+    grouped = table.groupby(["year", "month", "day"])["energy_mwh"].agg(["sum", "count"])
+    return {date(int(y), int(m), int(d)): (row["sum"], int(row["count"])) for (y, m, d), row in grouped.iterrows()}
+
+
+DAYS = [date(2024, 3, d) for d in range(1, 6)]
+
+
+def test_replace_one_day_leaves_every_other_day_intact(spark, writer, registry):
+    writer.append("silver.production", production_rows(spark, DAYS, 1.0))
+    before_version = DeltaTable(registry.path("silver.production")).version()
+
+    writer.replace_days("silver.production", production_rows(spark, [DAYS[2]], 5.0, hours=23), DAYS[2], DAYS[2])
+
+    got = energy_by_day(registry)
+    assert got[DAYS[2]] == (5.0 * 23, 23)
+    for day in DAYS[:2] + DAYS[3:]:
+        assert got[day] == (24.0, 24), day
+    assert DeltaTable(registry.path("silver.production")).version() == before_version + 1
+    assert DeltaTable(registry.path("silver.production")).protocol().min_reader_version == 1
+
+
+def test_replace_is_idempotent(spark, writer, registry):
+    writer.append("silver.production", production_rows(spark, DAYS, 1.0))
+    replacement = production_rows(spark, DAYS[1:3], 2.0)
+    writer.replace_days("silver.production", replacement, DAYS[1], DAYS[2])
+    first = energy_by_day(registry)
+    writer.replace_days("silver.production", replacement, DAYS[1], DAYS[2])
+    assert energy_by_day(registry) == first
+    assert first[DAYS[0]] == (24.0, 24) and first[DAYS[3]] == (24.0, 24) and first[DAYS[4]] == (24.0, 24)
+    assert first[DAYS[1]] == (48.0, 24)
+
+
+def test_replace_range_drops_days_that_have_no_rows_any_more(spark, writer, registry):
+    writer.append("silver.production", production_rows(spark, DAYS, 1.0))
+    writer.replace_days("silver.production", production_rows(spark, [DAYS[1]], 3.0), DAYS[1], DAYS[3])
+    got = energy_by_day(registry)
+    assert set(got) == {DAYS[0], DAYS[1], DAYS[4]}
+    assert got[DAYS[1]] == (72.0, 24)
+
+
+def test_replace_refuses_rows_outside_the_range(spark, writer, registry):
+    writer.append("silver.production", production_rows(spark, DAYS, 1.0))
+    with pytest.raises(ValueError, match="another day"):
+        writer.replace_days("silver.production", production_rows(spark, [DAYS[3]], 9.0), DAYS[2], DAYS[2])
+    assert all(v == (24.0, 24) for v in energy_by_day(registry).values())
+
+
+def test_replace_across_month_boundary(spark, writer, registry):
+    days = [date(2024, 1, 31), date(2024, 2, 1), date(2024, 2, 2)]
+    writer.append("silver.production", production_rows(spark, days, 1.0))
+    writer.replace_days("silver.production", production_rows(spark, days[:2], 4.0), days[0], days[1])
+    got = energy_by_day(registry)
+    assert got == {days[0]: (96.0, 24), days[1]: (96.0, 24), days[2]: (24.0, 24)}
+
+
+def test_day_predicate():
+    assert day_predicate(date(2024, 3, 31), date(2024, 3, 31)) == "year = 2024 AND month = 3 AND day = 31"
+    assert "BETWEEN 20231231 AND 20240102" in day_predicate(date(2023, 12, 31), date(2024, 1, 2))
+    with pytest.raises(ValueError):
+        day_predicate(date(2024, 1, 2), date(2024, 1, 1))
+
+
+def test_insert_new_is_exactly_once(spark, writer, registry):
+    def bronze(names):
+        return spark.createDataFrame(
+            [(n, "sha", "api", "http://x", datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC), "run",
+              1223, "DE", "hour", datetime(2023, 12, 31, 23, tzinfo=UTC), "{}", date(2024, 1, 1)) for n in names],
+            "file_name string, sha256 string, source string, source_url string, fetched_at timestamp, "
+            "ingested_at timestamp, ingest_run_id string, filter_id int, region string, resolution string, "
+            "window_start timestamp, payload string, window_date date",
+        )
+
+    assert writer.insert_new("bronze.smard_responses", bronze(["a", "b"]), ["file_name"]) == 2
+    assert writer.insert_new("bronze.smard_responses", bronze(["b", "c"]), ["file_name"]) == 1
+    assert writer.insert_new("bronze.smard_responses", bronze(["a", "b", "c"]), ["file_name"]) == 0
+    names = sorted(DeltaTable(registry.path("bronze.smard_responses")).to_pandas()["file_name"])
+    assert names == ["a", "b", "c"]
+
+
+def test_registration_survives_a_new_session_catalog(spark, writer, registry):
+    """Sail's catalog is in memory: registering again re-points the tables without touching their data."""
+    writer.append("silver.production", production_rows(spark, DAYS[:1], 1.0))
+    registry.register(spark)
+    assert spark.sql("SELECT count(*) FROM silver.production").collect()[0][0] == 24

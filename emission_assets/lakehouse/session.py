@@ -1,0 +1,33 @@
+"""Open the lakehouse: the engine's session with every table registered, plus the writer."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emission_assets.engine.session import EngineConfig, get_spark
+from emission_assets.lakehouse.registry import Registry
+from emission_assets.lakehouse.writer import DeltaWriter
+from emission_assets.settings import Paths, paths
+
+
+@dataclass(frozen=True)
+class Lakehouse:
+    spark: object
+    registry: Registry
+    writer: DeltaWriter
+
+    def table(self, name: str):
+        return self.spark.table(self.registry.sql_name(name))
+
+
+def registry_for(config: EngineConfig, home: Paths) -> Registry:
+    if config.engine == "databricks":
+        return Registry(catalog=config.catalog)
+    return Registry(lakehouse_root=home.lakehouse)
+
+
+def open_lakehouse(config: EngineConfig | None = None, home: Paths | None = None) -> Lakehouse:
+    config = config or EngineConfig.from_env()
+    spark = get_spark(config)
+    registry = registry_for(config, home or paths())
+    registry.register(spark)
+    return Lakehouse(spark, registry, DeltaWriter(spark, registry))

@@ -1,0 +1,18 @@
+"""Day partitions in Europe/Berlin (23/24/25-hour days); a range of them backfills in one run."""
+from __future__ import annotations
+
+from datetime import date
+
+from dagster import BackfillPolicy, DailyPartitionsDefinition
+
+# SMARD's quarter-hour generation series start in 2015.
+FIRST_DAY = "2015-01-01"
+
+daily_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="Europe/Berlin")
+single_run_backfill = BackfillPolicy.single_run()
+
+
+def day_range(context) -> tuple[date, date]:
+    """First and last local day of the run's partition (key range)."""
+    keys = context.partition_key_range
+    return date.fromisoformat(keys.start), date.fromisoformat(keys.end)

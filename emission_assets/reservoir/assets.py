@@ -1,0 +1,64 @@
+"""Dagster wiring: SMARD API responses into the reservoir, per local day."""
+from datetime import timedelta
+
+from dagster import AssetExecutionContext, Config, MaterializeResult, asset
+from pydantic import Field
+
+from emission_assets.assets_metadata import OWNERS
+from emission_assets.partitions import daily_partitions, day_range, single_run_backfill
+from emission_assets.reservoir import smard as smard_fill
+from emission_assets.resources import ReservoirResource, SmardResource
+from emission_assets.smard.catalog import DEFAULT_RESOLUTION, GENERATION_FILTERS, check_region, check_resolution, series
+
+
+class SmardReservoirConfig(Config):
+    regions: list[str] = Field(default=["DE"], description="DE and/or the control areas 50Hertz, Amprion, TenneT, TransnetBW")
+    filters: list[int] = Field(default=list(GENERATION_FILTERS), description="SMARD filter ids (12 generation types)")
+    resolution: str = Field(default=DEFAULT_RESOLUTION, description="quarterhour or hour, for windows fetched now")
+    refresh: bool = Field(default=False, description="fetch again even when the reservoir holds the days")
+    settle_hours: float = Field(
+        default=6.0, description="a stored window counts as final for a day only if fetched this long after it"
+    )
+
+
+@asset(
+    key_prefix="reservoir",
+    name="smard_responses",
+    group_name="reservoir",
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    pool="smard_api",
+    kinds={"json"},
+    owners=OWNERS,
+    description="Raw SMARD chart-data window responses (one file + sidecar per download), versioned, atomic.",
+)
+def smard_reservoir(
+    context: AssetExecutionContext, config: SmardReservoirConfig, smard: SmardResource, reservoir: ReservoirResource
+) -> MaterializeResult:
+    for region in config.regions:
+        check_region(region)
+    for filter_id in config.filters:
+        series(filter_id)
+    check_resolution(config.resolution)
+    first_day, last_day = day_range(context)
+    with smard.client() as client:
+        report = smard_fill.fill(
+            client,
+            reservoir.store(),
+            first_day,
+            last_day,
+            regions=config.regions,
+            filters=config.filters,
+            resolution=config.resolution,
+            refresh=config.refresh,
+            settle=timedelta(hours=config.settle_hours),
+        )
+    return MaterializeResult(
+        metadata={
+            "days": report.days,
+            "series_days_already_present": report.series_days_present,
+            "series_days_fetched": report.series_days_fetched,
+            "files_written": len(report.written),
+            "source": client.base_url,
+        }
+    )

@@ -1,0 +1,81 @@
+"""Fill the reservoir with the SMARD windows that a range of local days needs, and no more.
+
+A day whose series already sit in the reservoir (an earlier fetch or a CSV import, at any resolution) makes no
+network call unless ``refresh`` is asked for, so backfills over imported history never hammer the API.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from emission_assets.reservoir.store import Reservoir, ReservoirFile
+from emission_assets.smard.client import SmardClient, SmardRequestError
+from emission_assets.smard.windows import covers_day, describe, store_window, stored_windows
+from emission_assets.timeutil import day_bounds_utc, days_between, to_epoch_ms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FillReport:
+    days: int = 0
+    series_days_present: int = 0  # (day, region, filter) combinations already in the reservoir
+    series_days_fetched: int = 0
+    written: list[ReservoirFile] = field(default_factory=list)
+
+
+def fill(
+    client: SmardClient,
+    reservoir: Reservoir,
+    first_day: date,
+    last_day: date,
+    *,
+    regions: list[str],
+    filters: list[int],
+    resolution: str,
+    refresh: bool = False,
+    settle: timedelta = timedelta(hours=6),
+) -> FillReport:
+    days = days_between(first_day, last_day)
+    stored = [] if refresh else stored_windows(reservoir, first_day, last_day)
+    report = FillReport(days=len(days))
+    wanted: dict[tuple[str, int, int], None] = {}  # (region, filter, window start), in request order
+    for region in regions:
+        for filter_id in filters:
+            candidates = [f for f in stored if f.meta["region"] == region and f.meta["filter_id"] == filter_id]
+            for day in days:
+                if any(covers_day(f, day, settle) for f in candidates):
+                    report.series_days_present += 1
+                    continue
+                report.series_days_fetched += 1
+                start, end = day_bounds_utc(day)
+                for moment in (start, end - timedelta(milliseconds=1)):
+                    window = client.window_for(filter_id, region, resolution, to_epoch_ms(moment))
+                    if window is None:
+                        raise SmardRequestError(
+                            f"SMARD has no {resolution} window for {day} ({describe(filter_id, region, resolution)}): "
+                            "the day lies before the first window in the index",
+                            url=client.index_url(filter_id, region, resolution),
+                        )
+                    wanted[(region, filter_id, window)] = None
+    for region, filter_id, window_start in wanted:
+        fetched = client.window(filter_id, region, resolution, window_start)
+        report.written.append(
+            store_window(
+                reservoir,
+                filter_id=filter_id,
+                region=region,
+                resolution=resolution,
+                window_start_ms=window_start,
+                payload=fetched.payload,
+                url=fetched.url,
+                fetched_at=fetched.fetched_at,
+                source="api",
+            )
+        )
+    log.info(
+        "SMARD reservoir for %s..%s: %d series-days present, %d fetched in %d windows",
+        first_day, last_day, report.series_days_present, report.series_days_fetched, len(wanted),
+    )
+    return report

@@ -1,0 +1,1 @@
+"""Silver: typed, deduplicated tables partitioned by the local day (year/month/day)."""

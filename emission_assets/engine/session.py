@@ -64,6 +64,8 @@ def _stop_embedded() -> None:
 
 
 def _embedded_session():
+    # Sail logs every session start and stop at INFO; keep the console for what matters.
+    os.environ.setdefault("RUST_LOG", "error")
     from pysail.spark import SparkConnectServer
     from pyspark.sql import SparkSession
 

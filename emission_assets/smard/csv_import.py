@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from emission_assets.reservoir.store import Reservoir, ReservoirFile
 from emission_assets.smard import windows
@@ -247,6 +247,22 @@ def _week_windows(first_ms: int, last_ms: int) -> Iterable[tuple[int, int]]:
         yield start, to_epoch_ms(local_midnight(monday))
 
 
+def windowed(csv_file: ParsedCsv) -> Iterator[tuple[int, int, list[tuple[int, float | None]]]]:
+    """``(filter_id, window_start_ms, points)`` for every weekly API window the file touches.
+
+    A window holds only the slots inside the file's time span (a file starting mid-week yields a partial window,
+    like the API's newest window); rows missing inside the span become nulls.
+    """
+    step_ms = int(RESOLUTION_STEP[csv_file.resolution].total_seconds() * 1000)
+    lookups = {filter_id: dict(points) for filter_id, points in csv_file.series.items()}
+    for window_start, window_end in _week_windows(csv_file.first_start_ms, csv_file.last_start_ms):
+        slots = range(
+            max(window_start, csv_file.first_start_ms), min(window_end, csv_file.last_start_ms + step_ms), step_ms
+        )
+        for filter_id, values in lookups.items():
+            yield filter_id, window_start, [(t, values.get(t)) for t in slots]
+
+
 def import_smard_csv(
     paths: Iterable[Path | str] | Path | str,
     region: str,
@@ -254,11 +270,9 @@ def import_smard_csv(
     *,
     imported_at: datetime | None = None,
 ) -> ImportSummary:
-    """Store every series of every file as weekly windows in the reservoir.
+    """Store every series of every file as weekly windows in the reservoir (see :func:`windowed`).
 
-    All files are parsed before anything is written, so one bad file does not leave a half import. A window holds
-    only the slots inside its file's time span (a file starting mid-week yields a partial window, like the API's
-    newest window); rows missing inside the span become nulls.
+    All files are parsed before anything is written, so one bad file does not leave a half import.
     """
     check_region(region)
     imported_at = imported_at or datetime.now(UTC)
@@ -271,35 +285,30 @@ def import_smard_csv(
     summary = ImportSummary()
     versions: Counter[tuple] = Counter()
     for csv_file in parsed:
-        step_ms = int(RESOLUTION_STEP[csv_file.resolution].total_seconds() * 1000)
         url = "file:" + str(csv_file.path.resolve())
-        lookups = {filter_id: dict(points) for filter_id, points in csv_file.series.items()}
-        for window_start, window_end in _week_windows(csv_file.first_start_ms, csv_file.last_start_ms):
-            slots = range(max(window_start, csv_file.first_start_ms), min(window_end, csv_file.last_start_ms + step_ms), step_ms)
-            for filter_id, values in lookups.items():
-                window_points = [(t, values.get(t)) for t in slots]
-                # Two files of one import touching the same window would get the same reservoir name: later files
-                # get a later fetched_at (by microseconds) so both versions are kept and the later one wins.
-                key = (filter_id, csv_file.resolution, window_start)
-                fetched_at = imported_at + timedelta(microseconds=versions[key])
-                versions[key] += 1
-                summary.written.append(
-                    windows.store_window(
-                        reservoir,
-                        filter_id=filter_id,
-                        region=region,
-                        resolution=csv_file.resolution,
-                        window_start_ms=window_start,
-                        payload=windows.build_window(window_points, created=imported_at),
-                        url=url,
-                        fetched_at=fetched_at,
-                        source=SOURCE,
-                    )
+        for filter_id, window_start, window_points in windowed(csv_file):
+            # Two files of one import touching the same window would get the same reservoir name: later files
+            # get a later fetched_at (by microseconds) so both versions are kept and the later one wins.
+            key = (filter_id, csv_file.resolution, window_start)
+            fetched_at = imported_at + timedelta(microseconds=versions[key])
+            versions[key] += 1
+            summary.written.append(
+                windows.store_window(
+                    reservoir,
+                    filter_id=filter_id,
+                    region=region,
+                    resolution=csv_file.resolution,
+                    window_start_ms=window_start,
+                    payload=windows.build_window(window_points, created=imported_at),
+                    url=url,
+                    fetched_at=fetched_at,
+                    source=SOURCE,
                 )
-                summary.windows_written += 1
-                non_null = sum(1 for _, v in window_points if v is not None)
-                summary.values += non_null
-                summary.nulls += len(window_points) - non_null
+            )
+            summary.windows_written += 1
+            non_null = sum(1 for _, v in window_points if v is not None)
+            summary.values += non_null
+            summary.nulls += len(window_points) - non_null
         summary.files.append(csv_file.path)
         if csv_file.resolution not in summary.resolutions:
             summary.resolutions.append(csv_file.resolution)

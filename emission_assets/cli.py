@@ -1,0 +1,234 @@
+"""``emission-tracker``: demo, CSV import, materialise, query and reset, on the home ``$EMISSION_HOME``."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from emission_assets.settings import emission_home, paths
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_REPLAY = Path(__file__).resolve().parent / "data" / "smard_replay"
+# (first day, last day, resolution) of the bundled SMARD data
+DEMO_RANGES = [
+    (date(2022, 10, 24), date(2022, 11, 6), "hour"),
+    (date(2025, 8, 28), date(2025, 9, 7), "quarterhour"),
+]
+LAYERS = ("reservoir", "bronze", "silver", "gold")
+
+
+class UserError(click.ClickException):
+    """A mistake in the call or the input: reported as one line with exit code 2, no traceback."""
+
+    exit_code = 2
+
+
+def prepare_dagster_home() -> Path:
+    """Point DAGSTER_HOME at ``$EMISSION_HOME/dagster`` with the project's dagster.yaml in it."""
+    home = paths().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    source = PROJECT_ROOT / "dagster.yaml"
+    if not source.exists():
+        raise UserError(f"{source} not found: run emission-tracker from a checkout of the project")
+    target = home / "dagster.yaml"
+    if not target.exists() or target.read_bytes() != source.read_bytes():
+        shutil.copyfile(source, target)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option} {value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def run_materialize(first: date, last: date, selection: list[str], reservoir_config: dict) -> tuple[bool, float]:
+    """One Dagster run over the day range (single-run backfill), recorded in the persistent instance."""
+    prepare_dagster_home()
+    from dagster import AssetSelection, DagsterInstance, materialize
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from emission_assets.definitions import ASSETS
+    from emission_assets.partitions import FIRST_DAY
+    from emission_assets.resources import resources_from_env
+
+    if first > last:
+        raise UserError(f"--start {first} is after --end {last}")
+    if first < date.fromisoformat(FIRST_DAY):
+        raise UserError(f"--start {first} is before the first partition {FIRST_DAY}")
+    if last >= date.today():
+        raise UserError(f"--end {last} is not a complete day yet; the last partition is yesterday")
+    try:
+        chosen = AssetSelection.from_string(" or ".join(selection)) if selection else None
+    except Exception as error:
+        raise UserError(f"--select {selection}: {error}") from None
+    started = time.monotonic()
+    with DagsterInstance.get() as instance:
+        result = materialize(
+            ASSETS,
+            instance=instance,
+            resources=resources_from_env(),
+            selection=chosen,
+            run_config={
+                "ops": {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config else {},
+                # The full event log goes to the Dagster instance (see `make ui`); the console gets warnings only.
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
+            tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()},
+            raise_on_error=False,
+        )
+    elapsed = time.monotonic() - started
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_failure and e.step_key), None)
+        message = failure.event_specific_data.error.message.strip() if failure else "see the Dagster run log"
+        click.echo(f"run {result.run_id} failed: {message}", err=True)
+    return result.success, elapsed
+
+
+@click.group()
+def main() -> None:
+    """CO2 of a household's electricity: SMARD grid production, Tibber consumption, four attribution models."""
+
+
+@main.command("materialize")
+@click.option("--start", "start", required=True, help="first local day (Europe/Berlin), YYYY-MM-DD")
+@click.option("--end", "end", required=True, help="last local day, inclusive")
+@click.option("--select", "selection", multiple=True, help='Dagster asset selection, e.g. "key:silver/production"')
+@click.option("--region", "regions", multiple=True, help="SMARD region(s) to fetch (default DE)")
+@click.option("--resolution", type=click.Choice(["quarterhour", "hour"]), help="resolution of windows fetched now")
+@click.option("--refresh", is_flag=True, help="fetch SMARD windows again even when the reservoir holds the days")
+def materialize_command(start, end, selection, regions, resolution, refresh) -> None:
+    """Materialise the assets for a day range in one run."""
+    config = {}
+    if regions:
+        config["regions"] = list(regions)
+    if resolution:
+        config["resolution"] = resolution
+    if refresh:
+        config["refresh"] = True
+    ok, elapsed = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config)
+    click.echo(f"{'materialised' if ok else 'FAILED'} {start}..{end} in {elapsed:.1f} s")
+    sys.exit(0 if ok else 1)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Bulk imports into the reservoir."""
+
+
+@import_group.command("smard-csv")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--region", default="DE", show_default=True, help="region the export is for (the CSV does not say)")
+def import_smard_csv_command(files, region) -> None:
+    """Turn SMARD download-center CSV exports into reservoir windows (then `materialize` the days)."""
+    from emission_assets.reservoir.store import Reservoir
+    from emission_assets.smard.csv_import import SmardCsvError, import_smard_csv
+
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)}")
+    try:
+        summary = import_smard_csv([Path(f) for f in files], region, Reservoir(paths().reservoir))
+    except (SmardCsvError, ValueError) as error:
+        raise UserError(str(error)) from None
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"imported {len(summary.files)} file(s): {summary.windows_written} windows, {summary.values} values, "
+        f"{summary.nulls} empty slots, {summary.first_interval_start} .. {summary.last_interval_start} UTC "
+        f"({', '.join(summary.resolutions)}), region {region}"
+    )
+
+
+@main.command("query")
+@click.argument("sql")
+def query_command(sql) -> None:
+    """Run SQL on the lakehouse (tables by registry name, e.g. silver.production) and print CSV."""
+    from emission_assets.lakehouse.session import open_lakehouse
+
+    lakehouse = open_lakehouse()
+    try:
+        frame = lakehouse.spark.sql(sql).toPandas()
+    except Exception as error:  # the engine's message names the problem (syntax, unknown table or column)
+        raise UserError(f"query failed: {str(error).splitlines()[0]}") from None
+    frame.to_csv(sys.stdout, index=False)
+
+
+@main.command("reset")
+@click.option("--layer", type=click.Choice([*LAYERS, "all"]), default="all", show_default=True)
+@click.option("--yes", is_flag=True, help="do not ask")
+def reset_command(layer, yes) -> None:
+    """Delete a layer's local data (``all`` also clears the Dagster run history) for a fresh start."""
+    home = paths()
+    targets = {
+        "reservoir": [home.reservoir],
+        **{name: [home.lakehouse / name] for name in ("bronze", "silver", "gold")},
+    }
+    chosen = [p for name in (LAYERS if layer == "all" else [layer]) for p in targets[name]]
+    if layer == "all":
+        chosen.append(home.dagster_home)
+    if not yes:
+        click.confirm(f"delete {', '.join(map(str, chosen))}?", abort=True)
+    for target in chosen:
+        shutil.rmtree(target, ignore_errors=True)
+        click.echo(f"removed {target}")
+
+
+@main.command("demo")
+def demo_command() -> None:
+    """Materialise the bundled SMARD weeks offline (replayed API) and print what the lakehouse holds."""
+    from tabulate import tabulate
+
+    os.environ.setdefault("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
+    click.echo(f"home: {emission_home()}\nSMARD source: {os.environ['SMARD_BASE_URL']}")
+    for first, last, resolution in DEMO_RANGES:
+        ok, elapsed = run_materialize(first, last, [], {"resolution": resolution})
+        click.echo(f"{first}..{last} ({resolution}): {'ok' if ok else 'FAILED'} in {elapsed:.1f} s")
+        if not ok:
+            sys.exit(1)
+    click.echo(tabulate(demo_summary(), headers="keys", tablefmt="github", floatfmt=",.0f"))
+
+
+def demo_summary() -> list[dict]:
+    """Rows per table and the time range they cover."""
+    from emission_assets.lakehouse.session import open_lakehouse
+
+    lakehouse = open_lakehouse()
+    reservoir_files = sum(1 for _ in paths().reservoir.rglob("*.meta.json"))
+    bronze = lakehouse.spark.sql(
+        "SELECT count(*) AS n, min(window_start) AS a, max(window_start) AS b FROM bronze.smard_responses"
+    ).collect()[0]
+    silver = lakehouse.spark.sql(
+        "SELECT resolution, count(*) AS n, count(DISTINCT production_type) AS types, min(interval_start) AS a, "
+        "max(interval_end) AS b, sum(energy_mwh) AS mwh FROM silver.production GROUP BY resolution ORDER BY a"
+    ).collect()
+    rows = [
+        {"table": "reservoir (files)", "rows": reservoir_files, "from (UTC)": "", "to (UTC)": "", "types": "", "MWh": None},
+        {"table": "bronze.smard_responses", "rows": bronze.n, "from (UTC)": bronze.a, "to (UTC)": bronze.b, "types": "", "MWh": None},
+    ]
+    rows += [
+        {"table": f"silver.production ({r.resolution})", "rows": r.n, "from (UTC)": r.a, "to (UTC)": r.b,
+         "types": r.types, "MWh": r.mwh}
+        for r in silver
+    ]
+    return rows
+
+
+@main.command("ui")
+def ui_command() -> None:
+    """Start ``dagster dev`` on the same home (web UI on http://127.0.0.1:3000)."""
+    prepare_dagster_home()
+    workspace = PROJECT_ROOT / "workspace.yaml"
+    dagster = Path(sys.executable).with_name("dagster")
+    os.execv(str(dagster), [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", "3000"])
+
+
+if __name__ == "__main__":
+    main()

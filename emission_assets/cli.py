@@ -49,8 +49,11 @@ def parse_day(value: str, option: str) -> date:
         raise UserError(f"{option} {value!r} is not a date in the form YYYY-MM-DD") from None
 
 
-def run_materialize(first: date, last: date, selection: list[str], reservoir_config: dict) -> tuple[bool, float]:
-    """One Dagster run over the day range (single-run backfill), recorded in the persistent instance."""
+def run_materialize(first: date, last: date, selection: list[str], reservoir_config: dict):
+    """One Dagster run over the day range (single-run backfill), recorded in the persistent instance.
+
+    Returns the run's result; a failure is printed, not raised.
+    """
     prepare_dagster_home()
     from dagster import AssetSelection, DagsterInstance, materialize
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -69,7 +72,6 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
         chosen = AssetSelection.from_string(" or ".join(selection)) if selection else None
     except Exception as error:
         raise UserError(f"--select {selection}: {error}") from None
-    started = time.monotonic()
     with DagsterInstance.get() as instance:
         result = materialize(
             ASSETS,
@@ -84,12 +86,20 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
             tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()},
             raise_on_error=False,
         )
-    elapsed = time.monotonic() - started
     if not result.success:
-        failure = next((e for e in result.all_events if e.is_failure and e.step_key), None)
-        message = failure.event_specific_data.error.message.strip() if failure else "see the Dagster run log"
-        click.echo(f"run {result.run_id} failed: {message}", err=True)
-    return result.success, elapsed
+        click.echo(f"run {result.run_id} failed: {failure_message(result)}", err=True)
+    return result
+
+
+def failure_message(result) -> str:
+    """The root cause of a failed run's first failed step (Dagster wraps it in its own errors)."""
+    failure = next((e for e in result.all_events if e.is_failure and e.step_key), None)
+    if failure is None or failure.event_specific_data is None:
+        return "see the Dagster run log"
+    error = failure.event_specific_data.error
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 @click.group()
@@ -113,9 +123,10 @@ def materialize_command(start, end, selection, regions, resolution, refresh) -> 
         config["resolution"] = resolution
     if refresh:
         config["refresh"] = True
-    ok, elapsed = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config)
-    click.echo(f"{'materialised' if ok else 'FAILED'} {start}..{end} in {elapsed:.1f} s")
-    sys.exit(0 if ok else 1)
+    started = time.monotonic()
+    result = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config)
+    click.echo(f"{'materialised' if result.success else 'FAILED'} {start}..{end} in {time.monotonic() - started:.1f} s")
+    sys.exit(0 if result.success else 1)
 
 
 @main.group("import")
@@ -189,8 +200,9 @@ def demo_command() -> None:
     os.environ.setdefault("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
     click.echo(f"home: {emission_home()}\nSMARD source: {os.environ['SMARD_BASE_URL']}")
     for first, last, resolution in DEMO_RANGES:
-        ok, elapsed = run_materialize(first, last, [], {"resolution": resolution})
-        click.echo(f"{first}..{last} ({resolution}): {'ok' if ok else 'FAILED'} in {elapsed:.1f} s")
+        started = time.monotonic()
+        ok = run_materialize(first, last, [], {"resolution": resolution}).success
+        click.echo(f"{first}..{last} ({resolution}): {'ok' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
         if not ok:
             sys.exit(1)
     click.echo(tabulate(demo_summary(), headers="keys", tablefmt="github", floatfmt=",.0f"))

@@ -35,3 +35,19 @@ def registry(spark, tmp_path):
 @pytest.fixture
 def writer(spark, registry):
     return DeltaWriter(spark, registry)
+
+
+@pytest.fixture
+def fake_smard(tmp_path, monkeypatch):
+    """A fake SMARD API on 127.0.0.1; the assets' SMARD_BASE_URL points at it."""
+    from pytest_httpserver import HTTPServer
+
+    from emission_assets_tests.fake_smard import FakeSmard
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    fake = FakeSmard(server, tmp_path / "smard_api")
+    monkeypatch.setenv("SMARD_BASE_URL", fake.base_url)
+    yield fake
+    server.clear()
+    server.stop()

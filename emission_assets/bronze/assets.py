@@ -24,5 +24,5 @@ def smard_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir
     first_day, last_day = day_range(context)
     lakehouse = spark.open()
     files = stored_windows(reservoir.store(), first_day, last_day)
-    added = bronze_smard.ingest(lakehouse.spark, lakehouse.writer, files, context.run_id)
+    added = bronze_smard.ingest(lakehouse.spark, lakehouse.writer, files, context.run.run_id)
     return MaterializeResult(metadata={"reservoir_files_seen": len(files), "rows_added": added})

@@ -5,12 +5,13 @@ import os
 import shutil
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 
 from emission_assets.settings import emission_home, paths
+from emission_assets.timeutil import BERLIN
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_REPLAY = Path(__file__).resolve().parent / "data" / "smard_replay"
@@ -54,20 +55,21 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
 
     Returns the run's result; a failure is printed, not raised.
     """
-    prepare_dagster_home()
-    from dagster import AssetSelection, DagsterInstance, materialize
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-    from emission_assets.definitions import ASSETS
     from emission_assets.partitions import FIRST_DAY
-    from emission_assets.resources import resources_from_env
 
     if first > last:
         raise UserError(f"--start {first} is after --end {last}")
     if first < date.fromisoformat(FIRST_DAY):
         raise UserError(f"--start {first} is before the first partition {FIRST_DAY}")
-    if last >= date.today():
-        raise UserError(f"--end {last} is not a complete day yet; the last partition is yesterday")
+    if last >= datetime.now(BERLIN).date():
+        raise UserError(f"--end {last} is not a complete day yet in Europe/Berlin; the last partition is yesterday")
+    prepare_dagster_home()
+    from dagster import AssetSelection, DagsterInstance, materialize
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from emission_assets.definitions import ASSETS
+    from emission_assets.resources import resources_from_env
+
     try:
         chosen = AssetSelection.from_string(" or ".join(selection)) if selection else None
     except Exception as error:

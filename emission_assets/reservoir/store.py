@@ -1,7 +1,7 @@
 """Atomic, versioned raw-file storage.
 
 Each payload ``<stem>.json`` gets a sidecar ``<stem>.meta.json`` (source URL, fetched_at, sha256, ...). Both are
-written to a temporary name, fsynced and renamed, payload first: a sidecar exists only for a complete payload, so
+written to a temporary name, fsynced and linked into place, payload first: a sidecar exists only for a complete payload, so
 readers list sidecars and never see half-written files. Names are never overwritten; a re-fetch is a new stem.
 """
 from __future__ import annotations
@@ -28,7 +28,9 @@ class ReservoirFile:
         return self.path.read_bytes()
 
 
-def _atomic_write(target: Path, data: bytes, mode: int) -> None:
+def _atomic_create(target: Path, data: bytes, mode: int) -> None:
+    """Write to a temporary file, fsync, then hard-link it into place: atomic, and never replaces a file
+    (of two concurrent writers of one name, the second gets FileExistsError)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -36,10 +38,9 @@ def _atomic_write(target: Path, data: bytes, mode: int) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
+        os.link(tmp, target)
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Reservoir:
@@ -62,8 +63,8 @@ class Reservoir:
             "bytes": len(payload),
         }
         mode = 0o600 if private else 0o644
-        _atomic_write(payload_path, payload, mode)
-        _atomic_write(meta_path, json.dumps(full_meta, sort_keys=True, indent=1).encode(), mode)
+        _atomic_create(payload_path, payload, mode)
+        _atomic_create(meta_path, json.dumps(full_meta, sort_keys=True, indent=1).encode(), mode)
         return ReservoirFile(payload_path, name, full_meta)
 
     def list(self, relative_dir: str) -> list[ReservoirFile]:

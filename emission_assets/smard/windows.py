@@ -27,6 +27,10 @@ def describe(filter_id: int, region: str, resolution: str, window_start_ms: int 
     return text
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # JSON true/false are not numbers
+
+
 def parse_window(payload: bytes, context: str) -> list[tuple[int, float | None]]:
     """Validate a window payload and return its series; ``context`` names the window in errors."""
     try:
@@ -40,8 +44,8 @@ def parse_window(payload: bytes, context: str) -> list[tuple[int, float | None]]
         if (
             not isinstance(point, list)
             or len(point) != 2
-            or not isinstance(point[0], int)
-            or not (point[1] is None or isinstance(point[1], (int, float)))
+            or not _is_int(point[0])
+            or not (point[1] is None or (_is_int(point[1]) or isinstance(point[1], float)))
         ):
             raise SmardFormatError(f"{context}: series[{position}] is {point!r}, expected [epoch_ms, number or null]")
         points.append((point[0], None if point[1] is None else float(point[1])))
@@ -54,7 +58,7 @@ def parse_index(payload: bytes, context: str) -> list[int]:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SmardFormatError(f"{context}: index is not valid JSON ({error}); first bytes: {payload[:80]!r}") from None
     stamps = document.get("timestamps") if isinstance(document, dict) else None
-    if not isinstance(stamps, list) or not all(isinstance(t, int) for t in stamps):
+    if not isinstance(stamps, list) or not all(_is_int(t) for t in stamps):
         raise SmardFormatError(f"{context}: index has no 'timestamps' list of epoch milliseconds")
     return sorted(stamps)
 

@@ -238,9 +238,10 @@ def demo_summary() -> list[dict]:
 @main.command("ui")
 def ui_command() -> None:
     """Start ``dagster dev`` on the same home (web UI on http://127.0.0.1:3000)."""
-    prepare_dagster_home()
+    home = prepare_dagster_home()
     workspace = PROJECT_ROOT / "workspace.yaml"
     dagster = Path(sys.executable).with_name("dagster")
+    os.chdir(home)  # else dagster warns about the template dagster.yaml in the checkout
     os.execv(str(dagster), [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", "3000"])
 
 

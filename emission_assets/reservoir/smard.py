@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from emission_assets.reservoir.store import Reservoir, ReservoirFile
 from emission_assets.smard.client import SmardClient, SmardRequestError
-from emission_assets.smard.windows import covers_day, describe, store_window, stored_windows
+from emission_assets.smard.windows import covered_days, describe, store_window, stored_windows
 from emission_assets.timeutil import day_bounds_utc, days_between, to_epoch_ms
 
 log = logging.getLogger(__name__)
@@ -38,14 +38,13 @@ def fill(
     settle: timedelta = timedelta(hours=6),
 ) -> FillReport:
     days = days_between(first_day, last_day)
-    stored = [] if refresh else stored_windows(reservoir, first_day, last_day)
+    covered = set() if refresh else covered_days(stored_windows(reservoir, first_day, last_day), settle)
     report = FillReport(days=len(days))
     wanted: dict[tuple[str, int, int], None] = {}  # (region, filter, window start), in request order
     for region in regions:
         for filter_id in filters:
-            candidates = [f for f in stored if f.meta["region"] == region and f.meta["filter_id"] == filter_id]
             for day in days:
-                if any(covers_day(f, day, settle) for f in candidates):
+                if (region, filter_id, day) in covered:
                     report.series_days_present += 1
                     continue
                 report.series_days_fetched += 1

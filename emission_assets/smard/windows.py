@@ -136,3 +136,17 @@ def covers_day(file: ReservoirFile, day: date, settle: timedelta) -> bool:
         and datetime.fromisoformat(meta["fetched_at"]) >= end + settle
     )
 
+
+
+def covered_days(files: list[ReservoirFile], settle: timedelta) -> set[tuple[str, int, date]]:
+    """``(region, filter_id, day)`` for every local day some file covers (see :func:`covers_day`)."""
+    covered = set()
+    for file in files:
+        if file.meta.get("series_start_ms") is None:
+            continue
+        day = local_date_of_ms(file.meta["series_start_ms"])
+        while day <= local_date_of_ms(file.meta["series_end_ms"] - 1):
+            if covers_day(file, day, settle):
+                covered.add((file.meta["region"], file.meta["filter_id"], day))
+            day += timedelta(days=1)
+    return covered

@@ -266,3 +266,16 @@ def test_covers_day_on_the_25_hour_dst_day(reservoir):
     # covers_day works on what list() reads back from disk, too
     [found] = [f for f in windows.stored_windows(reservoir, day, day) if f.name == whole.name]
     assert windows.covers_day(found, day, SETTLE)
+
+
+def test_covered_days_lists_each_fully_covered_settled_day(tmp_path):
+    monday = date(2024, 10, 21)  # week with the autumn DST switch: 169 hours
+    start_ms = to_epoch_ms(local_midnight(monday))
+    points = [(start_ms + h * 3_600_000, 1.0) for h in range(169 - 5)]  # the last 5 hours are not in the file
+    stored = windows.store_window(
+        Reservoir(tmp_path), filter_id=1223, region="DE", resolution="hour", window_start_ms=start_ms,
+        payload=windows.build_window(points, created=datetime(2024, 11, 1, tzinfo=UTC)), url="u",
+        fetched_at=datetime(2024, 11, 1, tzinfo=UTC), source="api",
+    )
+    covered = windows.covered_days([stored], timedelta(hours=6))
+    assert covered == {("DE", 1223, monday + timedelta(days=d)) for d in range(6)}  # Sunday is cut short

@@ -68,14 +68,18 @@ class DeltaWriter:
             writer = writer.partitionBy(*table.partition_by)
         return writer
 
-    @_retry_conflicts
-    def append(self, name: str, df) -> None:
-        writer = self._writer(name, df, "append")
+    def _save(self, name: str, writer) -> None:
         path = self.registry.path(name)
         if path is not None:
             writer.save(path)
         else:
+            # Unity Catalog managed tables have no path. replaceWhere with saveAsTable is safe on Databricks (the
+            # trap is Sail's), and the registry has no paths only in catalog (Databricks) mode.
             writer.saveAsTable(self.registry.sql_name(name))
+
+    @_retry_conflicts
+    def append(self, name: str, df) -> None:
+        self._save(name, self._writer(name, df, "append"))
 
     @_retry_conflicts
     def replace_days(self, name: str, df, first_day: date, last_day: date) -> None:
@@ -90,14 +94,7 @@ class DeltaWriter:
                 f"refusing to replace {name} days {first_day}..{last_day}: the data holds rows for another day "
                 f"({tuple(outside[0])}); they would be written outside the replaced range"
             )
-        writer = self._writer(name, df, "overwrite").option("replaceWhere", predicate)
-        path = self.registry.path(name)
-        if path is not None:
-            writer.save(path)
-        else:
-            # Unity Catalog managed tables have no path; replaceWhere with saveAsTable is safe on Databricks
-            # (the trap is Sail's), and the registry only has no path in catalog (Databricks) mode.
-            writer.saveAsTable(self.registry.sql_name(name))
+        self._save(name, self._writer(name, df, "overwrite").option("replaceWhere", predicate))
 
     @_retry_conflicts
     def merge(self, name: str, source_df, on: str, clauses: str) -> int:

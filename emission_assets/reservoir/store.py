@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 PAYLOAD_SUFFIX = ".json"
@@ -80,6 +81,15 @@ class Reservoir:
             files.append(ReservoirFile(payload_path, payload_path.relative_to(self.root).as_posix(), meta))
         return files
 
+    def list_dated(self, prefix: str, first: date, last: date) -> list[ReservoirFile]:
+        """Files in the dated folders ``prefix/<YYYY-MM-DD>`` from ``first`` to ``last`` inclusive."""
+        files: list[ReservoirFile] = []
+        day = first
+        while day <= last:
+            files.extend(self.list(f"{prefix}/{day.isoformat()}"))
+            day += timedelta(days=1)
+        return files
+
     def delete_all(self) -> int:
         """Remove every file (``reset``); returns how many payloads were removed."""
         if not self.root.exists():
@@ -87,3 +97,14 @@ class Reservoir:
         count = sum(1 for _ in self.root.rglob(f"*{META_SUFFIX}"))
         shutil.rmtree(self.root)
         return count
+
+
+def overlapping(files: list[ReservoirFile], start_ms: int, end_ms: int) -> list[ReservoirFile]:
+    """Files whose sidecar range ``[series_start_ms, series_end_ms)`` overlaps ``[start_ms, end_ms)``."""
+    return [
+        f
+        for f in files
+        if f.meta.get("series_start_ms") is not None
+        and f.meta["series_start_ms"] < end_ms
+        and f.meta["series_end_ms"] > start_ms
+    ]

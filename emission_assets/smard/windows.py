@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from emission_assets.reservoir.store import Reservoir, ReservoirFile
+from emission_assets.reservoir.store import Reservoir, ReservoirFile, overlapping
 from emission_assets.smard.catalog import series
 from emission_assets.timeutil import RESOLUTION_STEP, UTC, day_bounds_utc, from_epoch_ms, local_date_of_ms, to_epoch_ms
 
@@ -109,20 +109,11 @@ def store_window(
 
 def stored_windows(reservoir: Reservoir, first_day: date, last_day: date) -> list[ReservoirFile]:
     """Every stored version of every window that may overlap the local days ``first_day..last_day``."""
-    files: list[ReservoirFile] = []
-    day = first_day - timedelta(days=7)  # a week window starting up to 7 days earlier can reach first_day
-    while day <= last_day:
-        files.extend(reservoir.list(f"{RESERVOIR_DIR}/{day.isoformat()}"))
-        day += timedelta(days=1)
-    first_ms = to_epoch_ms(day_bounds_utc(first_day)[0])
-    end_ms = to_epoch_ms(day_bounds_utc(last_day)[1])
-    return [
-        f
-        for f in files
-        if f.meta.get("series_start_ms") is not None
-        and f.meta["series_start_ms"] < end_ms
-        and f.meta["series_end_ms"] > first_ms
-    ]
+    # A week window starting up to 7 days before first_day can reach into it.
+    files = reservoir.list_dated(RESERVOIR_DIR, first_day - timedelta(days=7), last_day)
+    return overlapping(
+        files, to_epoch_ms(day_bounds_utc(first_day)[0]), to_epoch_ms(day_bounds_utc(last_day)[1])
+    )
 
 
 def covers_day(file: ReservoirFile, day: date, settle: timedelta) -> bool:

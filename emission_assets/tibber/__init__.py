@@ -1,0 +1,1 @@
+"""Tibber: the household's consumption (GraphQL API history and the Pulse live stream)."""

@@ -30,9 +30,12 @@ setup(
         "click==8.5.1",
         "tabulate==0.10.0",
         "tenacity==9.2.1",
+        "websockets==17.4",
     ],
     extras_require={
         "dev": ["pytest==9.2.0", "pytest-httpserver==1.2.0"],
+        # only to regenerate the bundled Tibber sample (scripts/build_tibber_sample.py)
+        "sample": ["demandlib==0.2.2"],
     },
     entry_points={"console_scripts": ["emission-tracker=emission_assets.cli:main"]},
 )

@@ -12,8 +12,11 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Callable
 from pathlib import Path
+
+from emission_assets.timeutil import day_bounds_utc, local_date_of_ms, to_epoch_ms
 
 PAYLOAD_SUFFIX = ".json"
 META_SUFFIX = ".meta.json"
@@ -108,3 +111,30 @@ def overlapping(files: list[ReservoirFile], start_ms: int, end_ms: int) -> list[
         and f.meta["series_start_ms"] < end_ms
         and f.meta["series_end_ms"] > start_ms
     ]
+
+
+def covers_day(file: ReservoirFile, day: date, settle: timedelta) -> bool:
+    """True when the file spans the whole local day and was fetched ``settle`` after it ended, so the source had
+    published (and, for Tibber, corrected) the day's values by then."""
+    start, end = day_bounds_utc(day)
+    meta = file.meta
+    return (
+        meta.get("series_start_ms") is not None
+        and meta["series_start_ms"] <= to_epoch_ms(start)
+        and meta["series_end_ms"] >= to_epoch_ms(end)
+        and datetime.fromisoformat(meta["fetched_at"]) >= end + settle
+    )
+
+
+def covered_days(files: list[ReservoirFile], settle: timedelta, key: Callable[[dict], tuple]) -> set[tuple]:
+    """``key(meta) + (day,)`` for every local day some file covers (see :func:`covers_day`)."""
+    covered = set()
+    for file in files:
+        if file.meta.get("series_start_ms") is None:
+            continue
+        day = local_date_of_ms(file.meta["series_start_ms"])
+        while day <= local_date_of_ms(file.meta["series_end_ms"] - 1):
+            if covers_day(file, day, settle):
+                covered.add((*key(file.meta), day))
+            day += timedelta(days=1)
+    return covered

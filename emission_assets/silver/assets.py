@@ -1,5 +1,5 @@
 """Dagster wiring: bronze SMARD responses into ``silver.production``, one atomic replace per run's day range."""
-from datetime import date, timedelta
+from datetime import date
 
 from dagster import (
     AssetCheckResult,

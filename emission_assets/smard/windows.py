@@ -9,6 +9,7 @@ import json
 from datetime import date, datetime, timedelta
 
 from emission_assets.reservoir.store import Reservoir, ReservoirFile, overlapping
+from emission_assets.reservoir.store import covered_days as reservoir_covered_days
 from emission_assets.smard.catalog import series
 from emission_assets.timeutil import RESOLUTION_STEP, UTC, day_bounds_utc, from_epoch_ms, local_date_of_ms, to_epoch_ms
 
@@ -116,28 +117,6 @@ def stored_windows(reservoir: Reservoir, first_day: date, last_day: date) -> lis
     )
 
 
-def covers_day(file: ReservoirFile, day: date, settle: timedelta) -> bool:
-    """True when the file spans the whole local day and was fetched ``settle`` after it ended (slots published)."""
-    start, end = day_bounds_utc(day)
-    meta = file.meta
-    return (
-        meta.get("series_start_ms") is not None
-        and meta["series_start_ms"] <= to_epoch_ms(start)
-        and meta["series_end_ms"] >= to_epoch_ms(end)
-        and datetime.fromisoformat(meta["fetched_at"]) >= end + settle
-    )
-
-
-
 def covered_days(files: list[ReservoirFile], settle: timedelta) -> set[tuple[str, int, date]]:
-    """``(region, filter_id, day)`` for every local day some file covers (see :func:`covers_day`)."""
-    covered = set()
-    for file in files:
-        if file.meta.get("series_start_ms") is None:
-            continue
-        day = local_date_of_ms(file.meta["series_start_ms"])
-        while day <= local_date_of_ms(file.meta["series_end_ms"] - 1):
-            if covers_day(file, day, settle):
-                covered.add((file.meta["region"], file.meta["filter_id"], day))
-            day += timedelta(days=1)
-    return covered
+    """``(region, filter_id, day)`` for every local day a stored window covers and had settled when fetched."""
+    return reservoir_covered_days(files, settle, lambda meta: (meta["region"], meta["filter_id"]))

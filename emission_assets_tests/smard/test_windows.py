@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from emission_assets.reservoir.store import Reservoir
+from emission_assets.reservoir.store import Reservoir, covers_day
 from emission_assets.smard import windows
 from emission_assets.smard.windows import SmardFormatError
 from emission_assets.timeutil import BERLIN, UTC, day_bounds_utc, expected_intervals, local_midnight, to_epoch_ms
@@ -222,26 +222,26 @@ def test_covers_day_needs_the_whole_day_and_a_settled_fetch(reservoir):
 
     settled = store(reservoir, full, fetched_at=end + SETTLE)
     early = store(reservoir, full, fetched_at=end + SETTLE - timedelta(seconds=1))
-    assert windows.covers_day(settled, day, SETTLE)
-    assert not windows.covers_day(early, day, SETTLE)
+    assert covers_day(settled, day, SETTLE)
+    assert not covers_day(early, day, SETTLE)
 
     # fetched long after, but the series stops one hour before the day ends / starts one hour into it
     cut_end = [p for p in full if p[0] < to_epoch_ms(end) - HOUR_MS]
     cut_start = [p for p in full if p[0] >= to_epoch_ms(start) + HOUR_MS]
     late = end + timedelta(days=30)
-    assert not windows.covers_day(store(reservoir, cut_end, fetched_at=late, window_start_ms=week_start), day, SETTLE)
-    assert not windows.covers_day(store(reservoir, cut_start, fetched_at=late + timedelta(seconds=1), window_start_ms=week_start), day, SETTLE)
+    assert not covers_day(store(reservoir, cut_end, fetched_at=late, window_start_ms=week_start), day, SETTLE)
+    assert not covers_day(store(reservoir, cut_start, fetched_at=late + timedelta(seconds=1), window_start_ms=week_start), day, SETTLE)
     # exactly the day is enough
     exact = [p for p in full if to_epoch_ms(start) <= p[0] < to_epoch_ms(end)]
-    assert windows.covers_day(store(reservoir, exact, fetched_at=late + timedelta(seconds=2), window_start_ms=week_start), day, SETTLE)
+    assert covers_day(store(reservoir, exact, fetched_at=late + timedelta(seconds=2), window_start_ms=week_start), day, SETTLE)
     # the neighbouring days are covered by the full window too, the day after the window is not
-    assert windows.covers_day(settled, date(2025, 8, 25), SETTLE)
-    assert not windows.covers_day(settled, date(2025, 9, 1), SETTLE)
+    assert covers_day(settled, date(2025, 8, 25), SETTLE)
+    assert not covers_day(settled, date(2025, 9, 1), SETTLE)
 
 
 def test_covers_day_empty_window_never_covers(reservoir):
     empty = store(reservoir, [], window_start_ms=local_ms(date(2025, 8, 25)), fetched_at=datetime(2030, 1, 1, tzinfo=UTC))
-    assert not windows.covers_day(empty, date(2025, 8, 25), SETTLE)
+    assert not covers_day(empty, date(2025, 8, 25), SETTLE)
 
 
 def test_covers_day_on_the_25_hour_dst_day(reservoir):
@@ -255,17 +255,17 @@ def test_covers_day_on_the_25_hour_dst_day(reservoir):
 
     whole = store(reservoir, week, fetched_at=end + SETTLE)
     assert whole.meta["series_end_ms"] == to_epoch_ms(end)
-    assert windows.covers_day(whole, day, SETTLE)
-    assert not windows.covers_day(whole, day, SETTLE + timedelta(minutes=1))
+    assert covers_day(whole, day, SETTLE)
+    assert not covers_day(whole, day, SETTLE + timedelta(minutes=1))
 
     # a window that assumed a 24-hour Sunday misses the day's last hour
     short = store(reservoir, week[:-1], fetched_at=end + timedelta(days=1), window_start_ms=week_start)
     assert short.meta["series_end_ms"] == to_epoch_ms(end) - HOUR_MS
-    assert not windows.covers_day(short, day, SETTLE)
+    assert not covers_day(short, day, SETTLE)
 
     # covers_day works on what list() reads back from disk, too
     [found] = [f for f in windows.stored_windows(reservoir, day, day) if f.name == whole.name]
-    assert windows.covers_day(found, day, SETTLE)
+    assert covers_day(found, day, SETTLE)
 
 
 def test_covered_days_lists_each_fully_covered_settled_day(tmp_path):

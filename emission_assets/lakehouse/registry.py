@@ -81,7 +81,60 @@ SILVER_PRODUCTION = TableSpec(
     ),
 )
 
-TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (BRONZE_SMARD_RESPONSES, SILVER_PRODUCTION)}
+BRONZE_TIBBER_RESPONSES = TableSpec(
+    name="bronze.tibber_responses",
+    columns=(
+        ("file_name", "STRING"),
+        ("sha256", "STRING"),
+        ("source", "STRING"),
+        ("kind", "STRING"),
+        ("source_url", "STRING"),
+        ("fetched_at", "TIMESTAMP"),
+        ("ingested_at", "TIMESTAMP"),
+        ("ingest_run_id", "STRING"),
+        ("home_id", "STRING"),
+        ("series_start", "TIMESTAMP"),
+        ("series_end", "TIMESTAMP"),
+        ("payload", "STRING"),
+        ("file_date", "DATE"),
+    ),
+    partition_by=("file_date",),
+    description="Append-only: one row per Tibber reservoir file (hourly API page or live micro-batch), exactly once.",
+)
+
+# Energy and money as decimals: EV + household add up to the total exactly, and sums stay exact.
+SILVER_CONSUMPTION = TableSpec(
+    name="silver.consumption",
+    columns=(
+        ("interval_start", "TIMESTAMP"),
+        ("interval_end", "TIMESTAMP"),
+        ("home_id", "STRING"),
+        ("source", "STRING"),
+        ("energy_kwh", "DECIMAL(14,6)"),
+        ("avg_power_kw", "DOUBLE"),
+        ("ev_kwh", "DECIMAL(14,6)"),
+        ("household_kwh", "DECIMAL(14,6)"),
+        ("ev_charge_kw", "DOUBLE"),
+        ("cost", "DECIMAL(14,6)"),
+        ("unit_price", "DECIMAL(12,6)"),
+        ("currency", "STRING"),
+        ("source_file", "STRING"),
+        ("fetched_at", "TIMESTAMP"),
+        ("year", "INT"),
+        ("month", "INT"),
+        ("day", "INT"),
+    ),
+    partition_by=DAY_PARTITIONS,
+    description=(
+        "Household consumption per interval and home (Tibber): hourly API rows, or live quarter-hours where the "
+        "Pulse stream covers the whole hour; EV and household load split; partitioned by the local day."
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (BRONZE_SMARD_RESPONSES, BRONZE_TIBBER_RESPONSES, SILVER_PRODUCTION, SILVER_CONSUMPTION)
+}
 LAYERS = ("bronze", "silver", "gold")
 
 

@@ -1,0 +1,52 @@
+"""Tibber reservoir files (hourly API pages and live batches) into ``bronze.tibber_responses``, exactly once."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from emission_assets.bronze.ingest import ingest as ingest_files
+from emission_assets.lakehouse.writer import DeltaWriter
+from emission_assets.reservoir.store import ReservoirFile
+from emission_assets.tibber.layout import PAGE_LOOKBACK
+from emission_assets.timeutil import from_epoch_ms, local_date_of_ms
+
+TABLE = "bronze.tibber_responses"
+ROW_SCHEMA = (
+    "file_name string, sha256 string, source string, kind string, source_url string, fetched_at timestamp, "
+    "ingested_at timestamp, ingest_run_id string, home_id string, series_start timestamp, series_end timestamp, "
+    "payload string, file_date date"
+)
+
+
+def file_date(file: ReservoirFile) -> date:
+    return local_date_of_ms(file.meta["series_start_ms"])
+
+
+def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple:
+    meta = file.meta
+    return (
+        file.name,
+        meta["sha256"],
+        meta["source"],
+        meta["kind"],
+        meta["url"],
+        datetime.fromisoformat(meta["fetched_at"]),
+        ingested_at,
+        run_id,
+        meta["home_id"],
+        from_epoch_ms(meta["series_start_ms"]),
+        from_epoch_ms(meta["series_end_ms"]),
+        file.read_bytes().decode("utf-8"),
+        file_date(file),
+    )
+
+
+def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str) -> int:
+    return ingest_files(
+        spark, writer, TABLE, files, schema=ROW_SCHEMA, row=bronze_row, partition=("file_date", file_date),
+        run_id=run_id,
+    )
+
+
+def file_date_range(first_day: date, last_day: date) -> tuple[date, date]:
+    """File dates whose files can overlap the days (an hourly page starts at most ~31 days earlier)."""
+    return first_day - PAGE_LOOKBACK, last_day

@@ -17,10 +17,10 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "smard
 TARGET = Path(__file__).resolve().parents[1] / "emission_assets" / "data" / "smard_replay"
 CREATED = datetime(2025, 9, 8, 6, 0, tzinfo=timezone.utc)
 
-# (export file, first and last local day to keep): two hourly weeks over the 2022 autumn DST switch
-# (a 25-hour day) and the quarter-hourly 2025 sample (11 days).
+# (export file, first and last local day to keep): the hourly year 2022 (the bundled Tibber household's year,
+# with both DST switches) and the quarter-hourly 2025 sample (11 days).
 SOURCES = [
-    ("smard_realisierte_erzeugung_DE_hour_2019-01-01_2023-02-27.csv", date(2022, 10, 24), date(2022, 11, 6)),
+    ("smard_realisierte_erzeugung_DE_hour_2019-01-01_2023-02-27.csv", date(2022, 1, 1), date(2022, 12, 31)),
     ("smard_realisierte_erzeugung_DE_quarterhour_2025-08-28_2025-09-07.csv", date(2025, 8, 28), date(2025, 9, 7)),
 ]
 

@@ -1,4 +1,4 @@
-"""Run the pure SMARD silver transforms on classic local JVM Spark and print the results as JSON.
+"""Run the pure silver transforms (SMARD production, Tibber consumption) on classic local JVM Spark and print the results as JSON.
 
 Used by ``test_conformance.py`` in a subprocess (a Spark Connect client session and a classic JVM session in one
 Python process can interfere). The bronze input and the result normalisation live here so the test and this
@@ -17,6 +17,8 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 
 from emission_assets.bronze.smard import ROW_SCHEMA
+from emission_assets.bronze.tibber import ROW_SCHEMA as TIBBER_ROW_SCHEMA
+from emission_assets.silver.consumption import consumption_from_bronze
 from emission_assets.silver.production import production_from_bronze, quality_summary
 from emission_assets.smard.windows import build_window
 from emission_assets.timeutil import BERLIN, RESOLUTION_STEP, local_date_of_ms, to_epoch_ms
@@ -163,6 +165,50 @@ QUALITY_COLUMNS = ("year", "month", "day", "region", "production_type", "resolut
                    "negatives")
 
 
+# --- Tibber consumption: hourly pages over the autumn DST switch plus live samples for part of one day ---------
+TIBBER_FIRST_DAY, TIBBER_LAST_DAY = date(2022, 10, 29), date(2022, 10, 31)  # 2022-10-30 has 25 hours
+TIBBER_HOME = "home-conformance"
+LIVE_FROM = datetime(2022, 10, 31, 0, 0, tzinfo=BERLIN)  # live samples 00:00-01:35 local, one a minute
+CONSUMPTION_COLUMNS = ("interval_start_ms", "interval_end_ms", "home_id", "source", "energy_kwh", "avg_power_kw",
+                       "ev_kwh", "household_kwh", "cost", "unit_price", "currency", "source_file", "year", "month",
+                       "day")
+
+
+def _tibber_row(name: str, kind: str, fetched_at: datetime, payload: dict) -> tuple:
+    return (name, "sha", "api" if kind == "hourly" else "live", kind, None, fetched_at, INGESTED_AT, "run",
+            TIBBER_HOME, None, None, json.dumps(payload), TIBBER_FIRST_DAY)
+
+
+def tibber_bronze_rows() -> list[tuple]:
+    start = datetime(2022, 10, 29, tzinfo=BERLIN).astimezone(UTC)
+    end = datetime(2022, 11, 1, tzinfo=BERLIN).astimezone(UTC)
+    hours = [start + timedelta(hours=h) for h in range(int((end - start) / timedelta(hours=1)))]
+
+    def node(moment: datetime, version: int) -> dict:
+        kwh = None if version == 1 and moment.hour == 5 else round(0.3 + (moment.hour % 7) * 1.9 + version * 0.01, 3)
+        return {"from": moment.astimezone(BERLIN).isoformat(timespec="milliseconds"),
+                "to": (moment + timedelta(hours=1)).astimezone(BERLIN).isoformat(timespec="milliseconds"),
+                "consumption": kwh, "cost": None if kwh is None else kwh * 0.31, "unitPrice": 0.31, "currency": "EUR"}
+
+    def page(version: int) -> dict:
+        return {"data": {"viewer": {"home": {"consumption": {"nodes": [node(h, version) for h in hours]}}}}}
+
+    counter, samples = 0.0, []
+    for minute in range(96):
+        kw = 0.4 + (11.0 if 15 <= minute < 45 else 0.0)
+        counter += kw / 60
+        moment = LIVE_FROM + timedelta(minutes=minute, seconds=55)
+        samples.append({"timestamp": moment.isoformat(timespec="milliseconds"), "power": kw * 1000,
+                        "accumulatedConsumption": round(counter, 6), "accumulatedCost": round(counter * 0.31, 6),
+                        "currency": "EUR"})
+    return [
+        _tibber_row("hourly_v0", "hourly", datetime(2022, 11, 1, 8, tzinfo=UTC), page(0)),
+        _tibber_row("hourly_v1", "hourly", datetime(2022, 11, 2, 8, tzinfo=UTC), page(1)),  # corrections win
+        _tibber_row("live_a", "live", datetime(2022, 10, 31, 0, 50, tzinfo=UTC), {"home_id": TIBBER_HOME, "measurements": samples[:50]}),
+        _tibber_row("live_b", "live", datetime(2022, 10, 31, 1, 40, tzinfo=UTC), {"home_id": TIBBER_HOME, "measurements": samples[45:]}),
+    ]
+
+
 def run_transforms(spark) -> dict:
     """Both transforms on ``spark``; rows as sorted lists of plain values, timestamps as UTC epoch milliseconds."""
     from pyspark.sql import functions as F
@@ -177,7 +223,19 @@ def run_transforms(spark) -> dict:
         "resolution", "energy_mwh", "power_mw", "source_file", F.unix_millis("fetched_at"), "year", "month", "day",
     ).collect()
     quality_rows = quality.select(*QUALITY_COLUMNS).collect()
+    consumption = consumption_from_bronze(
+        spark.createDataFrame(tibber_bronze_rows(), TIBBER_ROW_SCHEMA), TIBBER_FIRST_DAY, TIBBER_LAST_DAY
+    )
+    # Decimals leave the engine as strings (exact); timestamps as epoch milliseconds.
+    consumption_rows = consumption.select(
+        F.unix_millis("interval_start"), F.unix_millis("interval_end"), "home_id", "source",
+        F.col("energy_kwh").cast("string"), "avg_power_kw", F.col("ev_kwh").cast("string"),
+        F.col("household_kwh").cast("string"), F.col("cost").cast("string"), F.col("unit_price").cast("string"),
+        "currency", "source_file", "year", "month", "day",
+    ).collect()
     return {
+        "consumption": sorted(tuple(r) for r in consumption_rows),
+        "consumption_schema": [(f.name, f.dataType.simpleString()) for f in consumption.schema.fields],
         "production": sorted(tuple(r) for r in production_rows),
         "quality": sorted(tuple(r) for r in quality_rows),
         "production_schema": [(f.name, f.dataType.simpleString()) for f in production.schema.fields],

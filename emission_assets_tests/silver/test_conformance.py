@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from decimal import Decimal
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -134,6 +135,31 @@ def test_quality_summary_identical_on_sail_and_classic_spark(results):
 
 
 # Absolute facts about the input, checked on both engines, so the test fails on its own and not only on a mismatch.
+
+def test_consumption_identical_on_sail_and_classic_spark(results):
+    embedded, classic = results
+    assert [list(c) for c in embedded["consumption_schema"]] == [list(c) for c in classic["consumption_schema"]]
+    _assert_same_rows("silver.consumption", runner.CONSUMPTION_COLUMNS, embedded["consumption"],
+                      classic["consumption"], classic["engine"])
+
+
+@pytest.mark.parametrize("side", [0, 1], ids=["sail", "classic"])
+def test_consumption_facts(results, side):
+    rows = [dict(zip(runner.CONSUMPTION_COLUMNS, r)) for r in results[side]["consumption"]]
+    per_day = {}
+    for r in rows:
+        per_day.setdefault((r["year"], r["month"], r["day"]), []).append(r)
+    assert sorted(per_day) == [(2022, 10, 29), (2022, 10, 30), (2022, 10, 31)]
+    # 2022-10-30 has 25 hours; the corrected page (v1) wins, its null at 05:00 UTC keeps v0's value.
+    assert len(per_day[(2022, 10, 30)]) == 25 and {r["source"] for r in per_day[(2022, 10, 30)]} == {"hourly_api"}
+    assert {r["source_file"] for r in per_day[(2022, 10, 29)]} == {"hourly_v0", "hourly_v1"}
+    # 2022-10-31: live covers 00:00-01:00 local fully (4 quarters) -> live; 01:00-02:00 partly -> hourly.
+    live = [r for r in per_day[(2022, 10, 31)] if r["source"] == "live"]
+    assert len(live) == 4 and len(per_day[(2022, 10, 31)]) == 4 + 23
+    assert sum(float(r["ev_kwh"]) for r in live) == 2.75 * 2  # 11 kW for the two quarters fully charging
+    for r in rows:
+        assert Decimal(r["ev_kwh"]) + Decimal(r["household_kwh"]) == Decimal(r["energy_kwh"])
+
 
 def _by_column(rows: list[tuple]) -> list[dict]:
     return [dict(zip(runner.PRODUCTION_COLUMNS, row)) for row in rows]

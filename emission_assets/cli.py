@@ -15,10 +15,11 @@ from emission_assets.timeutil import BERLIN
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_REPLAY = Path(__file__).resolve().parent / "data" / "smard_replay"
-# (first day, last day, resolution) of the bundled SMARD data
+# (first day, last day, SMARD resolution, assets) of the bundled data: the sample household's year 2022 with
+# hourly production, and eleven quarter-hourly production days of 2025.
 DEMO_RANGES = [
-    (date(2022, 10, 24), date(2022, 11, 6), "hour"),
-    (date(2025, 8, 28), date(2025, 9, 7), "quarterhour"),
+    (date(2022, 1, 1), date(2022, 12, 31), "hour", []),
+    (date(2025, 8, 28), date(2025, 9, 7), "quarterhour", ["tag:source=smard"]),
 ]
 LAYERS = ("reservoir", "bronze", "silver", "gold")
 
@@ -160,6 +161,34 @@ def import_smard_csv_command(files, region) -> None:
     )
 
 
+@main.command("live")
+@click.option("--home-id", envvar="TIBBER_HOME_ID", help="Tibber home id (default: the account's only home)")
+@click.option("--flush-seconds", type=click.FloatRange(min=1), default=60, show_default=True,
+              help="write a micro-batch file into the reservoir this often")
+@click.option("--duration", type=click.FloatRange(min=1), help="stop after this many seconds (default: run until killed)")
+@click.option("--ws-url", help="websocket URL (default: the one Tibber's API names)")
+def live_command(home_id, flush_seconds, duration, ws_url) -> None:
+    """Record the Pulse live stream (liveMeasurement) into the reservoir as micro-batch files."""
+    from emission_assets.reservoir.store import Reservoir
+    from emission_assets.resources import resources_from_env
+    from emission_assets.tibber.client import TibberError, token_from_environment
+    from emission_assets.tibber.live import run_live_from_env
+
+    tibber = resources_from_env()["tibber"]
+    try:
+        client = tibber.client()
+        home = client.resolve_home(home_id)
+        url = ws_url or client.websocket_url()
+        click.echo(f"recording live measurements of home {home} every {flush_seconds:g} s into {paths().reservoir}")
+        stats = run_live_from_env(Reservoir(paths().reservoir), home, url, token_from_environment(), flush_seconds, duration)
+    except TibberError as error:
+        raise UserError(str(error)) from None
+    click.echo(
+        f"{stats.measurements_received} measurements in {stats.batches_written} batch files "
+        f"over {stats.connections_opened} connection(s)"
+    )
+
+
 @main.command("query")
 @click.argument("sql")
 def query_command(sql) -> None:
@@ -199,39 +228,41 @@ def demo_command() -> None:
     """Materialise the bundled SMARD weeks offline (replayed API) and print what the lakehouse holds."""
     from tabulate import tabulate
 
+    from emission_assets.tibber.sample import SAMPLE_API_URL
+
     os.environ.setdefault("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
-    click.echo(f"home: {emission_home()}\nSMARD source: {os.environ['SMARD_BASE_URL']}")
-    for first, last, resolution in DEMO_RANGES:
+    os.environ.setdefault("TIBBER_API_URL", SAMPLE_API_URL)
+    click.echo(f"home: {emission_home()}\nSMARD: {os.environ['SMARD_BASE_URL']}\nTibber: {os.environ['TIBBER_API_URL']}")
+    for first, last, resolution, selection in DEMO_RANGES:
         started = time.monotonic()
-        ok = run_materialize(first, last, [], {"resolution": resolution}).success
+        ok = run_materialize(first, last, selection, {"resolution": resolution}).success
         click.echo(f"{first}..{last} ({resolution}): {'ok' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
         if not ok:
             sys.exit(1)
-    click.echo(tabulate(demo_summary(), headers="keys", tablefmt="github", floatfmt=",.0f"))
+    click.echo(tabulate(demo_summary(), headers="keys", tablefmt="github"))
 
 
 def demo_summary() -> list[dict]:
-    """Rows per table and the time range they cover."""
+    """Rows per table, the time range they cover, and what they add up to."""
     from emission_assets.lakehouse.session import open_lakehouse
 
-    lakehouse = open_lakehouse()
-    reservoir_files = sum(1 for _ in paths().reservoir.rglob("*.meta.json"))
-    bronze = lakehouse.spark.sql(
-        "SELECT count(*) AS n, min(window_start) AS a, max(window_start) AS b FROM bronze.smard_responses"
-    ).collect()[0]
-    silver = lakehouse.spark.sql(
+    sql = open_lakehouse().spark.sql
+    rows = [{"table": "reservoir (files)", "rows": sum(1 for _ in paths().reservoir.rglob("*.meta.json"))}]
+    for table, column in (("bronze.smard_responses", "window_start"), ("bronze.tibber_responses", "series_start")):
+        r = sql(f"SELECT count(*) AS n, min({column}) AS a, max({column}) AS b FROM {table}").collect()[0]
+        rows.append({"table": table, "rows": r.n, "from (UTC)": r.a, "to (UTC)": r.b})
+    for r in sql(
         "SELECT resolution, count(*) AS n, count(DISTINCT production_type) AS types, min(interval_start) AS a, "
         "max(interval_end) AS b, sum(energy_mwh) AS mwh FROM silver.production GROUP BY resolution ORDER BY a"
-    ).collect()
-    rows = [
-        {"table": "reservoir (files)", "rows": reservoir_files, "from (UTC)": "", "to (UTC)": "", "types": "", "MWh": None},
-        {"table": "bronze.smard_responses", "rows": bronze.n, "from (UTC)": bronze.a, "to (UTC)": bronze.b, "types": "", "MWh": None},
-    ]
-    rows += [
-        {"table": f"silver.production ({r.resolution})", "rows": r.n, "from (UTC)": r.a, "to (UTC)": r.b,
-         "types": r.types, "MWh": r.mwh}
-        for r in silver
-    ]
+    ).collect():
+        rows.append({"table": f"silver.production ({r.resolution})", "rows": r.n, "from (UTC)": r.a, "to (UTC)": r.b,
+                     "totals": f"{r.types} types, {r.mwh:,.0f} MWh"})
+    for r in sql(
+        "SELECT source, count(*) AS n, min(interval_start) AS a, max(interval_end) AS b, sum(energy_kwh) AS total, "
+        "sum(ev_kwh) AS ev, sum(household_kwh) AS household FROM silver.consumption GROUP BY source"
+    ).collect():
+        rows.append({"table": f"silver.consumption ({r.source})", "rows": r.n, "from (UTC)": r.a, "to (UTC)": r.b,
+                     "totals": f"{r.total:,.1f} kWh = {r.household:,.1f} household + {r.ev:,.1f} EV"})
     return rows
 
 

@@ -1,14 +1,14 @@
-"""The Dagster code location: reservoir -> bronze -> silver for SMARD production."""
+"""The Dagster code location: reservoir -> bronze -> silver for SMARD production and Tibber consumption."""
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from emission_assets.bronze.assets import smard_bronze
-from emission_assets.reservoir.assets import smard_reservoir
+from emission_assets.bronze.assets import smard_bronze, tibber_bronze
+from emission_assets.reservoir.assets import smard_reservoir, tibber_reservoir
 from emission_assets.resources import resources_from_env
-from emission_assets.silver.assets import silver_production
+from emission_assets.silver.assets import silver_consumption, silver_production
 
-ASSETS = [smard_reservoir, smard_bronze, silver_production]
+ASSETS = [smard_reservoir, smard_bronze, silver_production, tibber_reservoir, tibber_bronze, silver_consumption]
 
 
 def build_definitions() -> Definitions:

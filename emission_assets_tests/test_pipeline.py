@@ -16,6 +16,7 @@ from emission_assets.timeutil import local_midnight, to_epoch_ms
 from emission_assets_tests.fake_smard import synthetic_value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "smard"
+SMARD = ["tag:source=smard"]  # the SMARD path only: these tests have no Tibber API
 SPRING = date(2024, 3, 31)  # 23 hours: 92 quarter-hours
 AUTUMN = date(2024, 10, 27)  # 25 hours: 100 quarter-hours
 
@@ -42,7 +43,7 @@ def check_results(result) -> dict[str, bool]:
 @pytest.mark.parametrize("day, quarter_hours", [(SPRING, 92), (AUTUMN, 100)])
 def test_dst_day_has_the_right_number_of_quarter_hours(spark, fake_smard, day, quarter_hours):
     fake_smard.publish_weeks(day, 1)
-    result = run_materialize(day, day, [], {})
+    result = run_materialize(day, day, SMARD, {})
     assert result.success
     assert counts_per_day() == {day: quarter_hours * len(GENERATION_FILTERS)}
     assert check_results(result) == {"no_duplicate_intervals": True, "complete_days": True, "non_negative_energy": True}
@@ -62,14 +63,14 @@ def test_dst_day_has_the_right_number_of_quarter_hours(spark, fake_smard, day, q
 def test_rerunning_a_range_and_a_day_duplicates_nothing_and_fetches_nothing(spark, fake_smard):
     fake_smard.publish_weeks(date(2024, 3, 25), 2)
     first, last = date(2024, 3, 29), date(2024, 4, 2)
-    assert run_materialize(first, last, [], {}).success
+    assert run_materialize(first, last, SMARD, {}).success
     windows_fetched = len(fake_smard.window_requests())
     assert windows_fetched == 2 * len(GENERATION_FILTERS)  # two weekly windows per type, each once
     before = counts_per_day()
     bronze_rows = sql("SELECT count(*) FROM bronze.smard_responses")[0][0]
 
-    assert run_materialize(first, last, [], {}).success
-    assert run_materialize(SPRING, SPRING, [], {}).success
+    assert run_materialize(first, last, SMARD, {}).success
+    assert run_materialize(SPRING, SPRING, SMARD, {}).success
 
     assert len(fake_smard.window_requests()) == windows_fetched  # the reservoir already held every day
     assert counts_per_day() == before
@@ -81,9 +82,9 @@ def test_rerunning_a_range_and_a_day_duplicates_nothing_and_fetches_nothing(spar
 
 def test_refresh_stores_a_new_version_and_silver_takes_the_latest(spark, fake_smard):
     fake_smard.publish_weeks(SPRING, 1)
-    assert run_materialize(SPRING, SPRING, [], {}).success
+    assert run_materialize(SPRING, SPRING, SMARD, {}).success
     fake_smard.publish_weeks(SPRING, 1, version=1)  # SMARD revised the week
-    assert run_materialize(SPRING, SPRING, [], {"refresh": True}).success
+    assert run_materialize(SPRING, SPRING, SMARD, {"refresh": True}).success
 
     assert len(list(paths().reservoir.rglob("*.meta.json"))) == 2 * len(GENERATION_FILTERS)  # history kept
     assert sql("SELECT count(*) FROM bronze.smard_responses")[0][0] == 2 * len(GENERATION_FILTERS)
@@ -96,7 +97,7 @@ def test_refresh_stores_a_new_version_and_silver_takes_the_latest(spark, fake_sm
 def test_api_failure_names_the_window_and_stores_nothing(spark, fake_smard):
     fake_smard.publish_weeks(SPRING, 1)
     fake_smard.failures["4068_DE_quarterhour_1711321200000.json"] = 404  # 5xx retries are tested on the client
-    result = run_materialize(SPRING, SPRING, [], {})
+    result = run_materialize(SPRING, SPRING, SMARD, {})
     assert not result.success
     message = failure_message(result)
     assert "filter 4068 (photovoltaics), region DE, resolution quarterhour" in message and "404" in message
@@ -110,7 +111,7 @@ def test_csv_import_then_materialize_makes_no_network_call(spark, monkeypatch):
     import_smard_csv(
         [FIXTURES / "smard_realisierte_erzeugung_DE_hour_2022-10-29_2022-10-31.csv"], "DE", Reservoir(paths().reservoir)
     )
-    result = run_materialize(date(2022, 10, 29), date(2022, 10, 31), [], {})
+    result = run_materialize(date(2022, 10, 29), date(2022, 10, 31), SMARD, {})
     assert result.success
     assert counts_per_day() == {date(2022, 10, 29): 24 * 12, date(2022, 10, 30): 25 * 12, date(2022, 10, 31): 24 * 12}
     lignite = sql(

@@ -1,16 +1,19 @@
-"""Dagster wiring: reservoir files into append-only bronze, exactly once per file."""
+"""Dagster wiring: reservoir files into append-only bronze tables, exactly once per file."""
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from emission_assets.assets_metadata import OWNERS, table_metadata
 from emission_assets.bronze import smard as bronze_smard
+from emission_assets.bronze import tibber as bronze_tibber
 from emission_assets.partitions import daily_partitions, day_range, single_run_backfill
 from emission_assets.resources import ReservoirResource, SparkResource
 from emission_assets.smard.windows import stored_windows
+from emission_assets.tibber.layout import HOURLY, LIVE, stored_files
 
 
 @asset(
     key_prefix="bronze",
     name="smard_responses",
+    tags={"source": "smard"},
     group_name="bronze",
     deps=[AssetKey(["reservoir", "smard_responses"])],
     partitions_def=daily_partitions,
@@ -25,4 +28,27 @@ def smard_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir
     lakehouse = spark.open()
     files = stored_windows(reservoir.store(), first_day, last_day)
     added = bronze_smard.ingest(lakehouse.spark, lakehouse.writer, files, context.run.run_id)
+    return MaterializeResult(metadata={"reservoir_files_seen": len(files), "rows_added": added})
+
+
+@asset(
+    key_prefix="bronze",
+    name="tibber_responses",
+    tags={"source": "tibber"},
+    group_name="bronze",
+    deps=[AssetKey(["reservoir", "tibber_responses"])],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    kinds={"spark", "delta"},
+    owners=OWNERS,
+    description=bronze_tibber.__doc__,
+    metadata=table_metadata(bronze_tibber.TABLE),
+)
+def tibber_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir: ReservoirResource) -> MaterializeResult:
+    """Hourly API pages and live micro-batches of the run's days."""
+    first_day, last_day = day_range(context)
+    lakehouse = spark.open()
+    store = reservoir.store()
+    files = stored_files(store, HOURLY, first_day, last_day) + stored_files(store, LIVE, first_day, last_day)
+    added = bronze_tibber.ingest(lakehouse.spark, lakehouse.writer, files, context.run.run_id)
     return MaterializeResult(metadata={"reservoir_files_seen": len(files), "rows_added": added})

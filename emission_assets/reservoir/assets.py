@@ -1,5 +1,6 @@
-"""Dagster wiring: SMARD API responses into the reservoir, per local day."""
+"""Dagster wiring: SMARD and Tibber API responses into the reservoir, per local day."""
 from datetime import timedelta
+from typing import Optional
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 from pydantic import Field
@@ -7,7 +8,8 @@ from pydantic import Field
 from emission_assets.assets_metadata import OWNERS
 from emission_assets.partitions import daily_partitions, day_range, single_run_backfill
 from emission_assets.reservoir import smard as smard_fill
-from emission_assets.resources import ReservoirResource, SmardResource
+from emission_assets.reservoir import tibber as tibber_fill
+from emission_assets.resources import ReservoirResource, SmardResource, TibberResource
 from emission_assets.smard.catalog import DEFAULT_RESOLUTION, GENERATION_FILTERS, check_region, check_resolution, series
 
 
@@ -24,6 +26,7 @@ class SmardReservoirConfig(Config):
 @asset(
     key_prefix="reservoir",
     name="smard_responses",
+    tags={"source": "smard"},
     group_name="reservoir",
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
@@ -60,5 +63,49 @@ def smard_reservoir(
             "series_days_fetched": report.series_days_fetched,
             "files_written": len(report.written),
             "source": client.base_url,
+        }
+    )
+
+
+class TibberReservoirConfig(Config):
+    home_id: Optional[str] = Field(default=None, description="Tibber home id; default the account's only home")
+    refresh: bool = Field(default=False, description="fetch again even when the reservoir holds the days")
+    settle_hours: float = Field(
+        default=48.0, description="a stored page counts as final for a day only if fetched this long after it "
+        "(Tibber corrects recent hours)"
+    )
+
+
+@asset(
+    key_prefix="reservoir",
+    name="tibber_responses",
+    tags={"source": "tibber"},
+    group_name="reservoir",
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    pool="tibber_api",
+    kinds={"json"},
+    owners=OWNERS,
+    description="Raw Tibber HOURLY consumption pages (GraphQL responses, no token), versioned, owner-only files. "
+    "Live Pulse micro-batches land here too, written by `emission-tracker live`.",
+)
+def tibber_reservoir(
+    context: AssetExecutionContext, config: TibberReservoirConfig, tibber: TibberResource, reservoir: ReservoirResource
+) -> MaterializeResult:
+    first_day, last_day = day_range(context)
+    client = tibber.client()
+    home_id = client.resolve_home(config.home_id or tibber.home_id)
+    report = tibber_fill.fill(
+        client, reservoir.store(), first_day, last_day, home_id=home_id, refresh=config.refresh,
+        settle=timedelta(hours=config.settle_hours),
+        source="sample" if tibber.api_url.startswith("sample://") else "api",
+    )
+    return MaterializeResult(
+        metadata={
+            "days": report.days,
+            "days_already_present": report.days_present,
+            "days_fetched": report.days_fetched,
+            "requests": report.requests,
+            "files_written": len(report.written),
         }
     )

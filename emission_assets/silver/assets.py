@@ -1,5 +1,6 @@
-"""Dagster wiring: bronze SMARD responses into ``silver.production``, one atomic replace per run's day range."""
+"""Dagster wiring: bronze into ``silver.production`` and ``silver.consumption``, one atomic replace per run's days."""
 from datetime import date
+from decimal import Decimal
 
 from dagster import (
     AssetCheckResult,
@@ -7,18 +8,24 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    Config,
     MaterializeResult,
     MetadataValue,
     asset,
 )
+from pydantic import Field
 from pyspark.sql import functions as F
 
 from emission_assets.assets_metadata import OWNERS, table_metadata
 from emission_assets.bronze.smard import TABLE as BRONZE_TABLE
 from emission_assets.bronze.smard import window_date_range
+from emission_assets.bronze.tibber import TABLE as BRONZE_TIBBER_TABLE
+from emission_assets.bronze.tibber import file_date_range
 from emission_assets.lakehouse.writer import day_predicate
 from emission_assets.partitions import daily_partitions, day_range, single_run_backfill
 from emission_assets.resources import SparkResource
+from emission_assets.silver.consumption import DEFAULT_EV_CHARGE_KW, consumption_from_bronze
+from emission_assets.silver.consumption import quality_summary as consumption_quality
 from emission_assets.silver.production import production_from_bronze, quality_summary
 from emission_assets.smard.catalog import GENERATION_FILTERS, series
 from emission_assets.timeutil import days_between, expected_intervals
@@ -31,6 +38,11 @@ CHECKS = {
     "23/24/25 hours on DST days); types absent for a whole day (e.g. nuclear after April 2023) are listed.",
     "non_negative_energy": "No negative energy values.",
 }
+
+
+def _sample(items: list[str]) -> MetadataValue:
+    """The first 50 findings as a markdown list, for the check's page in the UI."""
+    return MetadataValue.md("\n".join(f"- {i}" for i in items[:50]) or "none")
 
 
 def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list[AssetCheckResult]:
@@ -52,7 +64,6 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
         if all_types - types
     ]
     missing_days = [d.isoformat() for d in days_between(first_day, last_day) if not any(k[0] == d for k in present)]
-    sample = lambda items: MetadataValue.md("\n".join(f"- {i}" for i in items[:50]) or "none")  # noqa: E731
     return [
         AssetCheckResult(
             check_name="no_duplicate_intervals",
@@ -65,9 +76,9 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
             severity=AssetCheckSeverity.WARN,
             metadata={
                 "incomplete_series_days": len(incomplete),
-                "incomplete": sample(incomplete),
-                "days_without_data": sample(missing_days),
-                "absent_types": sample(absent),
+                "incomplete": _sample(incomplete),
+                "days_without_data": _sample(missing_days),
+                "absent_types": _sample(absent),
             },
         ),
         AssetCheckResult(
@@ -80,6 +91,7 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
 
 @asset(
     key=KEY,
+    tags={"source": "smard"},
     group_name="silver",
     deps=[AssetKey(["bronze", "smard_responses"])],
     partitions_def=daily_partitions,
@@ -109,4 +121,97 @@ def silver_production(context: AssetExecutionContext, spark: SparkResource) -> M
             "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
         },
         check_results=evaluate_checks(summary, first_day, last_day),
+    )
+
+
+CONSUMPTION_TABLE = "silver.consumption"
+CONSUMPTION_KEY = AssetKey(["silver", "consumption"])
+CONSUMPTION_CHECKS = {
+    "no_duplicate_intervals": "No (home, interval) appears twice.",
+    "complete_days": "Every home's intervals cover its whole local day (23/24/25 hours on DST days).",
+    "non_negative_energy": "No negative energy values.",
+    "ev_plus_household_is_total": "ev_kwh + household_kwh equals energy_kwh exactly on every row.",
+}
+
+
+class SilverConsumptionConfig(Config):
+    ev_charge_kw: float = Field(default=DEFAULT_EV_CHARGE_KW, description="EV charger power; above it, load is EV")
+
+
+def evaluate_consumption_checks(summary_rows: list, first_day: date, last_day: date) -> list[AssetCheckResult]:
+    incomplete = [
+        f"{date(r['year'], r['month'], r['day'])} {r['home_id']}: {r['hours']:g}/{day_hours(date(r['year'], r['month'], r['day']))} h"
+        for r in summary_rows
+        if r["hours"] != day_hours(date(r["year"], r["month"], r["day"]))
+    ]
+    present = {date(r["year"], r["month"], r["day"]) for r in summary_rows}
+    missing_days = [d.isoformat() for d in days_between(first_day, last_day) if d not in present]
+    return [
+        AssetCheckResult(
+            check_name="no_duplicate_intervals",
+            passed=not any(r["duplicates"] for r in summary_rows),
+            metadata={"duplicated_rows": sum(r["duplicates"] for r in summary_rows)},
+        ),
+        AssetCheckResult(
+            check_name="complete_days",
+            passed=not incomplete and not missing_days,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"incomplete_days": len(incomplete), "incomplete": _sample(incomplete),
+                      "days_without_data": _sample(missing_days)},
+        ),
+        AssetCheckResult(
+            check_name="non_negative_energy",
+            passed=not any(r["negatives"] for r in summary_rows),
+            metadata={"negative_rows": sum(r["negatives"] for r in summary_rows)},
+        ),
+        AssetCheckResult(
+            check_name="ev_plus_household_is_total",
+            passed=not any(r["split_mismatches"] for r in summary_rows),
+            metadata={"mismatched_rows": sum(r["split_mismatches"] for r in summary_rows)},
+        ),
+    ]
+
+
+def day_hours(day: date) -> int:
+    return expected_intervals(day, "hour")
+
+
+@asset(
+    key=CONSUMPTION_KEY,
+    tags={"source": "tibber"},
+    group_name="silver",
+    deps=[AssetKey(["bronze", "tibber_responses"])],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    kinds={"spark", "delta"},
+    owners=OWNERS,
+    description="Household consumption per interval and home (Tibber hourly API, or live quarter-hours where the "
+    "Pulse stream covers a whole hour), with the EV / household split; latest download wins.",
+    metadata=table_metadata(CONSUMPTION_TABLE),
+    check_specs=[AssetCheckSpec(name, asset=CONSUMPTION_KEY, description=text) for name, text in CONSUMPTION_CHECKS.items()],
+)
+def silver_consumption(
+    context: AssetExecutionContext, config: SilverConsumptionConfig, spark: SparkResource
+) -> MaterializeResult:
+    first_day, last_day = day_range(context)
+    lakehouse = spark.open()
+    file_from, file_to = file_date_range(first_day, last_day)
+    bronze = lakehouse.table(BRONZE_TIBBER_TABLE).where(F.col("file_date").between(F.lit(file_from), F.lit(file_to)))
+    rows = consumption_from_bronze(bronze, first_day, last_day, config.ev_charge_kw)
+    lakehouse.writer.replace_days(CONSUMPTION_TABLE, rows, first_day, last_day)
+
+    written = lakehouse.table(CONSUMPTION_TABLE).where(day_predicate(first_day, last_day))
+    summary = [row.asDict() for row in consumption_quality(written).collect()]
+    energy = sum((r["energy_kwh"] for r in summary), Decimal(0))
+    ev = sum((r["ev_kwh"] for r in summary), Decimal(0))
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(r["intervals"] for r in summary),
+            "days": (last_day - first_day).days + 1,
+            "energy_kwh": float(energy),
+            "ev_kwh": float(ev),
+            "household_kwh": float(energy - ev),
+            "ev_charge_kw": config.ev_charge_kw,
+        },
+        check_results=evaluate_consumption_checks(summary, first_day, last_day),
     )

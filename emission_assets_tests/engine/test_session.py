@@ -75,7 +75,7 @@ def test_import_materialize_and_query_on_a_remote_spark_connect_server(remote_sa
         return done.stdout
 
     run("import", "smard-csv", str(FIXTURE))
-    run("materialize", "--start", "2022-10-30", "--end", "2022-10-30")
+    run("materialize", "--start", "2022-10-30", "--end", "2022-10-30", "--select", "tag:source=smard")
     out = run("query", "SELECT count(*) AS n, count(DISTINCT production_type) AS types FROM silver.production")
     assert out.splitlines() == ["n,types", "300,12"]  # 25 hours (DST) x 12 types
     assert (tmp_path / "remote_home" / "lakehouse" / "silver" / "production" / "_delta_log").is_dir()

@@ -7,8 +7,9 @@ from datetime import date
 from dagster import BackfillPolicy, DailyPartitionsDefinition
 from dagster._utils.warnings import BetaWarning
 
-# Single-run backfills are the design (one Spark job per range); Dagster still labels the parameter beta.
-warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=BetaWarning)
+# Single-run backfills (one Spark job per range) and tag selections (`tag:source=smard`) are used on purpose;
+# Dagster still labels both beta.
+warnings.filterwarnings("ignore", category=BetaWarning)
 
 # SMARD's quarter-hour generation series start in 2015.
 FIRST_DAY = "2015-01-01"

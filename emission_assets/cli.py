@@ -172,7 +172,7 @@ def live_command(home_id, flush_seconds, duration, ws_url) -> None:
     from emission_assets.reservoir.store import Reservoir
     from emission_assets.resources import resources_from_env
     from emission_assets.tibber.client import TibberError, token_from_environment
-    from emission_assets.tibber.live import run_live_from_env
+    from emission_assets.tibber.live import LiveAuthError, run_live_from_env
 
     tibber = resources_from_env()["tibber"]
     try:
@@ -181,7 +181,7 @@ def live_command(home_id, flush_seconds, duration, ws_url) -> None:
         url = ws_url or client.websocket_url()
         click.echo(f"recording live measurements of home {home} every {flush_seconds:g} s into {paths().reservoir}")
         stats = run_live_from_env(Reservoir(paths().reservoir), home, url, token_from_environment(), flush_seconds, duration)
-    except TibberError as error:
+    except (TibberError, LiveAuthError) as error:
         raise UserError(str(error)) from None
     click.echo(
         f"{stats.measurements_received} measurements in {stats.batches_written} batch files "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -221,3 +222,36 @@ def test_reset_reservoir_after_import_keeps_a_real_lakehouse(spark):
     assert sorted(paths().lakehouse.rglob("_delta_log")) == delta_logs
     result = run("query", "SELECT count(*) AS n FROM silver.production")
     assert (result.exit_code, result.stdout) == (0, "n\n0\n")
+
+
+def test_live_records_batches_from_a_fake_websocket(monkeypatch):
+    """`emission-tracker live` resolves the home over GraphQL (sample API) and records the fake Pulse stream."""
+    from emission_assets.tibber.sample import SAMPLE_API_URL, SAMPLE_HOME_ID
+    from emission_assets_tests.fake_tibber_ws import TOKEN, FakeTibber
+
+    def script(conn):
+        conn.handshake()
+        for i in range(5):
+            conn.send_next({"timestamp": f"2022-06-01T00:00:0{i}.000+02:00", "power": 500.0,
+                            "accumulatedConsumption": 0.001 * i, "accumulatedCost": 0.0, "currency": "EUR"})
+        conn.hold()
+
+    fake = FakeTibber(script)
+    monkeypatch.setenv("TIBBER_API_URL", SAMPLE_API_URL)
+    monkeypatch.setenv("TIBBER_TOKEN", TOKEN)
+    try:
+        result = CliRunner().invoke(main, ["live", "--ws-url", fake.url, "--flush-seconds", "1", "--duration", "2"])
+    finally:
+        fake.close()
+    assert result.exit_code == 0, result.output
+    assert f"home {SAMPLE_HOME_ID}" in result.output and "5 measurements" in result.output
+    assert TOKEN not in result.output
+    files = list((Path(os.environ["EMISSION_HOME"]) / "reservoir" / "tibber" / "live").rglob("*.meta.json"))
+    assert files
+
+
+def test_live_without_a_token_is_a_clear_user_error(monkeypatch):
+    monkeypatch.delenv("TIBBER_TOKEN", raising=False)
+    monkeypatch.setenv("TIBBER_API_URL", "sample://tibber")
+    result = CliRunner().invoke(main, ["live", "--duration", "1"])
+    assert result.exit_code == 2 and "TIBBER_TOKEN" in result.output

@@ -4,9 +4,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Callable
 
+from emission_assets.lakehouse.registry import spec
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.reservoir.store import ReservoirFile
 from emission_assets.timeutil import UTC
+
+
+def file_fields(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple:
+    """Values of the registry's ``BRONZE_FILE_COLUMNS``, which every bronze row starts with."""
+    meta = file.meta
+    return (
+        file.name, meta["sha256"], meta["source"], meta["url"], datetime.fromisoformat(meta["fetched_at"]),
+        ingested_at, run_id,
+    )
 
 
 def ingest(
@@ -15,7 +25,6 @@ def ingest(
     table: str,
     files: list[ReservoirFile],
     *,
-    schema: str,
     row: Callable[[ReservoirFile, datetime, str], tuple],
     partition: tuple[str, Callable[[ReservoirFile], date]],
     run_id: str,
@@ -40,5 +49,5 @@ def ingest(
     if not new:
         return 0
     ingested_at = datetime.now(UTC)
-    df = spark.createDataFrame([row(f, ingested_at, run_id) for f in new], schema)
+    df = spark.createDataFrame([row(f, ingested_at, run_id) for f in new], spec(table).ddl)
     return writer.insert_new(table, df, [column, "file_name"])

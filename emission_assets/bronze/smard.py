@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from emission_assets.bronze.ingest import file_fields
 from emission_assets.bronze.ingest import ingest as ingest_files
+from emission_assets.lakehouse.registry import spec
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.reservoir.store import ReservoirFile
 from emission_assets.timeutil import from_epoch_ms, local_date_of_ms
 
 TABLE = "bronze.smard_responses"
-ROW_SCHEMA = (
-    "file_name string, sha256 string, source string, source_url string, fetched_at timestamp, "
-    "ingested_at timestamp, ingest_run_id string, filter_id int, region string, resolution string, "
-    "window_start timestamp, payload string, window_date date"
-)
+ROW_SCHEMA = spec(TABLE).ddl  # also what tests build bronze frames with
 
 
 def window_date(file: ReservoirFile) -> date:
@@ -22,14 +20,7 @@ def window_date(file: ReservoirFile) -> date:
 
 def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple:
     meta = file.meta
-    return (
-        file.name,
-        meta["sha256"],
-        meta["source"],
-        meta["url"],
-        datetime.fromisoformat(meta["fetched_at"]),
-        ingested_at,
-        run_id,
+    return file_fields(file, ingested_at, run_id) + (
         int(meta["filter_id"]),
         meta["region"],
         meta["resolution"],
@@ -41,7 +32,7 @@ def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple
 
 def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str) -> int:
     return ingest_files(
-        spark, writer, TABLE, files, schema=ROW_SCHEMA, row=bronze_row, partition=("window_date", window_date),
+        spark, writer, TABLE, files, row=bronze_row, partition=("window_date", window_date),
         run_id=run_id,
     )
 

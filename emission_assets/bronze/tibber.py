@@ -3,18 +3,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from emission_assets.bronze.ingest import file_fields
 from emission_assets.bronze.ingest import ingest as ingest_files
+from emission_assets.lakehouse.registry import spec
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.reservoir.store import ReservoirFile
 from emission_assets.tibber.layout import PAGE_LOOKBACK
 from emission_assets.timeutil import from_epoch_ms, local_date_of_ms
 
 TABLE = "bronze.tibber_responses"
-ROW_SCHEMA = (
-    "file_name string, sha256 string, source string, kind string, source_url string, fetched_at timestamp, "
-    "ingested_at timestamp, ingest_run_id string, home_id string, series_start timestamp, series_end timestamp, "
-    "payload string, file_date date"
-)
+ROW_SCHEMA = spec(TABLE).ddl  # also what tests build bronze frames with
 
 
 def file_date(file: ReservoirFile) -> date:
@@ -23,15 +21,8 @@ def file_date(file: ReservoirFile) -> date:
 
 def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple:
     meta = file.meta
-    return (
-        file.name,
-        meta["sha256"],
-        meta["source"],
+    return file_fields(file, ingested_at, run_id) + (
         meta["kind"],
-        meta["url"],
-        datetime.fromisoformat(meta["fetched_at"]),
-        ingested_at,
-        run_id,
         meta["home_id"],
         from_epoch_ms(meta["series_start_ms"]),
         from_epoch_ms(meta["series_end_ms"]),
@@ -42,7 +33,7 @@ def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple
 
 def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str) -> int:
     return ingest_files(
-        spark, writer, TABLE, files, schema=ROW_SCHEMA, row=bronze_row, partition=("file_date", file_date),
+        spark, writer, TABLE, files, row=bronze_row, partition=("file_date", file_date),
         run_id=run_id,
     )
 

@@ -36,16 +36,20 @@ class TableSpec:
         return ", ".join(f"{column} {sql_type}" for column, sql_type in self.columns)
 
 
+# Every bronze row starts with where its reservoir file came from and when it was ingested.
+BRONZE_FILE_COLUMNS = (
+    ("file_name", "STRING"),
+    ("sha256", "STRING"),
+    ("source", "STRING"),
+    ("source_url", "STRING"),
+    ("fetched_at", "TIMESTAMP"),
+    ("ingested_at", "TIMESTAMP"),
+    ("ingest_run_id", "STRING"),
+)
+
 BRONZE_SMARD_RESPONSES = TableSpec(
     name="bronze.smard_responses",
-    columns=(
-        ("file_name", "STRING"),
-        ("sha256", "STRING"),
-        ("source", "STRING"),
-        ("source_url", "STRING"),
-        ("fetched_at", "TIMESTAMP"),
-        ("ingested_at", "TIMESTAMP"),
-        ("ingest_run_id", "STRING"),
+    columns=BRONZE_FILE_COLUMNS + (
         ("filter_id", "INT"),
         ("region", "STRING"),
         ("resolution", "STRING"),
@@ -83,15 +87,8 @@ SILVER_PRODUCTION = TableSpec(
 
 BRONZE_TIBBER_RESPONSES = TableSpec(
     name="bronze.tibber_responses",
-    columns=(
-        ("file_name", "STRING"),
-        ("sha256", "STRING"),
-        ("source", "STRING"),
+    columns=BRONZE_FILE_COLUMNS + (
         ("kind", "STRING"),
-        ("source_url", "STRING"),
-        ("fetched_at", "TIMESTAMP"),
-        ("ingested_at", "TIMESTAMP"),
-        ("ingest_run_id", "STRING"),
         ("home_id", "STRING"),
         ("series_start", "TIMESTAMP"),
         ("series_end", "TIMESTAMP"),

@@ -175,7 +175,7 @@ CONSUMPTION_COLUMNS = ("interval_start_ms", "interval_end_ms", "home_id", "sourc
 
 
 def _tibber_row(name: str, kind: str, fetched_at: datetime, payload: dict) -> tuple:
-    return (name, "sha", "api" if kind == "hourly" else "live", kind, None, fetched_at, INGESTED_AT, "run",
+    return (name, "sha", "api" if kind == "hourly" else "live", None, fetched_at, INGESTED_AT, "run", kind,
             TIBBER_HOME, None, None, json.dumps(payload), TIBBER_FIRST_DAY)
 
 

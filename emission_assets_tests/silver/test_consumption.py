@@ -20,14 +20,14 @@ def iso(moment: datetime) -> str:
 
 def hourly_file(name, fetched_hour, nodes):
     payload = {"data": {"viewer": {"home": {"consumption": {"pageInfo": {}, "nodes": nodes}}}}}
-    return (name, "sha", "api", "hourly", "url", datetime(2023, 1, 2, fetched_hour, tzinfo=UTC),
-            datetime(2023, 1, 3, tzinfo=UTC), "run", HOME, None, None, json.dumps(payload), date(2022, 10, 1))
+    return (name, "sha", "api", "url", datetime(2023, 1, 2, fetched_hour, tzinfo=UTC),
+            datetime(2023, 1, 3, tzinfo=UTC), "run", "hourly", HOME, None, None, json.dumps(payload), date(2022, 10, 1))
 
 
 def live_file(name, measurements):
     payload = {"home_id": HOME, "measurements": measurements}
-    return (name, "sha", "live", "live", None, datetime(2023, 1, 2, tzinfo=UTC), datetime(2023, 1, 3, tzinfo=UTC),
-            "run", HOME, None, None, json.dumps(payload), date(2022, 10, 1))
+    return (name, "sha", "live", None, datetime(2023, 1, 2, tzinfo=UTC), datetime(2023, 1, 3, tzinfo=UTC),
+            "run", "live", HOME, None, None, json.dumps(payload), date(2022, 10, 1))
 
 
 def node(start: datetime, kwh, price=0.3):

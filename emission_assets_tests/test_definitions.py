@@ -28,6 +28,25 @@ def test_graph_lineage_groups_and_partitions():
     assert checks == {"no_duplicate_intervals", "complete_days", "non_negative_energy"}
 
 
+def test_tibber_lineage_and_checks():
+    graph = build_definitions().resolve_asset_graph()
+    reservoir, bronze, silver = (AssetKey([layer, name]) for layer, name in (
+        ("reservoir", "tibber_responses"), ("bronze", "tibber_responses"), ("silver", "consumption")))
+    assert graph.get(bronze).parent_keys == {reservoir}
+    assert graph.get(silver).parent_keys == {bronze}
+    assert {c.name for c in graph.get(silver).check_keys} == {
+        "no_duplicate_intervals", "complete_days", "non_negative_energy", "ev_plus_household_is_total"}
+    assert all(graph.get(k).tags.get("source") == "tibber" for k in (reservoir, bronze, silver))
+
+
+def test_resources_hold_no_secrets(monkeypatch):
+    """The Tibber token is read when a client is made, never stored in the (UI-visible) resource config."""
+    monkeypatch.setenv("TIBBER_TOKEN", "secret-token-value-123")
+    defs = build_definitions()
+    config = repr(defs.resources) + repr({k: getattr(v, "__dict__", v) for k, v in defs.resources.items()})
+    assert "secret-token-value-123" not in config
+
+
 def test_dst_partitions_exist_as_single_days():
     partitions = build_definitions().resolve_asset_graph().get(SILVER).partitions_def
     keys = partitions.get_partition_keys_in_range(PartitionKeyRange("2024-03-30", "2024-04-01"))

@@ -31,6 +31,7 @@ setup(
         "tabulate==0.10.0",
         "tenacity==9.2.1",
         "websockets==17.4",
+        "matplotlib==3.11.2",
     ],
     extras_require={
         "dev": ["pytest==9.2.0", "pytest-httpserver==1.2.0"],

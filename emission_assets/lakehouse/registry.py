@@ -128,11 +128,52 @@ SILVER_CONSUMPTION = TableSpec(
     ),
 )
 
+# SCD Type 2 with an audit trail: business validity [valid_from, valid_to) per production type and basis, and
+# transaction time [recorded_at, retired_at). Rows are never rewritten except to retire them.
+SILVER_EMISSION_FACTORS = TableSpec(
+    name="silver.emission_factors",
+    columns=(
+        ("factor_id", "STRING"),
+        ("production_type", "STRING"),
+        ("basis", "STRING"),
+        ("g_per_kwh", "DOUBLE"),
+        ("unit", "STRING"),
+        ("source", "STRING"),
+        ("note", "STRING"),
+        ("valid_from", "DATE"),
+        ("valid_to", "DATE"),
+        ("is_current", "BOOLEAN"),
+        ("recorded_at", "TIMESTAMP"),
+        ("retired_at", "TIMESTAMP"),
+        ("row_hash", "STRING"),
+    ),
+    partition_by=(),
+    description="Emission factors per SMARD production type and basis (direct / lifecycle) as an SCD2 dimension.",
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
-    for spec in (BRONZE_SMARD_RESPONSES, BRONZE_TIBBER_RESPONSES, SILVER_PRODUCTION, SILVER_CONSUMPTION)
+    for spec in (
+        BRONZE_SMARD_RESPONSES, BRONZE_TIBBER_RESPONSES, SILVER_PRODUCTION, SILVER_CONSUMPTION, SILVER_EMISSION_FACTORS
+    )
+}
+
+# Gold views (SQL in emission_assets/gold, registered after the tables at every session start, in this order).
+VIEWS: dict[str, str] = {
+    "gold.production_emissions": "Production per interval joined with the factor version valid at that interval.",
+    "gold.grid_intensity": "g CO2(eq)/kWh per interval, region, model and basis, with what determined it.",
+    "gold.consumption_emissions": "Consumption per interval x model x basis with emissions (total, EV, household).",
+    "gold.production_monthly": "Production per month, region and type.",
+    "gold.production_yearly": "Production per year, region and type.",
+    "gold.consumption_monthly": "Consumption per month and home with cost and average price.",
+    "gold.consumption_yearly": "Consumption per year and home with cost and average price.",
+    "gold.consumption_ev": "EV charging intervals (ev_kwh > 0).",
+    "gold.consumption_household": "Household load per interval.",
+    "gold.emissions_monthly": "Emissions per month, home, model and basis (total, EV, household) and the spread.",
+    "gold.emissions_yearly": "Emissions per year, home, model and basis (total, EV, household) and the spread.",
 }
 LAYERS = ("bronze", "silver", "gold")
+CONSUMER_VIEW_PREFIX = "gold.consumer_"  # one view per configured consumer (emission_assets/gold/consumers)
 
 
 def spec(name: str) -> TableSpec:
@@ -152,8 +193,10 @@ class Registry:
         self.catalog = catalog
 
     def sql_name(self, name: str) -> str:
-        table = spec(name)
-        return f"{self.catalog}.{table.name}" if self.catalog else table.name
+        """Name in SQL for a table or view: ``layer.name`` locally, ``catalog.layer.name`` in Unity Catalog."""
+        if name not in TABLES and name not in VIEWS and not name.startswith(CONSUMER_VIEW_PREFIX):
+            raise KeyError(f"unknown table or view {name!r}; registered: {', '.join([*TABLES, *VIEWS])}")
+        return f"{self.catalog}.{name}" if self.catalog else name
 
     def path(self, name: str) -> str | None:
         """The Delta path (local mode); None for Unity Catalog managed tables."""
@@ -178,3 +221,11 @@ class Registry:
             spark.sql(
                 f"CREATE TABLE {table.name} ({table.ddl}) USING DELTA{partitioned} LOCATION '{self.path(name)}'"
             )
+        self.register_views(spark)
+
+    def register_views(self, spark) -> None:
+        """(Re)create the gold views over the tables; their SQL lives in :mod:`emission_assets.gold.views`."""
+        from emission_assets.gold.views import view_definitions  # gold builds on the registry, not the reverse
+
+        for name, sql in view_definitions(self).items():
+            spark.sql(f"CREATE OR REPLACE VIEW {self.sql_name(name)} AS {sql}")

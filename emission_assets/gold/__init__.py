@@ -1,0 +1,1 @@
+"""Gold: views over silver (aggregations, attribution per model, consumer views)."""

@@ -1,4 +1,119 @@
-"""Gold views: aggregates (in progress)."""
+"""Gold views: aggregations, the EV / household views, and consumption attributed to CO2 per model.
+
+Which grid a household draws from is configuration, read when the views are registered (every session start):
+``EMISSION_HOME_REGION`` (default ``DE``) for the average, merit-order and worst-emitter models, and
+``EMISSION_CONTROL_AREA`` (default ``TenneT``) for the locality model.
+
+Consumption intervals and production intervals need not have the same length: each consumption interval takes
+the production-energy-weighted mean intensity of the production intervals it overlaps (an hourly consumption row
+over four quarter-hours weights each quarter by its generation; a quarter-hour over an hourly row takes that
+hour's intensity). Both are aligned to UTC hours, which are local hours in Europe/Berlin.
+"""
 from __future__ import annotations
 
-BUILDERS: dict = {}
+import os
+
+from emission_assets.lakehouse.registry import Registry
+from emission_assets.smard.catalog import check_region
+
+
+
+def home_region() -> str:
+    return check_region(os.environ.get("EMISSION_HOME_REGION") or "DE")
+
+
+def control_area() -> str:
+    region = check_region(os.environ.get("EMISSION_CONTROL_AREA") or "TenneT")
+    if region == "DE":
+        raise ValueError("EMISSION_CONTROL_AREA must be a control area (50Hertz, Amprion, TenneT, TransnetBW), not DE")
+    return region
+
+
+def production_sql(registry: Registry, period: str) -> str:
+    keys = "year, month" if period == "month" else "year"
+    return f"""
+        SELECT {keys}, region, production_type, sum(energy_mwh) AS energy_mwh, count(*) AS intervals
+        FROM {registry.sql_name('silver.production')}
+        GROUP BY {keys}, region, production_type"""
+
+
+def consumption_sql(registry: Registry, period: str) -> str:
+    keys = "year, month" if period == "month" else "year"
+    return f"""
+        SELECT {keys}, home_id, sum(energy_kwh) AS energy_kwh, sum(ev_kwh) AS ev_kwh,
+               sum(household_kwh) AS household_kwh, sum(cost) AS cost,
+               CAST(sum(cost) / nullif(sum(energy_kwh), 0) AS DECIMAL(12, 6)) AS avg_price, max(currency) AS currency
+        FROM {registry.sql_name('silver.consumption')}
+        GROUP BY {keys}, home_id"""
+
+
+def consumption_part_sql(registry: Registry, part: str) -> str:
+    """Interval rows of one part of the load: ``ev`` (charging intervals only) or ``household``."""
+    where = "WHERE ev_kwh > 0" if part == "ev" else ""
+    return f"""
+        SELECT interval_start, interval_end, home_id, source, {part}_kwh AS energy_kwh,
+               CAST({part}_kwh AS DOUBLE) * 3600
+                   / (unix_seconds(interval_end) - unix_seconds(interval_start)) AS avg_power_kw,
+               year, month, day
+        FROM {registry.sql_name('silver.consumption')} {where}"""
+
+
+def consumption_emissions_sql(registry: Registry) -> str:
+    home, area = home_region(), control_area()
+    return f"""
+        WITH consumption AS (
+            SELECT *, date_trunc('HOUR', interval_start) AS hour FROM {registry.sql_name('silver.consumption')}
+        ), intensity AS (
+            SELECT *, date_trunc('HOUR', interval_start) AS hour FROM {registry.sql_name('gold.grid_intensity')}
+            WHERE (model <> 'locality' AND region = '{home}') OR (model = 'locality' AND region = '{area}')
+        ), weighted AS (
+            SELECT c.interval_start, c.interval_end, c.home_id, i.model, i.basis, c.energy_kwh, c.ev_kwh,
+                   c.household_kwh, c.year, c.month, c.day, i.g_per_kwh,
+                   i.production_mwh * (unix_seconds(least(c.interval_end, i.interval_end))
+                                       - unix_seconds(greatest(c.interval_start, i.interval_start))) AS weight
+            FROM consumption c JOIN intensity i
+              ON c.hour = i.hour AND i.interval_start < c.interval_end AND i.interval_end > c.interval_start
+        ), attributed AS (
+            SELECT interval_start, interval_end, home_id, model, basis, energy_kwh, ev_kwh, household_kwh,
+                   year, month, day, sum(weight * g_per_kwh) / nullif(sum(weight), 0) AS g_per_kwh
+            FROM weighted
+            GROUP BY interval_start, interval_end, home_id, model, basis, energy_kwh, ev_kwh, household_kwh,
+                     year, month, day
+        )
+        SELECT interval_start, interval_end, home_id, model, basis, energy_kwh, ev_kwh, household_kwh, g_per_kwh,
+               CAST(energy_kwh AS DOUBLE) * g_per_kwh AS emissions_g,
+               CAST(ev_kwh AS DOUBLE) * g_per_kwh AS ev_emissions_g,
+               CAST(household_kwh AS DOUBLE) * g_per_kwh AS household_emissions_g,
+               year, month, day
+        FROM attributed"""
+
+
+def emissions_sql(registry: Registry, period: str) -> str:
+    """Per period, home, model and basis, with the spread between the models of the same period and basis."""
+    keys = "year, month" if period == "month" else "year"
+    return f"""
+        WITH totals AS (
+            SELECT {keys}, home_id, model, basis, sum(energy_kwh) AS energy_kwh, sum(ev_kwh) AS ev_kwh,
+                   sum(household_kwh) AS household_kwh, sum(emissions_g) / 1000 AS emissions_kg,
+                   sum(ev_emissions_g) / 1000 AS ev_emissions_kg,
+                   sum(household_emissions_g) / 1000 AS household_emissions_kg,
+                   sum(emissions_g) / nullif(CAST(sum(energy_kwh) AS DOUBLE), 0) AS g_per_kwh
+            FROM {registry.sql_name('gold.consumption_emissions')}
+            GROUP BY {keys}, home_id, model, basis
+        )
+        SELECT *, max(emissions_kg) OVER (PARTITION BY {keys}, home_id, basis)
+                  - min(emissions_kg) OVER (PARTITION BY {keys}, home_id, basis) AS spread_kg
+        FROM totals"""
+
+
+BUILDERS = {
+    "gold.consumption_emissions": consumption_emissions_sql,
+    "gold.production_monthly": lambda r: production_sql(r, "month"),
+    "gold.production_yearly": lambda r: production_sql(r, "year"),
+    "gold.consumption_monthly": lambda r: consumption_sql(r, "month"),
+    "gold.consumption_yearly": lambda r: consumption_sql(r, "year"),
+    "gold.consumption_ev": lambda r: consumption_part_sql(r, "ev"),
+    "gold.consumption_household": lambda r: consumption_part_sql(r, "household"),
+    "gold.emissions_monthly": lambda r: emissions_sql(r, "month"),
+    "gold.emissions_yearly": lambda r: emissions_sql(r, "year"),
+}

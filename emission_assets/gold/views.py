@@ -1,11 +1,15 @@
 """Every gold view's SQL, in registration order (views may read earlier views)."""
 from __future__ import annotations
 
+import logging
+import re
 from typing import Callable
 
 from emission_assets.lakehouse.registry import VIEWS, Registry
 
+log = logging.getLogger(__name__)
 Builder = Callable[[Registry], str]  # registry -> SELECT statement (names through registry.sql_name)
+_GOLD_NAME = re.compile(r"\bgold\.\w+")
 
 
 def _builders() -> dict[str, Builder]:
@@ -18,10 +22,22 @@ def _builders() -> dict[str, Builder]:
 
 
 def view_definitions(registry: Registry) -> dict[str, str]:
-    """SQL per view name, in the registry's order, then the consumer views."""
+    """SQL per view name: the registry's views in its order, then the consumer views.
+
+    A view that reads a gold view which is not defined is left out (logged), so a partial gold layer still
+    registers instead of failing every session start.
+    """
     builders = _builders()
     unknown = {name for name in builders if name not in VIEWS and not name.startswith("gold.consumer_")}
     if unknown:
         raise KeyError(f"gold views without a registry entry: {sorted(unknown)}")
     ordered = [name for name in VIEWS if name in builders] + [n for n in builders if n not in VIEWS]
-    return {name: builders[name](registry) for name in ordered}
+    definitions: dict[str, str] = {}
+    for name in ordered:
+        sql = builders[name](registry)
+        missing = {ref for ref in _GOLD_NAME.findall(sql) if ref != name and ref not in definitions}
+        if missing:
+            log.warning("gold view %s not registered: it reads %s, which is not defined", name, sorted(missing))
+            continue
+        definitions[name] = sql
+    return definitions

@@ -1,0 +1,81 @@
+"""Consumption attributed to CO2 across resolutions, and the monthly views, on hand-computed numbers."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from emission_assets.gold.aggregates import consumption_emissions_sql, emissions_sql
+
+UTC = timezone.utc
+HOUR = datetime(2024, 3, 28, 9, tzinfo=UTC)  # 10:00 local
+
+
+def consumption_rows(spark, rows):
+    """rows: (start, minutes, energy_kwh, ev_kwh) -> silver.consumption frame (decimal energy columns)."""
+    data = [
+        (start, start + timedelta(minutes=minutes), "home", "hourly_api", Decimal(str(e)), e * 60 / minutes,
+         Decimal(str(ev)), Decimal(str(e - ev)), 11.0, Decimal("0"), Decimal("0.3"), "EUR", "f", start,
+         2024, 3, 28)
+        for start, minutes, e, ev in rows
+    ]
+    return spark.createDataFrame(data, (
+        "interval_start timestamp, interval_end timestamp, home_id string, source string, "
+        "energy_kwh decimal(14,6), avg_power_kw double, ev_kwh decimal(14,6), household_kwh decimal(14,6), "
+        "ev_charge_kw double, cost decimal(14,6), unit_price decimal(12,6), currency string, source_file string, "
+        "fetched_at timestamp, year int, month int, day int"))
+
+
+@pytest.fixture
+def intensity_view(spark, registry):
+    """A stand-in gold.grid_intensity: four DE quarter-hours (average) and one TenneT hour (locality)."""
+    def create(rows):
+        values = ", ".join(
+            f"(timestamp'{s:%Y-%m-%d %H:%M:%S}', timestamp'{(s + timedelta(minutes=m)):%Y-%m-%d %H:%M:%S}', "
+            f"'{region}', '{model}', 'direct', {g}, 'x', {mwh}, 'r')"
+            for s, m, region, model, g, mwh in rows
+        )
+        spark.sql(
+            "CREATE OR REPLACE VIEW gold.grid_intensity AS SELECT * FROM VALUES " + values +
+            " AS t(interval_start, interval_end, region, model, basis, g_per_kwh, determined_by, production_mwh, "
+            "resolution)"
+        )
+    yield create
+    # Views live in the session's catalog: do not leak the stand-ins into other tests.
+    for view in ("gold.consumption_emissions", "gold.grid_intensity"):
+        spark.sql(f"DROP VIEW IF EXISTS {view}")
+
+
+def test_hourly_consumption_takes_the_generation_weighted_mean_of_quarter_hours(spark, registry, writer, intensity_view):
+    quarters = [(HOUR + timedelta(minutes=15 * q), 15, "DE", "average", g, mwh)
+                for q, (g, mwh) in enumerate([(100.0, 10.0), (200.0, 10.0), (300.0, 20.0), (400.0, 0.0)])]
+    intensity_view(quarters + [(HOUR, 60, "TenneT", "locality", 50.0, 30.0), (HOUR, 60, "DE", "locality", 999.0, 1.0)])
+    writer.replace_days("silver.consumption", consumption_rows(spark, [(HOUR, 60, 13.0, 11.0)]),
+                        date(2024, 3, 28), date(2024, 3, 28))
+    rows = {r.model: r for r in spark.sql(consumption_emissions_sql(registry)).collect()}
+    # (100*10 + 200*10 + 300*20 + 400*0) / 40 = 225 g/kWh
+    assert rows["average"].g_per_kwh == 225.0
+    assert rows["average"].emissions_g == 13.0 * 225.0
+    assert rows["average"].ev_emissions_g == 11.0 * 225.0 and rows["average"].household_emissions_g == 2.0 * 225.0
+    assert rows["locality"].g_per_kwh == 50.0  # the control area (TenneT by default), not DE
+
+
+def test_quarter_hour_consumption_takes_its_hours_intensity(spark, registry, writer, intensity_view):
+    intensity_view([(HOUR, 60, "DE", "average", 321.0, 5.0)])
+    writer.replace_days("silver.consumption", consumption_rows(
+        spark, [(HOUR + timedelta(minutes=15 * q), 15, 1.0, 0.0) for q in range(4)]), date(2024, 3, 28),
+        date(2024, 3, 28))
+    rows = spark.sql(consumption_emissions_sql(registry)).collect()
+    assert len(rows) == 4 and {r.g_per_kwh for r in rows} == {321.0}
+
+
+def test_monthly_emissions_and_spread_between_models(spark, registry, writer, intensity_view):
+    intensity_view([(HOUR, 60, "DE", "average", 300.0, 5.0), (HOUR, 60, "DE", "worst_emitter", 1100.0, 5.0)])
+    writer.replace_days("silver.consumption", consumption_rows(spark, [(HOUR, 60, 2.0, 0.0)]),
+                        date(2024, 3, 28), date(2024, 3, 28))
+    spark.sql(f"CREATE OR REPLACE VIEW gold.consumption_emissions AS {consumption_emissions_sql(registry)}")
+    rows = {r.model: r for r in spark.sql(emissions_sql(registry, "month")).collect()}
+    assert rows["average"].emissions_kg == 0.6 and rows["worst_emitter"].emissions_kg == 2.2
+    assert rows["average"].spread_kg == rows["worst_emitter"].spread_kg == pytest.approx(1.6)
+    assert rows["average"].energy_kwh == Decimal("2.000000")

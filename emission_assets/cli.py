@@ -52,9 +52,12 @@ def parse_day(value: str, option: str) -> date:
 
 
 def run_materialize(first: date, last: date, selection: list[str], reservoir_config: dict):
-    """One Dagster run over the day range (single-run backfill), recorded in the persistent instance.
+    """Materialise the selection (default: every asset) for a day range, recorded in the persistent instance.
 
-    Returns the run's result; a failure is printed, not raised.
+    Partitioned assets run as one Dagster run over the whole range (single-run backfill). Unpartitioned assets in
+    the selection (the emission factor dimension, the report) run in their own runs: those with no partitioned
+    upstream before the range, the others after it. Returns the last run's result (the first failed one, if
+    any); a failure is printed, not raised.
     """
     from emission_assets.partitions import FIRST_DAY
 
@@ -65,28 +68,57 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     if last >= datetime.now(BERLIN).date():
         raise UserError(f"--end {last} is not a complete day yet in Europe/Berlin; the last partition is yesterday")
     prepare_dagster_home()
-    from dagster import AssetSelection, DagsterInstance, materialize
+    from dagster import AssetSelection
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from emission_assets.definitions import build_definitions
+
+    graph = build_definitions().resolve_asset_graph()
+    try:
+        chosen = AssetSelection.from_string(" or ".join(selection)) if selection else AssetSelection.all()
+        keys = chosen.resolve(graph)
+    except Exception as error:
+        raise UserError(f"--select {selection}: {error}") from None
+    if not keys:
+        raise UserError(f"--select {selection} matches no asset")
+
+    def has_partitioned_upstream(key) -> bool:
+        return any(graph.get(p).partitions_def is not None or has_partitioned_upstream(p)
+                   for p in graph.get(key).parent_keys)
+
+    partitioned = {k for k in keys if graph.get(k).partitions_def is not None}
+    after = {k for k in keys - partitioned if has_partitioned_upstream(k)}
+    before = keys - partitioned - after
+    range_tags = {ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
+    result = None
+    for group, tags in ((before, {}), (partitioned, range_tags), (after, {})):
+        if group:
+            result = _run(group, tags, reservoir_config if group is partitioned else {})
+            if not result.success:
+                break
+    return result
+
+
+def _run(keys, tags: dict, reservoir_config: dict):
+    from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
     from emission_assets.definitions import ASSETS
     from emission_assets.resources import resources_from_env
 
-    try:
-        chosen = AssetSelection.from_string(" or ".join(selection)) if selection else None
-    except Exception as error:
-        raise UserError(f"--select {selection}: {error}") from None
+    fetches_smard = AssetKey(["reservoir", "smard_responses"]) in keys
+    ops = {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
     with DagsterInstance.get() as instance:
         result = materialize(
             ASSETS,
             instance=instance,
             resources=resources_from_env(),
-            selection=chosen,
+            selection=AssetSelection.assets(*keys),
             run_config={
-                "ops": {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config else {},
+                "ops": ops,
                 # The full event log goes to the Dagster instance (see `make ui`); the console gets warnings only.
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}},
             },
-            tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()},
+            tags=tags,
             raise_on_error=False,
         )
     if not result.success:

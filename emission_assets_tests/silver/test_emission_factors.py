@@ -1,0 +1,255 @@
+"""The emission-factor SCD2 dimension on the real embedded engine: seed, merge, history and point-in-time lookup."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from deltalake import DeltaTable
+
+from emission_assets.silver.emission_factors import (
+    BASES,
+    PRODUCTION_TYPES,
+    TABLE,
+    current_factors,
+    factors_known_at,
+    merge_seed,
+    point_in_time,
+    read_seed,
+)
+
+UTC = timezone.utc
+T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
+T1 = datetime(2024, 2, 1, 12, tzinfo=UTC)
+T2 = datetime(2024, 3, 1, 12, tzinfo=UTC)
+HEADER = "production_type,basis,g_per_kwh,valid_from,source,note\n"
+
+
+def row(production_type="lignite", basis="direct", g=1100.0, valid_from=date(2015, 1, 1), source="UBA", note=""):
+    return {"production_type": production_type, "basis": basis, "g_per_kwh": g, "valid_from": valid_from,
+            "source": source, "note": note}
+
+
+def table(spark, registry):
+    return spark.table(registry.sql_name(TABLE))
+
+
+def version(registry):
+    return DeltaTable(registry.path(TABLE)).version()
+
+
+def rows(spark, registry, where="true"):
+    return sorted(
+        ((r.production_type, r.basis, r.g_per_kwh, r.valid_from, r.valid_to, r.is_current, r.retired_at is None)
+         for r in table(spark, registry).where(where).collect()),
+        key=lambda t: tuple((v is None, v if v is not None else 0) for v in t),
+    )
+
+
+def test_first_merge_inserts_every_row(spark, registry, writer):
+    seed = [row(), row(basis="lifecycle", g=1160.0), row("natural_gas", g=388.0)]
+    counts = merge_seed(spark, writer, seed, T0)
+    assert counts == {"inserted": 3, "retired": 0, "unchanged": 0, "committed": True}
+    got = table(spark, registry).collect()
+    assert len(got) == 3
+    assert {r.unit for r in got} == {"g CO2eq/kWh"}
+    assert all(r.is_current and r.valid_to is None and r.retired_at is None for r in got)
+    assert all(r.recorded_at is not None and len(r.factor_id) == 64 and len(r.row_hash) == 64 for r in got)
+    assert len({r.factor_id for r in got}) == 3
+
+
+def test_value_change_retires_the_old_row_and_inserts_the_new_one(spark, registry, writer):
+    merge_seed(spark, writer, [row(), row("natural_gas", g=388.0)], T0)
+    old_id = table(spark, registry).where("production_type = 'lignite'").collect()[0].factor_id
+    counts = merge_seed(spark, writer, [row(g=1110.0), row("natural_gas", g=388.0)], T1)
+    assert counts == {"inserted": 1, "retired": 1, "unchanged": 1, "committed": True}
+    lignite = {r.factor_id: r for r in table(spark, registry).where("production_type = 'lignite'").collect()}
+    assert len(lignite) == 2
+    old = lignite.pop(old_id)
+    (new,) = lignite.values()
+    # history is kept: the old value stays, only its transaction end and current flag change
+    assert (old.g_per_kwh, old.is_current, old.retired_at is not None) == (1100.0, False, True)
+    assert old.recorded_at < old.retired_at
+    assert (new.g_per_kwh, new.is_current, new.retired_at) == (1110.0, True, None)
+    assert [(r.g_per_kwh, r.production_type) for r in current_factors(table(spark, registry)).collect()
+            if r.production_type == "lignite"] == [(1110.0, "lignite")]
+    # the gas row was not touched
+    gas = table(spark, registry).where("production_type = 'natural_gas'").collect()
+    assert len(gas) == 1 and gas[0].retired_at is None
+
+
+def test_row_missing_from_the_seed_is_retired(spark, registry, writer):
+    merge_seed(spark, writer, [row(), row("natural_gas", g=388.0)], T0)
+    counts = merge_seed(spark, writer, [row()], T1)
+    assert counts == {"inserted": 0, "retired": 1, "unchanged": 1, "committed": True}
+    assert rows(spark, registry, "production_type = 'natural_gas'") == [
+        ("natural_gas", "direct", 388.0, date(2015, 1, 1), None, False, False)
+    ]
+    assert [r.production_type for r in current_factors(table(spark, registry)).collect()] == ["lignite"]
+
+
+def test_rerun_with_the_same_seed_is_a_noop_without_a_commit(spark, registry, writer):
+    seed = [row(), row(basis="lifecycle", g=1160.0)]
+    merge_seed(spark, writer, seed, T0)
+    before = version(registry)
+    snapshot = sorted(map(tuple, table(spark, registry).collect()))
+    counts = merge_seed(spark, writer, seed, T1)
+    assert counts == {"inserted": 0, "retired": 0, "unchanged": 2, "committed": False}
+    assert version(registry) == before
+    assert sorted(map(tuple, table(spark, registry).collect())) == snapshot
+
+
+def test_a_new_dated_version_closes_the_previous_one(spark, registry, writer):
+    merge_seed(spark, writer, [row(g=1100.0)], T0)
+    counts = merge_seed(spark, writer, [row(g=1100.0), row(g=1050.0, valid_from=date(2023, 1, 1))], T1)
+    assert counts == {"inserted": 2, "retired": 1, "unchanged": 0, "committed": True}
+    assert rows(spark, registry) == [
+        ("lignite", "direct", 1050.0, date(2023, 1, 1), None, True, True),
+        ("lignite", "direct", 1100.0, date(2015, 1, 1), date(2023, 1, 1), False, True),  # closed version
+        ("lignite", "direct", 1100.0, date(2015, 1, 1), None, False, False),  # as first recorded, now retired
+    ]
+    # and the same seed again changes nothing
+    before = version(registry)
+    assert merge_seed(spark, writer, [row(g=1100.0), row(g=1050.0, valid_from=date(2023, 1, 1))], T2)["committed"] is False
+    assert version(registry) == before
+
+
+def production(spark, starts):
+    return spark.createDataFrame(
+        [(s, s + timedelta(minutes=15), "DE", "lignite", 100.0) for s in starts],
+        "interval_start timestamp, interval_end timestamp, region string, production_type string, energy_mwh double",
+    )
+
+
+def test_point_in_time_uses_the_version_valid_on_the_local_date(spark, registry, writer):
+    merge_seed(spark, writer, [
+        row(g=1100.0), row(g=1050.0, valid_from=date(2023, 1, 1)),
+        row(basis="lifecycle", g=1160.0),
+    ], T0)
+    starts = [
+        datetime(2022, 12, 31, 22, 45, tzinfo=UTC),  # 2022-12-31 23:45 Berlin: old factor
+        datetime(2022, 12, 31, 23, 30, tzinfo=UTC),  # 2023-01-01 00:30 Berlin: new factor
+        datetime(2023, 6, 1, 12, tzinfo=UTC),
+        datetime(2016, 6, 1, 12, tzinfo=UTC),
+    ]
+    out = point_in_time(production(spark, starts), table(spark, registry)).collect()
+    # one row per production row and basis
+    assert len(out) == 2 * len(starts)
+    assert len({r.factor_id for r in out}) == 3
+    by_start = {}
+    for r in out:
+        by_start.setdefault((r.interval_start, r.basis), []).append(r.g_per_kwh)
+    direct = sorted((k[0], v) for k, v in by_start.items() if k[1] == "direct")
+    lifecycle = sorted((k[0], v) for k, v in by_start.items() if k[1] == "lifecycle")
+    assert [v for _, v in direct] == [[1100.0], [1100.0], [1050.0], [1050.0]]  # sorted by interval_start
+    assert [v for _, v in lifecycle] == [[1160.0]] * 4
+    assert all(r.energy_mwh == 100.0 and r.region == "DE" for r in out)  # production columns survive
+
+
+def test_point_in_time_as_known_at_an_earlier_moment(spark, registry, writer):
+    merge_seed(spark, writer, [row(g=1100.0)], T0)
+    merge_seed(spark, writer, [row(g=1100.0), row(g=1050.0, valid_from=date(2023, 1, 1))], T1)
+    prod = production(spark, [datetime(2023, 6, 1, 12, tzinfo=UTC)])
+    now = [r.g_per_kwh for r in point_in_time(prod, table(spark, registry)).collect()]
+    then = [r.g_per_kwh for r in point_in_time(prod, table(spark, registry), known_at=T0 + timedelta(days=1)).collect()]
+    assert now == [1050.0]
+    assert then == [1100.0]  # before the new version was recorded, 2023 used the only version there was
+
+
+def test_missing_factor_keeps_the_production_row(spark, registry, writer):
+    merge_seed(spark, writer, [row(valid_from=date(2020, 1, 1))], T0)
+    out = point_in_time(production(spark, [datetime(2016, 6, 1, tzinfo=UTC)]), table(spark, registry)).collect()
+    assert [(r.basis, r.g_per_kwh, r.factor_id) for r in out] == [(None, None, None)]
+
+
+def test_factors_known_at_before_and_after_a_change(spark, registry, writer):
+    merge_seed(spark, writer, [row(g=1100.0), row("natural_gas", g=388.0)], T0)
+    merge_seed(spark, writer, [row(g=1110.0)], T1)
+    full = table(spark, registry)
+
+    def known(when):
+        return sorted((r.production_type, r.g_per_kwh) for r in factors_known_at(full, when).collect())
+
+    assert known(T0 - timedelta(seconds=1)) == []
+    assert known(T0) == known(T1 - timedelta(seconds=1)) == [("lignite", 1100.0), ("natural_gas", 388.0)]
+    assert known(T1) == known(T2) == [("lignite", 1110.0)]
+    assert sorted((r.production_type, r.g_per_kwh) for r in current_factors(full).collect()) == [("lignite", 1110.0)]
+
+
+@pytest.mark.parametrize(
+    "line, column, message",
+    [
+        ("coal,direct,800,2015-01-01,UBA,", "production_type", "unknown production type"),
+        ("lignite,total,800,2015-01-01,UBA,", "basis", "unknown basis"),
+        ("lignite,direct,-1,2015-01-01,UBA,", "g_per_kwh", ">= 0"),
+        ("lignite,direct,lots,2015-01-01,UBA,", "g_per_kwh", "not a number"),
+        ("lignite,direct,nan,2015-01-01,UBA,", "g_per_kwh", "finite"),
+        ("lignite,direct,800,2015-13-01,UBA,", "valid_from", "not a date"),
+        ("lignite,direct,800,2015-01-01,,", "source", "needs a source"),
+        ("lignite,direct,900,2015-01-01,UBA,", "valid_from", "duplicate"),
+    ],
+)
+def test_seed_validation_names_file_line_and_column(tmp_path, line, column, message):
+    path = tmp_path / "factors.csv"
+    first = "lignite,direct,1100,2015-01-01,UBA,"  # the duplicate case repeats its key on line 3
+    path.write_text(HEADER + first + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(ValueError) as error:
+        read_seed(path)
+    text = str(error.value)
+    assert str(path) in text and "line 3" in text and f"column {column!r}" in text and message in text
+
+
+def test_seed_header_is_checked(tmp_path):
+    path = tmp_path / "factors.csv"
+    path.write_text("type,basis,value\nlignite,direct,1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 1: header"):
+        read_seed(path)
+
+
+def test_bundled_seed_has_both_bases_for_every_type_and_one_current_row_each(spark, registry, writer):
+    seed = read_seed()
+    assert {(r["production_type"], r["basis"]) for r in seed} == {(t, b) for t in PRODUCTION_TYPES for b in BASES}
+    assert len(PRODUCTION_TYPES) == 12
+    assert all(r["source"] for r in seed)
+    by_key = {(r["production_type"], r["basis"]): r["g_per_kwh"] for r in seed if r["valid_from"] == date(2015, 1, 1)}
+    assert all(by_key[(t, "lifecycle")] >= by_key[(t, "direct")] for t in PRODUCTION_TYPES)
+    assert by_key[("biomass", "direct")] == 0.0 and by_key[("pumped_storage", "direct")] == 0.0
+
+    counts = merge_seed(spark, writer, seed, T0)
+    assert counts["inserted"] == len(seed) and counts["retired"] == 0
+    current = [r for r in current_factors(table(spark, registry)).collect() if r.is_current]
+    assert sorted((r.production_type, r.basis) for r in current) == sorted(
+        (t, b) for t in PRODUCTION_TYPES for b in BASES
+    )
+
+
+def test_checks_flag_overlaps_missing_types_and_several_current_rows():
+    from emission_assets.silver.factor_assets import evaluate_factor_checks
+
+    def active(t, b, start, end=None):
+        return {"production_type": t, "basis": b, "valid_from": start, "valid_to": end, "is_current": end is None}
+
+    good = [active(t, b, date(2015, 1, 1)) for t in PRODUCTION_TYPES for b in BASES]
+    assert all(c.passed for c in evaluate_factor_checks(good))
+    bad = [r for r in good if r["production_type"] != "hydro"] + [
+        active("lignite", "direct", date(2020, 1, 1)),  # a second open version overlapping the 2015 one
+    ]
+    results = {c.check_name: c.passed for c in evaluate_factor_checks(bad)}
+    assert results == {"no_overlapping_validity": False, "one_current_row_each": False, "complete_seed": False}
+
+
+def test_asset_materializes_the_bundled_seed_and_reruns_without_a_commit():
+    from dagster import materialize
+
+    from emission_assets.resources import SparkResource
+    from emission_assets.silver.factor_assets import emission_factors_asset
+
+    first = materialize([emission_factors_asset], resources={"spark": SparkResource()})
+    assert first.success
+    meta = first.asset_materializations_for_node("silver__emission_factors")[0].metadata
+    assert meta["inserted"].value == 24 and meta["active_rows"].value == 24
+    checks = first.get_asset_check_evaluations()
+    assert {c.check_name for c in checks} == {"no_overlapping_validity", "one_current_row_each", "complete_seed"}
+    assert all(c.passed for c in checks)
+    again = materialize([emission_factors_asset], resources={"spark": SparkResource()})
+    meta = again.asset_materializations_for_node("silver__emission_factors")[0].metadata
+    assert (meta["inserted"].value, meta["retired"].value, meta["committed"].value) == (0, 0, False)

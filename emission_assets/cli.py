@@ -193,6 +193,23 @@ def import_smard_csv_command(files, region) -> None:
     )
 
 
+@import_group.command("redispatch-csv")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def import_redispatch_csv_command(files) -> None:
+    """Store netztransparenz.de redispatch CSV files (downloaded by hand) in the reservoir."""
+    from emission_assets.redispatch.layout import import_redispatch_csv
+    from emission_assets.reservoir.store import Reservoir
+
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)}")
+    try:
+        report = import_redispatch_csv([Path(f) for f in files], Reservoir(paths().reservoir))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    click.echo(f"imported {len(report.files)} file(s): {report.measures} redispatch measures")
+
+
 @main.command("live")
 @click.option("--home-id", envvar="TIBBER_HOME_ID", help="Tibber home id (default: the account's only home)")
 @click.option("--flush-seconds", type=click.FloatRange(min=1), default=60, show_default=True,
@@ -306,6 +323,49 @@ def ui_command() -> None:
     dagster = Path(sys.executable).with_name("dagster")
     os.chdir(home)  # else dagster warns about the template dagster.yaml in the checkout
     os.execv(str(dagster), [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", "3000"])
+
+
+@main.command("report")
+@click.option("--start", "start", required=True, help="first day, YYYY-MM-DD (its whole month is reported)")
+@click.option("--end", "end", required=True, help="last day, YYYY-MM-DD (its whole month is reported)")
+@click.option("--basis", type=click.Choice(["direct", "lifecycle"]), default="direct", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="PNG path (default $EMISSION_HOME/reports/...)")
+def report_command(start, end, basis, output) -> None:
+    """Print kWh and kg CO2 per month and attribution model (gold.emissions_monthly) and write the chart PNG."""
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    if first > last:
+        raise UserError(f"--start {first} is after --end {last}")
+    from emission_assets.gold.report import format_report, monthly_report, plot_models
+    from emission_assets.lakehouse.session import open_lakehouse
+
+    lakehouse = open_lakehouse()
+    frame = monthly_report(lakehouse.spark, lakehouse.registry, first, last, basis)
+    if frame.empty:
+        raise UserError(f"gold.emissions_monthly has no {basis} emissions for {first}..{last}: materialise the days first")
+    path = Path(output) if output else emission_home() / "reports" / f"models_{first}_{last}_{basis}.png"
+    click.echo(format_report(frame))
+    click.echo(f"chart: {plot_models(frame, path)}")
+
+
+@main.command("grants")
+@click.option("--catalog", required=True, help="the Databricks Unity Catalog catalog holding the gold schema")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="consumer config (default: the bundled one)")
+def grants_command(catalog, config) -> None:
+    """Print the Unity Catalog GRANT statements for the consumer views (printed only, never executed)."""
+    from emission_assets.gold.consumers import CONFIG_PATH, grant_statements, load_consumers
+    from emission_assets.lakehouse.registry import Registry
+
+    if not catalog.strip():
+        raise UserError("--catalog must name a catalog")
+    if config and not Path(config).is_file():
+        raise UserError(f"no such file: {config}")
+    try:
+        consumers = load_consumers(config or CONFIG_PATH)
+        statements = grant_statements(Registry(catalog=catalog.strip()), consumers)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    for statement in statements:
+        click.echo(f"{statement};")
 
 
 if __name__ == "__main__":

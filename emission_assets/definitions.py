@@ -1,4 +1,5 @@
-"""The Dagster code location: reservoir -> bronze -> silver for SMARD production and Tibber consumption."""
+"""The Dagster code location: SMARD production, Tibber consumption and redispatch through reservoir, bronze and
+silver; the emission factor dimension; the gold report."""
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
@@ -7,11 +8,13 @@ from emission_assets.bronze.assets import smard_bronze, tibber_bronze
 from emission_assets.reservoir.assets import smard_reservoir, tibber_reservoir
 from emission_assets.resources import resources_from_env
 from emission_assets.silver.assets import silver_consumption, silver_production
+from emission_assets.gold.report_assets import emissions_report_asset
+from emission_assets.redispatch.assets import REDISPATCH_ASSETS
 from emission_assets.silver.factor_assets import emission_factors_asset
 
 ASSETS = [
     smard_reservoir, smard_bronze, silver_production, tibber_reservoir, tibber_bronze, silver_consumption,
-    emission_factors_asset,
+    emission_factors_asset, *REDISPATCH_ASSETS, emissions_report_asset,
 ]
 
 

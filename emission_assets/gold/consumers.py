@@ -1,4 +1,218 @@
-"""Gold views: consumers (in progress)."""
+"""Consumer views: one ``gold.consumer_<name>`` per consumer of ``emission_assets/data/consumers.yaml``.
+
+Each view's SELECT is built from three clauses, so a consumer sees nothing below its level:
+
+- aggregation: the level picks the source view and the grain (``interval`` rows of gold.consumption_emissions,
+  or one row per ``monthly`` / ``yearly`` key of gold.emissions_monthly / gold.emissions_yearly, enforced with a
+  GROUP BY over the level's keys, so the view stays at that grain whatever the source holds);
+- obfuscation: the home as the raw ``home_id`` (the owner) or as ``home_key = sha2(concat('home:', home_id), 256)``.
+  That is pseudonymisation, not anonymisation: SHA-256 cannot be reversed, and Tibber home ids are random UUIDs,
+  so the key cannot be guessed from a list of candidates; but whoever knows a home id can compute its key and link
+  the rows, so pseudonymised rows remain personal data;
+- access: optionally only the rows of listed homes.
+
+On Databricks the views are what a principal gets SELECT on (:func:`grant_statements`); Unity Catalog views run
+with their owner's rights, so consumers need no grant on the source views. Locally (Sail) nothing enforces
+grants: the statements are only printed (``emission-tracker grants --catalog <catalog>``).
+"""
 from __future__ import annotations
 
-BUILDERS: dict = {}
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from emission_assets.lakehouse.registry import CONSUMER_VIEW_PREFIX, Registry
+
+CONFIG_PATH = Path(__file__).resolve().parents[1] / "data" / "consumers.yaml"
+HOME_MODES = ("raw", "pseudonymised")
+PSEUDONYM_SQL = "sha2(concat('home:', home_id), 256)"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_HOME_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+# Measures of the monthly and yearly levels with their aggregate over the level's keys (one source row per group:
+# the sums and the max are the source's values; g_per_kwh is re-derived as emissions over energy).
+_PERIOD_MEASURES = {
+    "energy_kwh": "sum(energy_kwh)",
+    "ev_kwh": "sum(ev_kwh)",
+    "household_kwh": "sum(household_kwh)",
+    "emissions_kg": "sum(emissions_kg)",
+    "ev_emissions_kg": "sum(ev_emissions_kg)",
+    "household_emissions_kg": "sum(household_emissions_kg)",
+    "g_per_kwh": "CAST(sum(emissions_kg) * 1000 / nullif(CAST(sum(energy_kwh) AS DOUBLE), 0) AS DOUBLE)",
+    "spread_kg": "max(spread_kg)",
+}
+
+
+@dataclass(frozen=True)
+class Level:
+    source: str  # registry name of the view the level reads
+    leading: tuple[str, ...]  # key columns before the home column
+    after_home: tuple[str, ...]  # key columns after it
+    trailing: tuple[str, ...]  # key columns after the measures
+    measures: Mapping[str, str | None]  # column -> aggregate (None: the level is the source's grain, no GROUP BY)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.leading + self.after_home + self.trailing
+
+    @property
+    def aggregated(self) -> bool:
+        return any(expression is not None for expression in self.measures.values())
+
+
+LEVELS: dict[str, Level] = {
+    "interval": Level(
+        source="gold.consumption_emissions",
+        leading=("interval_start", "interval_end"),
+        after_home=("model", "basis"),
+        trailing=("year", "month", "day"),
+        measures=dict.fromkeys(
+            ("energy_kwh", "ev_kwh", "household_kwh", "g_per_kwh", "emissions_g", "ev_emissions_g",
+             "household_emissions_g"),
+        ),
+    ),
+    "monthly": Level("gold.emissions_monthly", ("year", "month"), ("model", "basis"), (), _PERIOD_MEASURES),
+    "yearly": Level("gold.emissions_yearly", ("year",), ("model", "basis"), (), _PERIOD_MEASURES),
+}
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    principal: str
+    level: str
+    home: str
+    columns: tuple[str, ...]
+    homes: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def view(self) -> str:
+        return f"{CONSUMER_VIEW_PREFIX}{self.name}"
+
+    @property
+    def home_column(self) -> str:
+        return "home_id" if self.home == "raw" else "home_key"
+
+
+def parse_consumers(config: Mapping) -> dict[str, Consumer]:
+    """Validated consumers from the config mapping (``{"consumers": {name: {...}}}``); ValueError names the consumer."""
+    if not isinstance(config, Mapping) or not isinstance(config.get("consumers"), Mapping):
+        raise ValueError("the consumer config needs a mapping 'consumers: {name: {...}}'")
+    consumers = {}
+    for name, entry in config["consumers"].items():
+        consumers[name] = _consumer(str(name), entry)
+    return consumers
+
+
+def _consumer(name: str, entry) -> Consumer:
+    def fail(problem: str):
+        raise ValueError(f"consumer {name!r}: {problem}")
+
+    if not _NAME.match(name):
+        fail("the name must be lower-case letters, digits and underscores (it names the view)")
+    if not isinstance(entry, Mapping):
+        fail("needs a mapping with principal, level, home and columns")
+    unknown_keys = set(entry) - {"principal", "level", "home", "columns", "homes", "description"}
+    if unknown_keys:
+        fail(f"unknown setting(s) {sorted(unknown_keys)}")
+    principal = entry.get("principal")
+    if not isinstance(principal, str) or not principal.strip():
+        fail("needs a principal (the Unity Catalog user, group or service principal)")
+    level = entry.get("level")
+    if level not in LEVELS:
+        fail(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    home = entry.get("home")
+    if home not in HOME_MODES:
+        fail(f"unknown home {home!r}; choose one of {', '.join(HOME_MODES)}")
+    columns = entry.get("columns")
+    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
+        fail("needs a non-empty list of columns")
+    if {"home_id", "home_key"} & set(columns):
+        fail("the home column is set by 'home' (raw or pseudonymised), not listed in columns")
+    allowed = LEVELS[level]
+    unknown = [c for c in columns if c not in allowed.measures and c not in allowed.keys]
+    if unknown:
+        fail(f"unknown column(s) {unknown} at level {level!r}; allowed: {', '.join(allowed.measures)}")
+    homes = entry.get("homes") or []
+    if not isinstance(homes, list) or not all(isinstance(h, str) and _HOME_ID.match(h) for h in homes):
+        fail("homes must be a list of home ids (letters, digits, '-', '_', '.', ':')")
+    measures = tuple(dict.fromkeys(c for c in columns if c not in allowed.keys))  # keys are always there
+    return Consumer(name, principal.strip(), level, home, measures, tuple(homes), str(entry.get("description") or ""))
+
+
+def load_consumers(path: Path | str = CONFIG_PATH) -> dict[str, Consumer]:
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        try:
+            config = yaml.safe_load(handle)
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path}: not valid YAML: {error}") from None
+    return parse_consumers(config or {})
+
+
+def view_sql(registry: Registry, consumer: Consumer) -> str:
+    """The consumer view's SELECT: the level's keys, the home (raw or pseudonymised) and the allowed measures."""
+    level = LEVELS[consumer.level]
+    home = "home_id" if consumer.home == "raw" else PSEUDONYM_SQL
+    if level.aggregated:
+        measures = [f"{level.measures[c]} AS {c}" for c in consumer.columns]
+        group_by = [*level.leading, home, *level.after_home, *level.trailing]
+    else:
+        measures, group_by = list(consumer.columns), []
+    selected = [*level.leading, f"{home} AS {consumer.home_column}" if home != "home_id" else "home_id",
+                *level.after_home, *measures, *level.trailing]
+    sql = f"SELECT {', '.join(selected)} FROM {registry.sql_name(level.source)}"
+    if consumer.homes:  # access clause
+        sql += f" WHERE home_id IN ({', '.join(repr(h) for h in consumer.homes)})"
+    if group_by:  # aggregation clause
+        sql += f" GROUP BY {', '.join(group_by)}"
+    return sql
+
+
+def consumer_views(registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> dict[str, str]:
+    """View name -> SELECT for every consumer."""
+    consumers = load_consumers() if consumers is None else consumers
+    return {c.view: view_sql(registry, c) for c in consumers.values()}
+
+
+def create_consumer_views(spark, registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> list[str]:
+    """(Re)create the consumer views now (their source views must exist); returns the views' SQL names."""
+    created = []
+    for name, sql in consumer_views(registry, consumers).items():
+        spark.sql(f"CREATE OR REPLACE VIEW {registry.sql_name(name)} AS {sql}")
+        created.append(registry.sql_name(name))
+    return created
+
+
+def _quote(identifier: str) -> str:
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def grant_statements(registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> list[str]:
+    """Unity Catalog GRANTs giving each consumer's principal its view, and only that: USE CATALOG and USE SCHEMA
+    (once per principal), then SELECT on the view. For Databricks; never executed on Sail."""
+    if not registry.catalog:
+        raise ValueError("GRANT statements need a Unity Catalog catalog (a registry with catalog=...)")
+    consumers = load_consumers() if consumers is None else consumers
+    statements: list[str] = []
+    seen: set[str] = set()
+    for consumer in consumers.values():
+        principal = _quote(consumer.principal)
+        catalog, schema, view = registry.sql_name(consumer.view).split(".")
+        if principal not in seen:
+            seen.add(principal)
+            statements.append(f"GRANT USE CATALOG ON CATALOG {_quote(catalog)} TO {principal}")
+            statements.append(f"GRANT USE SCHEMA ON SCHEMA {_quote(catalog)}.{_quote(schema)} TO {principal}")
+        statements.append(
+            f"GRANT SELECT ON VIEW {_quote(catalog)}.{_quote(schema)}.{_quote(view)} TO {principal}"
+        )
+    return statements
+
+
+# The configured consumers' views, for emission_assets.gold.views (registered after the views they read).
+BUILDERS: dict[str, Callable[[Registry], str]] = {
+    consumer.view: (lambda registry, c=consumer: view_sql(registry, c)) for consumer in load_consumers().values()
+}

@@ -1,4 +1,285 @@
-"""Gold views: intensity (in progress)."""
+"""Gold views: production emissions and grid carbon intensity per interval, region, model and basis.
+
+``gold.production_emissions``
+    Every ``silver.production`` row joined point-in-time with the *active* emission-factor version
+    (``retired_at IS NULL``) whose business validity covers the interval's local (Europe/Berlin) date:
+    ``valid_from <= local_date < coalesce(valid_to, DATE'9999-12-31')``; one row per production row x basis.
+    Production types without a factor are absent (an asset check reports them).
+
+``gold.grid_intensity``
+    One row per interval x region x model x basis: ``interval_start, interval_end, region, model, basis, g_per_kwh,
+    determined_by, production_mwh, resolution``. ``production_mwh`` is the interval's total generation (every type,
+    with or without a factor): the weight to use when consumption intervals are coarser than production intervals.
+    The view is the ``UNION ALL`` of one builder per model, each testable on its own:
+
+    * ``average`` (:func:`average_sql`, attributional): ``sum(E * EF) / sum(E)`` over the types that have a factor;
+      ``determined_by = 'mix'``. The only model that fits GHG-Protocol location-based Scope 2 reporting.
+    * ``worst_emitter`` (:func:`worst_emitter_sql`): the highest factor among the types with output > 0 in the
+      interval (ties: alphabetically first type); ``determined_by`` = that type. **An upper bound for what-if
+      comparisons, not an accounting figure.**
+    * ``merit_order`` (:func:`merit_order_sql`, marginal / consequential): see below.
+    * ``locality``: the rows of :func:`emission_assets.gold.locality.locality_sql` (control-area mix corrected by
+      redispatch), maintained separately.
+
+Merit-order method (a simplified, SQL-only variant of the production-based approach of Fleschutz et al. 2021,
+Applied Energy 295:117040, ``elmada``):
+
+1. Short-run marginal cost order for Germany (static): must-run / zero-marginal-cost renewables (wind_onshore,
+   wind_offshore, photovoltaics, hydro, biomass, other_renewable; rank 0) -> nuclear (1) -> lignite (2) ->
+   hard_coal (3) -> natural_gas (4) -> other_conventional (oil, 5).
+2. ``pumped_storage`` is treated as a price-taker that shifts energy in time: it is never the marginal type (its
+   energy was charged from the mix of other hours; attributing its 0 direct factor at the margin would be wrong and a
+   charging-mix factor is out of scope). Its output still counts in ``production_mwh``.
+3. Must-run level of a dispatchable type = the 5th percentile (``percentile_approx``) of its average power (MW) over
+   the same local calendar month, per region (power rather than energy, so hourly and quarter-hour days mix).
+4. A dispatchable type is *flexibly dispatched* in an interval when its power exceeds its must-run level by more than
+   a margin of 5 % of its installed net capacity (``emission_assets/data/plant_capacity.csv``, aggregated from the
+   Open Power System Data plant list by ``scripts/build_plant_capacity.py``; a type missing there gets margin 0):
+   about 900 MW for lignite, 1,050 MW for hard coal, 1,170 MW for gas, 400 MW for other_conventional. Sensitivity
+   on real SMARD hours (DE, direct): with 2 % the small, heat-led/industrial ``other_conventional`` swings past its
+   margin so often that it was marginal in ~45 % of January-2019 hours; with 5 % natural gas is marginal in most
+   hours (~85 % Jan 2019, ~80 % Jun 2021, ~60 % Sep 2022, when hard coal took ~30 %).
+5. The marginal type is the most expensive flexibly dispatched type. If no type is flexible (a must-run-only
+   interval), it is the cheapest dispatchable type with output > 0 (the plant that would ramp up first; until
+   April 2023 that is usually nuclear, i.e. 0 g/kWh direct in a few percent of the hours). If no
+   dispatchable type produces at all, the interval is a "renewable surplus": ``determined_by = 'renewable_surplus'``
+   and the factor is the production-weighted factor of the renewables mix.
+6. ``g_per_kwh`` = the marginal type's factor valid at the interval's local date (per basis); a marginal type
+   without a factor for a basis gives no row for that basis.
+
+Limits: the order is static (no fuel-price or CO2-price driven coal/gas switching, no CCGT/OCGT split, no plant-level
+efficiencies — ``mean_efficiency`` in the capacity table is not used yet); imports, exports and cross-border
+marginal plants are ignored; installed capacity is a national snapshot (OPSD has no control-area split, so in the
+control-area regions the 5 % margin is relatively larger, i.e. conservative); the monthly percentile sees only the
+data loaded into ``silver.production`` for that month (a partial month gives a less stable must-run level); CHP
+heat-led operation and reserve provision look "flexible" although they do not follow electricity demand. Treat the
+model as a what-if view next to ``average``.
+"""
 from __future__ import annotations
 
-BUILDERS: dict = {}
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+from emission_assets.gold.locality import locality_sql
+from emission_assets.lakehouse.registry import Registry
+
+LOCAL_TIME_ZONE = "Europe/Berlin"
+CAPACITY_CSV = Path(__file__).resolve().parents[1] / "data" / "plant_capacity.csv"
+
+RENEWABLE_TYPES = ("wind_onshore", "wind_offshore", "photovoltaics", "hydro", "biomass", "other_renewable")
+# Short-run marginal cost order of the dispatchable types, cheapest first (rank 1..n); renewables are rank 0.
+DISPATCHABLE_ORDER = ("nuclear", "lignite", "hard_coal", "natural_gas", "other_conventional")
+MUST_RUN_PERCENTILE = 0.05
+FLEXIBLE_MARGIN_SHARE = 0.05  # of installed net capacity (see the module docstring for the sensitivity)
+RENEWABLE_SURPLUS = "renewable_surplus"
+
+
+def _local_date(column: str) -> str:
+    return f"to_date(from_utc_timestamp({column}, '{LOCAL_TIME_ZONE}'))"
+
+
+@lru_cache(maxsize=1)
+def plant_capacity() -> dict[str, float]:
+    """Installed net capacity (MW) per production type from the bundled OPSD aggregate."""
+    with CAPACITY_CSV.open(newline="") as handle:
+        return {row["production_type"]: float(row["capacity_mw"]) for row in csv.DictReader(handle)}
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _merit_stack_values() -> str:
+    rows = [f"({_sql_string(t)}, 0)" for t in RENEWABLE_TYPES]
+    rows += [f"({_sql_string(t)}, {rank})" for rank, t in enumerate(DISPATCHABLE_ORDER, start=1)]
+    return f"SELECT * FROM VALUES {', '.join(rows)} AS stack(production_type, merit_rank)"
+
+
+def _capacity_values() -> str:
+    capacity = plant_capacity()
+    rows = [f"({_sql_string(t)}, CAST({capacity.get(t, 0.0)!r} AS DOUBLE))" for t in DISPATCHABLE_ORDER]
+    return f"SELECT * FROM VALUES {', '.join(rows)} AS capacity(production_type, capacity_mw)"
+
+
+def production_emissions_sql(registry: Registry) -> str:
+    """``gold.production_emissions``: production rows x the active factor version valid at the local date."""
+    production = registry.sql_name("silver.production")
+    factors = registry.sql_name("silver.emission_factors")
+    return f"""
+WITH p AS (
+  SELECT *, {_local_date('interval_start')} AS local_date FROM {production} WHERE energy_mwh IS NOT NULL
+),
+f AS (
+  SELECT factor_id, production_type, basis, g_per_kwh, valid_from,
+         coalesce(valid_to, DATE'9999-12-31') AS valid_until
+  FROM {factors}
+  WHERE retired_at IS NULL
+)
+SELECT p.interval_start, p.interval_end, p.region, p.production_type, p.resolution, f.basis,
+       CAST(p.energy_mwh AS DOUBLE) AS energy_mwh, CAST(f.g_per_kwh AS DOUBLE) AS g_per_kwh,
+       CAST(p.energy_mwh * f.g_per_kwh / 1000.0 AS DOUBLE) AS emissions_t, f.factor_id, p.year, p.month, p.day
+FROM p
+JOIN f
+  ON p.production_type = f.production_type AND f.valid_from <= p.local_date AND p.local_date < f.valid_until
+"""
+
+
+def _totals_sql(registry: Registry) -> str:
+    """Total generation per interval, region and resolution (every type, with or without a factor)."""
+    return f"""
+SELECT interval_start, interval_end, region, resolution, CAST(sum(energy_mwh) AS DOUBLE) AS production_mwh
+FROM {registry.sql_name("silver.production")}
+WHERE energy_mwh IS NOT NULL
+GROUP BY interval_start, interval_end, region, resolution
+"""
+
+
+_KEYS = ("interval_start", "interval_end", "region", "resolution")
+
+
+def _join_on(left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in _KEYS)
+
+
+def _select_shape(model: str | None, alias: str = "r") -> str:
+    """The grid_intensity column list over a relation with the model columns (model None: the relation's own)."""
+    model_sql = f"CAST('{model}' AS STRING)" if model is not None else f"CAST({alias}.model AS STRING)"
+    return (
+        f"SELECT CAST({alias}.interval_start AS TIMESTAMP) AS interval_start, "
+        f"CAST({alias}.interval_end AS TIMESTAMP) AS interval_end, CAST({alias}.region AS STRING) AS region, "
+        f"{model_sql} AS model, CAST({alias}.basis AS STRING) AS basis, "
+        f"CAST({alias}.g_per_kwh AS DOUBLE) AS g_per_kwh, CAST({alias}.determined_by AS STRING) AS determined_by, "
+        f"CAST({alias}.production_mwh AS DOUBLE) AS production_mwh, CAST({alias}.resolution AS STRING) AS resolution"
+    )
+
+
+def average_sql(registry: Registry) -> str:
+    """Grid average: sum(E * EF) / sum(E) over the types with a factor; determined_by 'mix'."""
+    return f"""
+WITH e AS ({production_emissions_sql(registry)}),
+t AS ({_totals_sql(registry)}),
+a AS (
+  SELECT interval_start, interval_end, region, resolution, basis,
+         sum(energy_mwh * g_per_kwh) / nullif(sum(energy_mwh), 0) AS g_per_kwh
+  FROM e
+  GROUP BY interval_start, interval_end, region, resolution, basis
+),
+r AS (
+  SELECT a.*, 'mix' AS determined_by, t.production_mwh
+  FROM a JOIN t ON {_join_on('a', 't')}
+  WHERE a.g_per_kwh IS NOT NULL
+)
+{_select_shape('average')} FROM r
+"""
+
+
+def worst_emitter_sql(registry: Registry) -> str:
+    """Worst emitter: the highest factor among types with output > 0 (an upper bound, not an accounting figure)."""
+    return f"""
+WITH e AS ({production_emissions_sql(registry)}),
+t AS ({_totals_sql(registry)}),
+ranked AS (
+  SELECT e.*, row_number() OVER (
+           PARTITION BY interval_start, interval_end, region, resolution, basis
+           ORDER BY g_per_kwh DESC, production_type ASC) AS position
+  FROM e
+  WHERE energy_mwh > 0
+),
+r AS (
+  SELECT w.interval_start, w.interval_end, w.region, w.resolution, w.basis, w.g_per_kwh,
+         w.production_type AS determined_by, t.production_mwh
+  FROM ranked w JOIN t ON {_join_on('w', 't')}
+  WHERE w.position = 1
+)
+{_select_shape('worst_emitter')} FROM r
+"""
+
+
+def marginal_types_sql(registry: Registry) -> str:
+    """Per interval, region and resolution: the marginal type's merit rank (NULL = renewable surplus) and the total.
+
+    Columns: interval_start, interval_end, region, resolution, marginal_rank, production_mwh. Exposed for tests and
+    diagnostics; see the module docstring for the method.
+    """
+    production = registry.sql_name("silver.production")
+    return f"""
+WITH p AS (
+  SELECT interval_start, interval_end, region, resolution, production_type, energy_mwh,
+         energy_mwh * 3600.0 / (unix_seconds(interval_end) - unix_seconds(interval_start)) AS power_mw,
+         date_trunc('MONTH', from_utc_timestamp(interval_start, '{LOCAL_TIME_ZONE}')) AS local_month
+  FROM {production}
+  WHERE energy_mwh IS NOT NULL AND interval_end > interval_start
+),
+stack AS ({_merit_stack_values()}),
+capacity AS ({_capacity_values()}),
+must_run AS (
+  SELECT p.region, p.production_type, p.local_month,
+         CAST(percentile_approx(p.power_mw, {MUST_RUN_PERCENTILE}) AS DOUBLE) AS must_run_mw
+  FROM p JOIN stack s ON p.production_type = s.production_type
+  WHERE s.merit_rank >= 1
+  GROUP BY p.region, p.production_type, p.local_month
+),
+typed AS (
+  SELECT p.interval_start, p.interval_end, p.region, p.resolution, p.energy_mwh, p.power_mw, s.merit_rank,
+         (s.merit_rank >= 1
+          AND p.power_mw > m.must_run_mw + {FLEXIBLE_MARGIN_SHARE} * coalesce(c.capacity_mw, 0.0)) AS flexible
+  FROM p
+  LEFT JOIN stack s ON p.production_type = s.production_type
+  LEFT JOIN must_run m
+    ON p.region = m.region AND p.production_type = m.production_type AND p.local_month = m.local_month
+  LEFT JOIN capacity c ON p.production_type = c.production_type
+)
+SELECT interval_start, interval_end, region, resolution,
+       coalesce(max(CASE WHEN flexible THEN merit_rank END),
+                min(CASE WHEN merit_rank >= 1 AND energy_mwh > 0 THEN merit_rank END)) AS marginal_rank,
+       CAST(sum(energy_mwh) AS DOUBLE) AS production_mwh
+FROM typed
+GROUP BY interval_start, interval_end, region, resolution
+"""
+
+
+def merit_order_sql(registry: Registry) -> str:
+    """Merit order: the factor of the most expensive flexibly dispatched type (see the module docstring)."""
+    renewables = ", ".join(_sql_string(t) for t in RENEWABLE_TYPES)
+    return f"""
+WITH e AS ({production_emissions_sql(registry)}),
+m AS ({marginal_types_sql(registry)}),
+stack AS ({_merit_stack_values()}),
+dispatched AS (
+  SELECT m.interval_start, m.interval_end, m.region, m.resolution, e.basis, e.g_per_kwh,
+         e.production_type AS determined_by, m.production_mwh
+  FROM m
+  JOIN stack s ON s.merit_rank = m.marginal_rank
+  JOIN e ON {_join_on('m', 'e')} AND e.production_type = s.production_type
+),
+surplus AS (
+  SELECT m.interval_start, m.interval_end, m.region, m.resolution, e.basis,
+         sum(e.energy_mwh * e.g_per_kwh) / nullif(sum(e.energy_mwh), 0) AS g_per_kwh,
+         '{RENEWABLE_SURPLUS}' AS determined_by, max(m.production_mwh) AS production_mwh
+  FROM m
+  JOIN e ON {_join_on('m', 'e')} AND e.production_type IN ({renewables})
+  WHERE m.marginal_rank IS NULL
+  GROUP BY m.interval_start, m.interval_end, m.region, m.resolution, e.basis
+),
+r AS (
+  SELECT * FROM dispatched
+  UNION ALL
+  SELECT * FROM surplus WHERE g_per_kwh IS NOT NULL
+)
+{_select_shape('merit_order')} FROM r
+"""
+
+
+def grid_intensity_sql(registry: Registry) -> str:
+    """``gold.grid_intensity``: the UNION ALL of the models (average, worst_emitter, merit_order, locality)."""
+    parts = [average_sql(registry), worst_emitter_sql(registry), merit_order_sql(registry)]
+    selects = [f"SELECT * FROM ({part}) m{i}" for i, part in enumerate(parts)]
+    selects.append(f"{_select_shape(None, 'l')} FROM ({locality_sql(registry)}) l")
+    return "\nUNION ALL\n".join(selects)
+
+
+BUILDERS = {
+    "gold.production_emissions": production_emissions_sql,
+    "gold.grid_intensity": grid_intensity_sql,
+}

@@ -1,0 +1,140 @@
+"""The models report: per month, the households' kWh and the kg CO2(eq) each attribution model gives them.
+
+:func:`monthly_report` reads gold.emissions_monthly (all homes summed), :func:`plot_models` draws it as a PNG
+(one bar per model and month, household load solid and EV charging hatched on top), :func:`format_report` renders
+it as a text table.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+MODELS = ("average", "merit_order", "worst_emitter", "locality")
+BASES = ("direct", "lifecycle")
+ATTRIBUTION = "Data: Bundesnetzagentur | SMARD.de (CC BY 4.0)"
+ENERGY_COLUMNS = ("energy_kwh", "ev_kwh", "household_kwh")
+MODEL_COLORS = {"average": "#4C72B0", "merit_order": "#DD8452", "worst_emitter": "#C44E52", "locality": "#55A868"}
+
+
+def model_columns(model: str) -> tuple[str, str, str]:
+    """The frame's (total, EV, household) kg columns of a model."""
+    return f"{model}_kg", f"{model}_ev_kg", f"{model}_household_kg"
+
+
+def _month_key(day: date) -> int:
+    return day.year * 100 + day.month
+
+
+def monthly_report(spark, registry, start: date, end: date, basis: str) -> pd.DataFrame:
+    """One row per month of ``start``..``end`` (whole months, both ends included) that has data.
+
+    Columns: ``year``, ``month``, ``period`` (YYYY-MM), ``energy_kwh``, ``ev_kwh``, ``household_kwh`` (all homes), and
+    per model ``<model>_kg``, ``<model>_ev_kg``, ``<model>_household_kg`` (NaN where the model has no rows).
+    A home's kWh is taken once per month (the largest over the models, which all attribute the same consumption).
+    ``frame.attrs`` holds basis, start and end for the plot's title.
+    """
+    if basis not in BASES:
+        raise ValueError(f"unknown basis {basis!r}; choose one of {', '.join(BASES)}")
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    source = registry.sql_name("gold.emissions_monthly")
+    where = f"basis = '{basis}' AND year * 100 + month BETWEEN {_month_key(start)} AND {_month_key(end)}"
+    energy = spark.sql(
+        f"SELECT year, month, CAST(sum(energy_kwh) AS DOUBLE) AS energy_kwh, CAST(sum(ev_kwh) AS DOUBLE) AS ev_kwh, "
+        f"CAST(sum(household_kwh) AS DOUBLE) AS household_kwh FROM ("
+        f"SELECT year, month, home_id, max(energy_kwh) AS energy_kwh, max(ev_kwh) AS ev_kwh, "
+        f"max(household_kwh) AS household_kwh FROM {source} WHERE {where} GROUP BY year, month, home_id"
+        f") GROUP BY year, month"
+    ).toPandas()
+    emissions = spark.sql(
+        f"SELECT year, month, model, CAST(sum(emissions_kg) AS DOUBLE) AS kg, "
+        f"CAST(sum(ev_emissions_kg) AS DOUBLE) AS ev_kg, CAST(sum(household_emissions_kg) AS DOUBLE) AS household_kg "
+        f"FROM {source} WHERE {where} GROUP BY year, month, model"
+    ).toPandas()
+
+    frame = energy.astype({"year": int, "month": int}).sort_values(["year", "month"]).reset_index(drop=True)
+    for model in MODELS:
+        rows = emissions[emissions["model"] == model].astype({"year": int, "month": int})
+        rows = rows.rename(columns=dict(zip(("kg", "ev_kg", "household_kg"), model_columns(model))))
+        frame = frame.merge(rows.drop(columns="model"), on=["year", "month"], how="left")
+    frame.insert(2, "period", [f"{y:04d}-{m:02d}" for y, m in zip(frame["year"], frame["month"])])
+    for column in frame.columns[3:]:
+        frame[column] = frame[column].astype(float)
+    frame.attrs.update(basis=basis, start=start.isoformat(), end=end.isoformat())
+    return frame
+
+
+def _title(frame: pd.DataFrame) -> str:
+    basis = frame.attrs.get("basis", "?")
+    if frame.attrs.get("start") and frame.attrs.get("end"):
+        period = f"{frame.attrs['start']} to {frame.attrs['end']}"
+    elif len(frame):
+        period = f"{frame['period'].iloc[0]} to {frame['period'].iloc[-1]}"
+    else:
+        period = "no data"
+    return f"Household CO2 per attribution model ({basis} emissions), {period}"
+
+
+def plot_models(frame: pd.DataFrame, path: Path | str) -> Path:
+    """A PNG of kg CO2(eq) per month: the models' bars side by side, household solid with EV hatched on top."""
+    from matplotlib.backends.backend_agg import (
+        FigureCanvasAgg,  # Agg, and no pyplot state: safe in threads
+    )
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    months = list(frame["period"])
+    width = 0.8 / len(MODELS)
+    figure = Figure(figsize=(max(8.0, 1.1 * len(months) + 3), 5.5), dpi=110)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for index, model in enumerate(MODELS):
+        _, ev, household = model_columns(model)
+        positions = [m + (index - (len(MODELS) - 1) / 2) * width for m in range(len(months))]
+        color = MODEL_COLORS[model]
+        household_kg = frame[household].fillna(0.0) if household in frame else [0.0] * len(months)
+        ev_kg = frame[ev].fillna(0.0) if ev in frame else [0.0] * len(months)
+        axes.bar(positions, household_kg, width, color=color, edgecolor="white", linewidth=0.5)
+        axes.bar(positions, ev_kg, width, bottom=household_kg, color=color, alpha=0.55, hatch="///",
+                 edgecolor="white", linewidth=0.5)
+    axes.set_xticks(range(len(months)), months, rotation=45 if len(months) > 6 else 0, ha="right" if len(months) > 6 else "center")
+    axes.set_xlabel("month")
+    axes.set_ylabel("kg CO2(eq)")
+    axes.set_title(_title(frame))
+    axes.grid(axis="y", alpha=0.3)
+    axes.set_axisbelow(True)
+    handles = [Patch(facecolor=MODEL_COLORS[m], label=m.replace("_", " ")) for m in MODELS]
+    handles += [Patch(facecolor="#999999", label="household load"),
+                Patch(facecolor="#cccccc", hatch="///", edgecolor="#555555", label="EV charging")]
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if not months:
+        axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", va="center")
+    figure.text(0.01, 0.01, ATTRIBUTION, fontsize=8, color="#555555")
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    figure.savefig(path, format="png")
+    return path
+
+
+def format_report(frame: pd.DataFrame) -> str:
+    """A text table: per month one row per model (kWh on the month's first row), kg total / EV / household."""
+    from tabulate import tabulate
+
+    rows = []
+    for _, month in frame.iterrows():
+        for index, model in enumerate(MODELS):
+            total, ev, household = model_columns(model)
+            kg = month.get(total)
+            rows.append([
+                month["period"] if index == 0 else "",
+                *(month[c] if index == 0 else None for c in ENERGY_COLUMNS),
+                model,
+                kg, month.get(ev), month.get(household),
+                kg * 1000 / month["energy_kwh"] if pd.notna(kg) and month["energy_kwh"] else None,
+            ])
+    headers = ["month", "kWh", "EV kWh", "household kWh", "model", "kg CO2", "EV kg", "household kg", "g/kWh"]
+    rows = [[None if isinstance(v, float) and pd.isna(v) else v for v in row] for row in rows]
+    return tabulate(rows, headers=headers, tablefmt="github", floatfmt=",.1f", missingval="")

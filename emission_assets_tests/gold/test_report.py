@@ -1,0 +1,260 @@
+"""The models report: numbers from gold.emissions_monthly, the PNG, the table, the CLI and the Dagster asset."""
+from __future__ import annotations
+
+import base64
+import math
+from datetime import date, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from emission_assets.cli import main
+from emission_assets.gold.report import (
+    ATTRIBUTION,
+    MODELS,
+    format_report,
+    monthly_report,
+    plot_models,
+)
+from emission_assets.lakehouse.session import Lakehouse
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+G_PER_KWH = {"average": 380.0, "merit_order": 520.0, "worst_emitter": 1050.0, "locality": 300.0}
+
+
+def monthly_rows():
+    """(year, month, home, model, basis, energy, ev, household, kg, ev_kg, household_kg); no locality in February."""
+    rows = []
+    for (year, month), energy in (((2024, 1), {"h1": (300.0, 100.0), "h2": (200.0, 0.0)}),
+                                  ((2024, 2), {"h1": (250.0, 50.0), "h2": (150.0, 25.0)}),
+                                  ((2024, 3), {"h1": (999.0, 9.0)})):
+        for home, (kwh, ev) in energy.items():
+            for model in MODELS:
+                if model == "locality" and month == 2:
+                    continue
+                for basis, scale in (("direct", 1.0), ("lifecycle", 1.25)):
+                    g = G_PER_KWH[model] * scale
+                    rows.append((year, month, home, model, basis, kwh, ev, kwh - ev,
+                                 kwh * g / 1000, ev * g / 1000, (kwh - ev) * g / 1000))
+    return rows
+
+
+@pytest.fixture
+def emissions_monthly(spark, registry):
+    values = ", ".join(
+        "(" + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in row) + ")" for row in monthly_rows()
+    )
+    spark.sql(f"""
+        CREATE OR REPLACE VIEW gold.emissions_monthly AS
+        SELECT year, month, home_id, model, basis, CAST(e AS DECIMAL(18,6)) AS energy_kwh,
+               CAST(ev AS DECIMAL(18,6)) AS ev_kwh, CAST(hh AS DECIMAL(18,6)) AS household_kwh,
+               CAST(kg AS DOUBLE) AS emissions_kg, CAST(ev_kg AS DOUBLE) AS ev_emissions_kg,
+               CAST(hh_kg AS DOUBLE) AS household_emissions_kg, CAST(kg * 1000 / e AS DOUBLE) AS g_per_kwh,
+               CAST(0 AS DOUBLE) AS spread_kg
+        FROM VALUES {values} AS t(year, month, home_id, model, basis, e, ev, hh, kg, ev_kg, hh_kg)""")
+    yield
+    spark.sql("DROP VIEW IF EXISTS gold.emissions_monthly")
+
+
+def hand_sum(year, month, basis, index, model=None):
+    return sum(r[index] for r in monthly_rows()
+               if (r[0], r[1], r[4]) == (year, month, basis) and r[3] == (model or "average"))
+
+
+def test_monthly_report_sums_all_homes_per_month_and_model(spark, registry, emissions_monthly):
+    frame = monthly_report(spark, registry, date(2024, 1, 15), date(2024, 2, 3), "direct")
+
+    assert list(frame["period"]) == ["2024-01", "2024-02"]  # whole months of start..end; March is outside
+    for i, (year, month) in enumerate(((2024, 1), (2024, 2))):
+        row = frame.iloc[i]
+        # kWh once per home (not once per model): January 300 + 200, EV 100 + 0
+        assert row["energy_kwh"] == pytest.approx(hand_sum(year, month, "direct", 5))
+        assert row["ev_kwh"] == pytest.approx(hand_sum(year, month, "direct", 6))
+        assert row["household_kwh"] == pytest.approx(hand_sum(year, month, "direct", 7))
+        for model in MODELS:
+            if model == "locality" and month == 2:
+                assert math.isnan(row["locality_kg"]) and math.isnan(row["locality_ev_kg"])
+                continue
+            assert row[f"{model}_kg"] == pytest.approx(hand_sum(year, month, "direct", 8, model))
+            assert row[f"{model}_ev_kg"] == pytest.approx(hand_sum(year, month, "direct", 9, model))
+            assert row[f"{model}_household_kg"] == pytest.approx(hand_sum(year, month, "direct", 10, model))
+    january = frame.iloc[0]
+    assert january["energy_kwh"] == pytest.approx(500.0)
+    assert january["average_kg"] == pytest.approx(500.0 * 380 / 1000)
+    assert january["worst_emitter_ev_kg"] == pytest.approx(100.0 * 1050 / 1000)
+    assert frame.attrs == {"basis": "direct", "start": "2024-01-15", "end": "2024-02-03"}
+
+
+def test_monthly_report_reads_the_chosen_basis(spark, registry, emissions_monthly):
+    direct = monthly_report(spark, registry, date(2024, 1, 1), date(2024, 1, 31), "direct")
+    lifecycle = monthly_report(spark, registry, date(2024, 1, 1), date(2024, 1, 31), "lifecycle")
+    assert lifecycle["energy_kwh"].iloc[0] == direct["energy_kwh"].iloc[0]
+    assert lifecycle["merit_order_kg"].iloc[0] == pytest.approx(direct["merit_order_kg"].iloc[0] * 1.25)
+
+
+def test_monthly_report_rejects_bad_arguments(spark, registry):
+    with pytest.raises(ValueError, match="basis"):
+        monthly_report(spark, registry, date(2024, 1, 1), date(2024, 1, 31), "scope3")
+    with pytest.raises(ValueError, match="after"):
+        monthly_report(spark, registry, date(2024, 2, 1), date(2024, 1, 31), "direct")
+
+
+def test_plot_writes_a_png(spark, registry, emissions_monthly, tmp_path):
+    frame = monthly_report(spark, registry, date(2024, 1, 1), date(2024, 3, 31), "lifecycle")
+    path = plot_models(frame, tmp_path / "out" / "models.png")
+    assert path == tmp_path / "out" / "models.png"
+    data = path.read_bytes()
+    assert len(data) > 10_000
+    assert data.startswith(PNG_SIGNATURE)
+    assert data[12:16] == b"IHDR"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 600 and height > 400
+
+
+def test_plot_of_no_data_still_writes_a_png(tmp_path):
+    import pandas as pd
+
+    empty = pd.DataFrame({"period": [], **{c: [] for m in MODELS for c in (f"{m}_ev_kg", f"{m}_household_kg")}})
+    assert plot_models(empty, tmp_path / "empty.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_format_report_is_a_table_per_month_and_model(spark, registry, emissions_monthly):
+    text = format_report(monthly_report(spark, registry, date(2024, 1, 1), date(2024, 2, 29), "direct"))
+    lines = text.splitlines()
+    assert "kg CO2" in lines[0] and "model" in lines[0]
+    assert len(lines) == 2 + 2 * len(MODELS)
+    assert "2024-01" in lines[2] and "500.0" in lines[2] and "190.0" in lines[2]  # 500 kWh x 380 g/kWh
+    assert any("worst_emitter" in line and "525.0" in line for line in lines)  # 500 kWh x 1,050 g/kWh
+
+
+# --- CLI ---------------------------------------------------------------------------------------------------------
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--start", "2024-13-01", "--end", "2024-02-01"], "--start '2024-13-01'"),
+    (["--start", "2024-01-01", "--end", "yesterday"], "--end 'yesterday'"),
+    (["--start", "2024-03-01", "--end", "2024-02-01"], "after"),
+])
+def test_report_cli_rejects_bad_dates_with_exit_2(args, fragment):
+    result = run("report", *args)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert fragment in result.stderr
+
+
+@pytest.fixture
+def lakehouse(spark, registry, writer, monkeypatch):
+    """The CLI and the asset open this test's lakehouse (and keep the stand-in views)."""
+    house = Lakehouse(spark, registry, writer)
+    for module in ("emission_assets.lakehouse.session", "emission_assets.resources"):
+        monkeypatch.setattr(f"{module}.open_lakehouse", lambda *a, **k: house)
+    return house
+
+
+def test_report_cli_prints_the_table_and_writes_the_png(lakehouse, emissions_monthly, tmp_path):
+    result = run("report", "--start", "2024-01-01", "--end", "2024-02-29", "--basis", "lifecycle")
+    assert result.exit_code == 0, result.output
+    assert "merit_order" in result.output and "2024-02" in result.output
+    expected = tmp_path / "home" / "reports" / "models_2024-01-01_2024-02-29_lifecycle.png"
+    assert f"chart: {expected}" in result.output
+    assert expected.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_report_cli_with_no_data_is_a_user_error(lakehouse, emissions_monthly):
+    result = run("report", "--start", "2023-01-01", "--end", "2023-02-01", "--output", "x.png")
+    assert result.exit_code == 2, result.output
+    assert "no direct emissions" in result.stderr
+
+
+# --- Dagster asset -----------------------------------------------------------------------------------------------
+
+
+def production(spark, rows):
+    """rows: (production_type, local day) -> silver.production frame (one hour each)."""
+    data = [(datetime(d.year, d.month, d.day, 10), datetime(d.year, d.month, d.day, 11), "DE", t, 1, "hour", 1.0, 1.0,
+             "f", datetime(2024, 1, 1), d.year, d.month, d.day) for t, d in rows]
+    return spark.createDataFrame(data, (
+        "interval_start timestamp, interval_end timestamp, region string, production_type string, filter_id int, "
+        "resolution string, energy_mwh double, power_mw double, source_file string, fetched_at timestamp, "
+        "year int, month int, day int"))
+
+
+def factors(spark, rows):
+    """rows: (production_type, basis, valid_from, valid_to, retired) -> silver.emission_factors frame."""
+    data = [(f"{t}-{b}-{i}", t, b, 100.0, "g/kWh", "test", None, start, end, not retired, datetime(2024, 1, 1),
+             datetime(2024, 6, 1) if retired else None, "h") for i, (t, b, start, end, retired) in enumerate(rows)]
+    return spark.createDataFrame(data, (
+        "factor_id string, production_type string, basis string, g_per_kwh double, unit string, source string, "
+        "note string, valid_from date, valid_to date, is_current boolean, recorded_at timestamp, "
+        "retired_at timestamp, row_hash string"))
+
+
+@pytest.fixture
+def grid_intensity(spark, registry):
+    def create(values):
+        rows = ", ".join(f"(timestamp'2024-01-0{i + 1} 10:00:00', 'DE', 'average', 'direct', {v})"
+                         for i, v in enumerate(values))
+        spark.sql("CREATE OR REPLACE VIEW gold.grid_intensity AS SELECT interval_start, region, model, basis, "
+                  f"CAST(g AS DOUBLE) AS g_per_kwh FROM VALUES {rows} AS t(interval_start, region, model, basis, g)")
+    yield create
+    spark.sql("DROP VIEW IF EXISTS gold.grid_intensity")
+
+
+def test_factor_check_lists_production_without_an_active_valid_factor(spark, registry, writer):
+    from emission_assets.gold.report_assets import factor_check
+
+    days = [date(2024, 1, 10), date(2024, 3, 10)]
+    writer.replace_days("silver.production", production(spark, [(t, d) for t in ("lignite", "solar") for d in days]),
+                        days[0], days[-1])
+    factors_frame = factors(spark, [
+        ("lignite", "direct", date(2020, 1, 1), None, False),
+        ("lignite", "lifecycle", date(2020, 1, 1), None, False),
+        ("solar", "direct", date(2020, 1, 1), date(2024, 2, 1), False),  # ends before March
+        ("solar", "direct", date(2024, 2, 1), None, True),  # retired: not active
+        ("solar", "lifecycle", date(2020, 1, 1), None, False),
+    ])
+    writer.append("silver.emission_factors", factors_frame)
+
+    result = factor_check(spark, registry)
+    assert not result.passed
+    assert result.metadata["production_rows_without_factor"].value == 1
+    assert "solar (direct): 1 rows, 2024-03-10..2024-03-10" in result.metadata["offenders"].value
+
+
+def test_intensity_check_flags_values_outside_0_to_1500(spark, registry, grid_intensity):
+    from emission_assets.gold.report_assets import intensity_check
+
+    grid_intensity([0, 420.5, 1500])
+    assert intensity_check(spark, registry).passed
+    grid_intensity([-1, 420.5, 1501])
+    result = intensity_check(spark, registry)
+    assert not result.passed
+    assert result.metadata["rows_outside"].value == 2
+
+
+def test_report_asset_attaches_the_png_and_the_table(spark, registry, lakehouse, emissions_monthly, grid_intensity,
+                                                     tmp_path):
+    from dagster import build_asset_context
+
+    from emission_assets.gold.report_assets import emissions_report_asset
+    from emission_assets.resources import SparkResource
+
+    grid_intensity([300.0])
+    with build_asset_context() as context:
+        result = emissions_report_asset(context=context, spark=SparkResource())
+    metadata = result.metadata
+    png = tmp_path / "home" / "reports" / "models_2024-01-01_2024-03-31_direct.png"
+    assert metadata["png"].value == str(png)
+    encoded = metadata["report"].value.removeprefix("![models](data:image/png;base64,").removesuffix(")")
+    assert base64.b64decode(encoded) == png.read_bytes()
+    assert "merit_order" in metadata["table"].value
+    assert (metadata["first_month"], metadata["last_month"], metadata["months"]) == ("2024-01", "2024-03", 3)
+    assert "report_lifecycle" in metadata
+    checks = {c.check_name: c.passed for c in result.check_results}
+    assert checks == {"intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True}
+    assert ATTRIBUTION  # drawn on the chart

@@ -16,11 +16,14 @@ from emission_assets.timeutil import BERLIN
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_REPLAY = Path(__file__).resolve().parent / "data" / "smard_replay"
 # (first day, last day, SMARD resolution, assets) of the bundled data: the sample household's year 2022 with
-# hourly production, and eleven quarter-hourly production days of 2025.
+# hourly production, the emission factors and the report; then eleven quarter-hourly production days of 2025.
+# Redispatch is left out: the bundle has none for these days (real redispatch data may not be shipped).
 DEMO_RANGES = [
-    (date(2022, 1, 1), date(2022, 12, 31), "hour", []),
+    (date(2022, 1, 1), date(2022, 12, 31), "hour",
+     ["tag:source=smard", "tag:source=tibber", "tag:source=factors", "tag:source=gold"]),
     (date(2025, 8, 28), date(2025, 9, 7), "quarterhour", ["tag:source=smard"]),
 ]
+DEMO_REPORT = (date(2022, 1, 1), date(2022, 12, 31))
 LAYERS = ("reservoir", "bronze", "silver", "gold")
 
 
@@ -289,6 +292,8 @@ def demo_command() -> None:
         if not ok:
             sys.exit(1)
     click.echo(tabulate(demo_summary(), headers="keys", tablefmt="github"))
+    click.echo(f"\nCO2 of the sample household by attribution model, {DEMO_REPORT[0]}..{DEMO_REPORT[1]} (direct):")
+    print_report(*DEMO_REPORT, "direct")
 
 
 def demo_summary() -> list[dict]:
@@ -335,6 +340,10 @@ def report_command(start, end, basis, output) -> None:
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     if first > last:
         raise UserError(f"--start {first} is after --end {last}")
+    print_report(first, last, basis, Path(output) if output else None)
+
+
+def print_report(first: date, last: date, basis: str, output: Path | None = None) -> None:
     from emission_assets.gold.report import format_report, monthly_report, plot_models
     from emission_assets.lakehouse.session import open_lakehouse
 
@@ -342,7 +351,7 @@ def report_command(start, end, basis, output) -> None:
     frame = monthly_report(lakehouse.spark, lakehouse.registry, first, last, basis)
     if frame.empty:
         raise UserError(f"gold.emissions_monthly has no {basis} emissions for {first}..{last}: materialise the days first")
-    path = Path(output) if output else emission_home() / "reports" / f"models_{first}_{last}_{basis}.png"
+    path = output or emission_home() / "reports" / f"models_{first}_{last}_{basis}.png"
     click.echo(format_report(frame))
     click.echo(f"chart: {plot_models(frame, path)}")
 

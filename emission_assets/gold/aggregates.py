@@ -17,7 +17,6 @@ from emission_assets.lakehouse.registry import Registry
 from emission_assets.smard.catalog import check_region
 
 
-
 def home_region() -> str:
     return check_region(os.environ.get("EMISSION_HOME_REGION") or "DE")
 

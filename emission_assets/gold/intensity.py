@@ -58,9 +58,11 @@ model as a what-if view next to ``average``.
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from emission_assets.gold.factors import factor_condition
 from emission_assets.gold.locality import locality_sql
 from emission_assets.lakehouse.registry import Registry
 
@@ -102,8 +104,9 @@ def _capacity_values() -> str:
     return f"SELECT * FROM VALUES {', '.join(rows)} AS capacity(production_type, capacity_mw)"
 
 
-def production_emissions_sql(registry: Registry) -> str:
-    """``gold.production_emissions``: production rows x the active factor version valid at the local date."""
+def production_emissions_sql(registry: Registry, known_at: datetime | None = None) -> str:
+    """``gold.production_emissions``: production rows x the factor version valid at the local date (active
+    factors, or those known at ``known_at``)."""
     production = registry.sql_name("silver.production")
     factors = registry.sql_name("silver.emission_factors")
     return f"""
@@ -114,7 +117,7 @@ f AS (
   SELECT factor_id, production_type, basis, g_per_kwh, valid_from,
          coalesce(valid_to, DATE'9999-12-31') AS valid_until
   FROM {factors}
-  WHERE retired_at IS NULL
+  WHERE {factor_condition(known_at)}
 )
 SELECT p.interval_start, p.interval_end, p.region, p.production_type, p.resolution, f.basis,
        CAST(p.energy_mwh AS DOUBLE) AS energy_mwh, CAST(f.g_per_kwh AS DOUBLE) AS g_per_kwh,
@@ -154,10 +157,10 @@ def _select_shape(model: str | None, alias: str = "r") -> str:
     )
 
 
-def average_sql(registry: Registry) -> str:
+def average_sql(registry: Registry, known_at: datetime | None = None) -> str:
     """Grid average: sum(E * EF) / sum(E) over the types with a factor; determined_by 'mix'."""
     return f"""
-WITH e AS ({production_emissions_sql(registry)}),
+WITH e AS ({production_emissions_sql(registry, known_at)}),
 t AS ({_totals_sql(registry)}),
 a AS (
   SELECT interval_start, interval_end, region, resolution, basis,
@@ -174,10 +177,10 @@ r AS (
 """
 
 
-def worst_emitter_sql(registry: Registry) -> str:
+def worst_emitter_sql(registry: Registry, known_at: datetime | None = None) -> str:
     """Worst emitter: the highest factor among types with output > 0 (an upper bound, not an accounting figure)."""
     return f"""
-WITH e AS ({production_emissions_sql(registry)}),
+WITH e AS ({production_emissions_sql(registry, known_at)}),
 t AS ({_totals_sql(registry)}),
 ranked AS (
   SELECT e.*, row_number() OVER (
@@ -239,11 +242,11 @@ GROUP BY interval_start, interval_end, region, resolution
 """
 
 
-def merit_order_sql(registry: Registry) -> str:
+def merit_order_sql(registry: Registry, known_at: datetime | None = None) -> str:
     """Merit order: the factor of the most expensive flexibly dispatched type (see the module docstring)."""
     renewables = ", ".join(_sql_string(t) for t in RENEWABLE_TYPES)
     return f"""
-WITH e AS ({production_emissions_sql(registry)}),
+WITH e AS ({production_emissions_sql(registry, known_at)}),
 m AS ({marginal_types_sql(registry)}),
 stack AS ({_merit_stack_values()}),
 dispatched AS (
@@ -271,11 +274,11 @@ r AS (
 """
 
 
-def grid_intensity_sql(registry: Registry) -> str:
+def grid_intensity_sql(registry: Registry, known_at: datetime | None = None) -> str:
     """``gold.grid_intensity``: the UNION ALL of the models (average, worst_emitter, merit_order, locality)."""
-    parts = [average_sql(registry), worst_emitter_sql(registry), merit_order_sql(registry)]
+    parts = [average_sql(registry, known_at), worst_emitter_sql(registry, known_at), merit_order_sql(registry, known_at)]
     selects = [f"SELECT * FROM ({part}) m{i}" for i, part in enumerate(parts)]
-    selects.append(f"{_select_shape(None, 'l')} FROM ({locality_sql(registry)}) l")
+    selects.append(f"{_select_shape(None, 'l')} FROM ({locality_sql(registry, known_at)}) l")
     return "\nUNION ALL\n".join(selects)
 
 

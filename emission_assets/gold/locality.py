@@ -31,6 +31,9 @@ Method and its choices:
 """
 from __future__ import annotations
 
+from datetime import datetime
+
+from emission_assets.gold.factors import factor_condition
 from emission_assets.lakehouse.registry import Registry
 
 CONTROL_AREAS = ("50Hertz", "Amprion", "TenneT", "TransnetBW")
@@ -55,7 +58,7 @@ def _seconds(column: str) -> str:
     return f"unix_seconds({column})"
 
 
-def locality_sql(registry: Registry) -> str:
+def locality_sql(registry: Registry, known_at: datetime | None = None) -> str:
     """SELECT for the locality rows (see the module docstring)."""
     production = registry.sql_name("silver.production")
     redispatch = registry.sql_name("silver.redispatch")
@@ -154,7 +157,7 @@ adjusted AS (
 factors AS (
     SELECT production_type, basis, g_per_kwh, valid_from, COALESCE(valid_to, DATE'9999-12-31') AS valid_to
     FROM {factors}
-    WHERE retired_at IS NULL
+    WHERE {factor_condition(known_at)}
 ),
 totals AS (
     SELECT interval_start, region, resolution, SUM(adjusted_mwh) AS production_mwh

@@ -123,9 +123,11 @@ def format_report(frame: pd.DataFrame) -> str:
     """A text table: per month one row per model (kWh on the month's first row), kg total / EV / household."""
     from tabulate import tabulate
 
+    present = [m for m in MODELS if model_columns(m)[0] in frame and frame[model_columns(m)[0]].notna().any()]
+    absent = [m for m in MODELS if m not in present]
     rows = []
     for _, month in frame.iterrows():
-        for index, model in enumerate(MODELS):
+        for index, model in enumerate(present):
             total, ev, household = model_columns(model)
             kg = month.get(total)
             rows.append([
@@ -137,4 +139,10 @@ def format_report(frame: pd.DataFrame) -> str:
             ])
     headers = ["month", "kWh", "EV kWh", "household kWh", "model", "kg CO2", "EV kg", "household kg", "g/kWh"]
     rows = [[None if isinstance(v, float) and pd.isna(v) else v for v in row] for row in rows]
-    return tabulate(rows, headers=headers, tablefmt="github", floatfmt=",.1f", missingval="")
+    table = tabulate(rows, headers=headers, tablefmt="github", floatfmt=",.1f", missingval="")
+    if absent:
+        # locality needs production of a control area (50Hertz, Amprion, TenneT, TransnetBW) in silver.production
+        table += f"\nno data for: {', '.join(absent)}" + (
+            " (needs control-area production: materialise with --region <control area>)" if "locality" in absent else ""
+        )
+    return table

@@ -356,6 +356,30 @@ def print_report(first: date, last: date, basis: str, output: Path | None = None
     click.echo(f"chart: {plot_models(frame, path)}")
 
 
+@main.command("restate")
+@click.option("--start", "start", required=True, help="first local day, YYYY-MM-DD")
+@click.option("--end", "end", required=True, help="last local day, YYYY-MM-DD")
+@click.option("--as-of", "as_of", required=True, help="use the emission factors known at this date (YYYY-MM-DD)")
+@click.option("--basis", type=click.Choice(["direct", "lifecycle"]), default="direct", show_default=True)
+def restate_command(start, end, as_of, basis) -> None:
+    """Compare kg CO2 per month and model as reported with the factors known then and with today's factors."""
+    from tabulate import tabulate
+
+    from emission_assets.gold.aggregates import restatement_sql
+    from emission_assets.lakehouse.session import open_lakehouse
+
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    if first > last:
+        raise UserError(f"--start {first} is after --end {last}")
+    known = parse_day(as_of, "--as-of")
+    moment = datetime(known.year, known.month, known.day, 23, 59, 59, tzinfo=BERLIN)  # known by the end of that day
+    lakehouse = open_lakehouse()
+    rows = lakehouse.spark.sql(restatement_sql(lakehouse.registry, moment, first, last, basis)).collect()
+    if not rows:
+        raise UserError(f"no {basis} emissions for {first}..{last}: materialise the days first")
+    click.echo(tabulate([r.asDict() for r in rows], headers="keys", tablefmt="github", floatfmt=",.2f"))
+
+
 @main.command("grants")
 @click.option("--catalog", required=True, help="the Databricks Unity Catalog catalog holding the gold schema")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="consumer config (default: the bundled one)")

@@ -57,13 +57,16 @@ def consumption_part_sql(registry: Registry, part: str) -> str:
         FROM {registry.sql_name('silver.consumption')} {where}"""
 
 
-def consumption_emissions_sql(registry: Registry) -> str:
+def consumption_emissions_sql(registry: Registry, intensity: str | None = None) -> str:
+    """Consumption x model x basis with emissions; ``intensity`` is a relation in the gold.grid_intensity shape
+    (default: the view itself; a subquery restates with other factors)."""
     home, area = home_region(), control_area()
+    intensity = intensity or registry.sql_name("gold.grid_intensity")
     return f"""
         WITH consumption AS (
             SELECT *, date_trunc('HOUR', interval_start) AS hour FROM {registry.sql_name('silver.consumption')}
         ), intensity AS (
-            SELECT *, date_trunc('HOUR', interval_start) AS hour FROM {registry.sql_name('gold.grid_intensity')}
+            SELECT *, date_trunc('HOUR', interval_start) AS hour FROM {intensity}
             WHERE (model <> 'locality' AND region = '{home}') OR (model = 'locality' AND region = '{area}')
         ), weighted AS (
             SELECT c.interval_start, c.interval_end, c.home_id, i.model, i.basis, c.energy_kwh, c.ev_kwh,
@@ -116,3 +119,26 @@ BUILDERS = {
     "gold.emissions_monthly": lambda r: emissions_sql(r, "month"),
     "gold.emissions_yearly": lambda r: emissions_sql(r, "year"),
 }
+
+
+def restatement_sql(registry: Registry, known_at, first_day, last_day, basis: str) -> str:
+    """Per month and model: the household's kg CO2 with the factors known at ``known_at`` ("as reported then")
+    next to the kg with today's factors, for the local days ``first_day..last_day``."""
+    from emission_assets.gold.intensity import grid_intensity_sql
+
+    def monthly(intensity: str | None) -> str:
+        return f"""
+            SELECT year, month, model, sum(energy_kwh) AS energy_kwh, sum(emissions_g) / 1000 AS kg
+            FROM ({consumption_emissions_sql(registry, intensity)})
+            WHERE basis = '{basis}'
+              AND (year * 10000 + month * 100 + day) BETWEEN {first_day:%Y%m%d} AND {last_day:%Y%m%d}
+            GROUP BY year, month, model"""
+
+    return f"""
+        SELECT coalesce(n.year, t.year) AS year, coalesce(n.month, t.month) AS month,
+               coalesce(n.model, t.model) AS model, coalesce(n.energy_kwh, t.energy_kwh) AS energy_kwh,
+               t.kg AS kg_then, n.kg AS kg_now, n.kg - t.kg AS change_kg
+        FROM ({monthly(None)}) n
+        FULL OUTER JOIN ({monthly(f"({grid_intensity_sql(registry, known_at)})")}) t
+          ON n.year = t.year AND n.month = t.month AND n.model = t.model
+        ORDER BY year, month, model"""

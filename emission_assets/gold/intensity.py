@@ -30,7 +30,7 @@ Applied Energy 295:117040, ``elmada``):
 2. ``pumped_storage`` is treated as a price-taker that shifts energy in time: it is never the marginal type (its
    energy was charged from the mix of other hours; attributing its 0 direct factor at the margin would be wrong and a
    charging-mix factor is out of scope). Its output still counts in ``production_mwh``.
-3. Must-run level of a dispatchable type = the 5th percentile (``percentile_approx``) of its average power (MW) over
+3. Must-run level of a dispatchable type = the 5th percentile (exact ``percentile``, so re-runs agree) of its average power (MW) over
    the same local calendar month, per region (power rather than energy, so hourly and quarter-hour days mix).
 4. A dispatchable type is *flexibly dispatched* in an interval when its power exceeds its must-run level by more than
    a margin of 5 % of its installed net capacity (``emission_assets/data/plant_capacity.csv``, aggregated from the
@@ -218,7 +218,7 @@ stack AS ({_merit_stack_values()}),
 capacity AS ({_capacity_values()}),
 must_run AS (
   SELECT p.region, p.production_type, p.local_month,
-         CAST(percentile_approx(p.power_mw, {MUST_RUN_PERCENTILE}) AS DOUBLE) AS must_run_mw
+         CAST(percentile(p.power_mw, {MUST_RUN_PERCENTILE}) AS DOUBLE) AS must_run_mw
   FROM p JOIN stack s ON p.production_type = s.production_type
   WHERE s.merit_rank >= 1
   GROUP BY p.region, p.production_type, p.local_month

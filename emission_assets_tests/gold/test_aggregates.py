@@ -79,3 +79,34 @@ def test_monthly_emissions_and_spread_between_models(spark, registry, writer, in
     assert rows["average"].emissions_kg == 0.6 and rows["worst_emitter"].emissions_kg == 2.2
     assert rows["average"].spread_kg == rows["worst_emitter"].spread_kg == pytest.approx(1.6)
     assert rows["average"].energy_kwh == Decimal("2.000000")
+
+
+def test_restatement_uses_the_factors_known_then(spark, registry, writer, tmp_path):
+    """A lignite factor corrected later: the past month as reported then (old factor) and now (new factor)."""
+    from emission_assets.gold.aggregates import restatement_sql
+    from emission_assets.silver.emission_factors import merge_seed
+
+    production = spark.createDataFrame(
+        [(HOUR, HOUR + timedelta(hours=1), "DE", t, f, "hour", mwh, mwh, "f", HOUR, 2024, 3, 28)
+         for t, f, mwh in (("lignite", 1223, 10.0), ("wind_onshore", 4067, 10.0))],
+        "interval_start timestamp, interval_end timestamp, region string, production_type string, filter_id int, "
+        "resolution string, energy_mwh double, power_mw double, source_file string, fetched_at timestamp, "
+        "year int, month int, day int")
+    writer.replace_days("silver.production", production, date(2024, 3, 28), date(2024, 3, 28))
+    writer.replace_days("silver.consumption", consumption_rows(spark, [(HOUR, 60, 2.0, 0.0)]),
+                        date(2024, 3, 28), date(2024, 3, 28))
+
+    def seed(lignite):
+        return [{"production_type": t, "basis": "direct", "g_per_kwh": g, "valid_from": date(2015, 1, 1),
+                 "source": "test", "note": ""} for t, g in (("lignite", lignite), ("wind_onshore", 0.0))]
+
+    merge_seed(spark, writer, seed(1000.0), datetime(2024, 1, 1, tzinfo=UTC))
+    merge_seed(spark, writer, seed(800.0), datetime(2024, 6, 1, tzinfo=UTC))  # a correction, applied later
+    registry.register_views(spark)
+
+    rows = {r.model: r for r in spark.sql(
+        restatement_sql(registry, datetime(2024, 4, 1, tzinfo=UTC), date(2024, 3, 1), date(2024, 3, 31), "direct")
+    ).collect()}
+    assert rows["average"].kg_then == pytest.approx(2.0 * 500 / 1000)  # (10*1000 + 10*0) / 20 = 500 g/kWh
+    assert rows["average"].kg_now == pytest.approx(2.0 * 400 / 1000)
+    assert rows["worst_emitter"].kg_then == pytest.approx(2.0) and rows["worst_emitter"].kg_now == pytest.approx(1.6)

@@ -1,0 +1,47 @@
+"""From the reservoir to the report on the bundled data (replayed SMARD, sample household) over a DST switch."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from emission_assets.cli import DEMO_RANGES, DEMO_REPLAY, main, run_materialize
+from emission_assets.lakehouse.session import open_lakehouse
+from emission_assets.tibber.sample import SAMPLE_API_URL
+
+
+@pytest.fixture
+def bundled_sources(monkeypatch):
+    monkeypatch.setenv("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
+    monkeypatch.setenv("TIBBER_API_URL", SAMPLE_API_URL)
+
+
+def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, tmp_path):
+    first, last = date(2022, 3, 26), date(2022, 3, 28)
+    result = run_materialize(first, last, DEMO_RANGES[0][3], {"resolution": "hour"})
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["intensities_within_physical_bounds"] and checks["every_production_interval_has_a_factor"]
+
+    sql = open_lakehouse().spark.sql
+    per_model = {r.model: r for r in sql(
+        "SELECT model, count(*) AS n, sum(energy_kwh) AS kwh, sum(emissions_g) AS g, sum(ev_emissions_g) AS ev, "
+        "sum(household_emissions_g) AS hh, min(g_per_kwh) AS lo, max(g_per_kwh) AS hi "
+        "FROM gold.consumption_emissions WHERE basis = 'direct' GROUP BY model").collect()}
+    assert set(per_model) == {"average", "merit_order", "worst_emitter"}  # no control-area data: no locality
+    for row in per_model.values():
+        assert row.n == 24 + 23 + 24  # every consumption hour found its grid intensity, DST day included
+        assert row.ev + row.hh == pytest.approx(row.g)
+        assert 0 <= row.lo <= row.hi < 1500  # merit order is 0 g direct where nuclear is at the margin
+    assert per_model["worst_emitter"].g > max(per_model["average"].g, per_model["merit_order"].g)  # an upper bound
+
+    output = tmp_path / "models.png"
+    cli = CliRunner().invoke(main, ["report", "--start", "2022-03-01", "--end", "2022-03-31", "--output", str(output)])
+    assert cli.exit_code == 0, cli.output
+    assert "2022-03" in cli.output and "merit_order" in cli.output and "no data for: locality" in cli.output
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    answer = CliRunner().invoke(main, ["query", "SELECT model, avg(g_per_kwh) AS g FROM gold.grid_intensity GROUP BY model"])
+    assert answer.exit_code == 0 and answer.output.splitlines()[0] == "model,g"
+    assert len(answer.output.splitlines()) == 1 + 3

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from emission_assets.http import RETRY_STATUSES, ClosingClient, retrying_session
 from emission_assets.timeutil import UTC
 
 DEFAULT_TOKEN_URL = "https://identity.netztransparenz.de/users/connect/token"
@@ -30,7 +29,6 @@ CLIENT_SECRET_ENV = "NETZTRANSPARENZ_CLIENT_SECRET"
 TOKEN_URL_ENV = "NETZTRANSPARENZ_TOKEN_URL"
 API_URL_ENV = "NETZTRANSPARENZ_API_URL"
 DEFAULT_USER_AGENT = "energy-emission-tracker/0.1 (netztransparenz redispatch client; python-requests)"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 TOKEN_EXPIRY_MARGIN_S = 30.0
 DEFAULT_TOKEN_LIFETIME_S = 300.0  # when the token response has no expires_in
 
@@ -70,7 +68,7 @@ def api_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-class NetztransparenzClient:
+class NetztransparenzClient(ClosingClient):
     def __init__(
         self,
         client_id: str,
@@ -92,22 +90,10 @@ class NetztransparenzClient:
         self.token_url = token_url
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            backoff_factor=backoff_factor,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET", "POST"}),  # the token POST has no side effects: safe to repeat
-            respect_retry_after_header=True,
-            raise_on_status=False,  # the last response comes back to _check, which words the error
+        self.session = retrying_session(
+            retries=retries, backoff_factor=backoff_factor, user_agent=user_agent,
+            methods=("GET", "POST"),  # the token POST has no side effects: safe to repeat
         )
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = user_agent
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
         self._token: str | None = None
         self._token_expires: float = 0.0  # time.monotonic() deadline
         self.token_requests = 0
@@ -127,15 +113,6 @@ class NetztransparenzClient:
 
     def __repr__(self) -> str:
         return f"NetztransparenzClient(client_id={self.client_id!r}, token_url={self.token_url!r}, api_url={self.api_url!r})"
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self) -> NetztransparenzClient:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     def redispatch_url(self, start: datetime, end: datetime) -> str:
         return f"{self.api_url}/data/redispatch/{api_timestamp(start)}/{api_timestamp(end)}"

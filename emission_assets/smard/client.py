@@ -14,18 +14,21 @@ from datetime import datetime
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from requests_file import FileAdapter
-from urllib3.util.retry import Retry
 
+from emission_assets.http import RETRY_STATUSES, ClosingClient, retrying_session
 from emission_assets.smard import catalog
-from emission_assets.smard.windows import SmardFormatError, describe, parse_index, parse_window
+from emission_assets.smard.windows import (
+    SmardFormatError,
+    describe,
+    parse_index,
+    parse_window,
+)
 from emission_assets.timeutil import UTC
 
 DEFAULT_BASE_URL = "https://www.smard.de/app"
 BASE_URL_ENV = "SMARD_BASE_URL"
 DEFAULT_USER_AGENT = "energy-emission-tracker/0.1 (SMARD chart_data client; python-requests)"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 class SmardRequestError(RuntimeError):
@@ -46,7 +49,7 @@ class FetchedWindow:
     fetched_at: datetime
 
 
-class SmardClient:
+class SmardClient(ClosingClient):
     def __init__(
         self,
         base_url: str = DEFAULT_BASE_URL,
@@ -58,22 +61,7 @@ class SmardClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            backoff_factor=backoff_factor,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}),
-            respect_retry_after_header=True,
-            raise_on_status=False,  # the last response comes back to _get, which words the error
-        )
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = user_agent
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        self.session = retrying_session(retries=retries, backoff_factor=backoff_factor, user_agent=user_agent)
         self.session.mount("file://", FileAdapter())
         self._indexes: dict[tuple[int, str, str], list[int]] = {}
 
@@ -81,15 +69,6 @@ class SmardClient:
     def from_env(cls, **kwargs) -> SmardClient:
         """Client for ``$SMARD_BASE_URL`` (the live API when unset), e.g. a ``file://`` replay folder in tests."""
         return cls(os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL, **kwargs)
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self) -> SmardClient:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     def index_url(self, filter_id: int, region: str, resolution: str) -> str:
         return f"{self.base_url}/chart_data/{filter_id}/{region}/index_{resolution}.json"

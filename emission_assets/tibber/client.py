@@ -25,9 +25,8 @@ from zoneinfo import ZoneInfo
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from emission_assets.http import RETRY_STATUSES, ClosingClient, retrying_session
 from emission_assets.timeutil import BERLIN, UTC, to_epoch_ms
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,6 @@ SECRET_SCOPE_ENV = "TIBBER_SECRET_SCOPE"
 SECRET_KEY_ENV = "TIBBER_SECRET_KEY"
 SAMPLE_SCHEME = "sample://"
 DEFAULT_USER_AGENT = "energy-emission-tracker/0.1 (Tibber consumption history; python-requests)"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 AUTH_STATUSES = (401, 403)
 MAX_PAGE_SIZE = 744  # Tibber caps hourly pages at about 744 nodes (31 days) since late 2024
 RETRY_AFTER_MAX_SECONDS = 300  # never sleep longer than Tibber's 5-minute rate window on one Retry-After
@@ -256,7 +254,7 @@ def _check_page_size(size) -> int:
 
 # --- the client ------------------------------------------------------------------------------------------------------
 
-class TibberClient:
+class TibberClient(ClosingClient):
     """Tibber GraphQL client for one run; ``max_requests`` bounds the HTTP attempts it makes (retries included)."""
 
     def __init__(
@@ -285,26 +283,14 @@ class TibberClient:
         self.requests_sent = 0
         self.time_zone = time_zone
         self._time_zones: dict[str, str] = {}
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            backoff_factor=backoff_factor,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET", "POST"}),  # GraphQL queries are reads: safe to repeat
-            respect_retry_after_header=True,
+        self.session = retrying_session(
+            retries=retries, backoff_factor=backoff_factor, user_agent=user_agent,
+            methods=("GET", "POST"),  # GraphQL queries are reads: safe to repeat
             retry_after_max=RETRY_AFTER_MAX_SECONDS,
-            raise_on_status=False,  # the last response comes back to _execute, which words the error
         )
-        self.session = requests.Session()
         # The only place the token is kept: requests drops it on redirects to other hosts, urllib3 never logs it.
         self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
         if self.api_url.startswith(SAMPLE_SCHEME):
             from emission_assets.tibber.sample import SampleTibberAdapter
 
@@ -321,15 +307,6 @@ class TibberClient:
 
     def __repr__(self) -> str:
         return f"TibberClient(api_url={self.api_url!r}, requests_sent={self.requests_sent}/{self.max_requests})"
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self) -> TibberClient:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     # --- queries ---------------------------------------------------------------------------------------------------
 

@@ -23,22 +23,6 @@ DATA_PATH = "/api/v1/data/redispatch/2024-03-24T23:00:00/2024-03-25T23:00:00"
 CSV = b"BEGINN_DATUM;BEGINN_UHRZEIT\r\n25.03.2024;00:00\r\n"
 
 
-@pytest.fixture(scope="module")
-def _server():
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def httpserver(_server):
-    _server.clear()
-    yield _server
-    _server.clear()
-
-
 def client_for(server: HTTPServer, **kwargs) -> NetztransparenzClient:
     kwargs.setdefault("retries", 3)
     return NetztransparenzClient(

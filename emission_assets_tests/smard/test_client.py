@@ -38,23 +38,6 @@ def week_points(monday: date, step: timedelta = timedelta(minutes=15)) -> list[l
     return points
 
 
-@pytest.fixture(scope="module")
-def _server():
-    # Threaded, so a handler sleeping past the client's timeout does not hold up the requests after it.
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def httpserver(_server):
-    _server.clear()
-    yield _server
-    _server.clear()
-
-
 def client_for(server: HTTPServer, **kwargs) -> SmardClient:
     kwargs.setdefault("backoff_factor", 0.01)
     kwargs.setdefault("timeout", (2, 5))

@@ -51,22 +51,6 @@ def _no_tibber_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(scope="module")
-def _server():
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def httpserver(_server):
-    _server.clear()
-    yield _server
-    _server.clear()
-
-
 def json_response(document, status: int = 200, headers: dict | None = None) -> Response:
     return Response(json.dumps(document), status=status, content_type="application/json", headers=headers)
 

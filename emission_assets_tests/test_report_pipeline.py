@@ -45,3 +45,27 @@ def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, 
     answer = CliRunner().invoke(main, ["query", "SELECT model, avg(g_per_kwh) AS g FROM gold.grid_intensity GROUP BY model"])
     assert answer.exit_code == 0 and answer.output.splitlines()[0] == "model,g"
     assert len(answer.output.splitlines()) == 1 + 3
+
+
+def test_locality_from_control_area_production_and_imported_redispatch(spark, fake_smard):
+    """TenneT production from the (fake) API and the synthetic redispatch file: locality rows, some corrected."""
+    from pathlib import Path
+
+    from emission_assets.redispatch.layout import import_redispatch_csv
+    from emission_assets.reservoir.store import Reservoir
+    from emission_assets.settings import paths
+
+    fixture = Path(__file__).parent / "fixtures" / "redispatch" / "redispatch_synthetic_2024-03-25_2024-04-03.csv"
+    import_redispatch_csv([fixture], Reservoir(paths().reservoir))
+    fake_smard.publish_weeks(date(2024, 3, 25), 1, region="TenneT")
+    day = date(2024, 3, 26)
+    selection = ["tag:source=smard", "tag:source=factors", "tag:source=redispatch"]
+    assert run_materialize(day, day, selection, {"regions": ["TenneT"]}).success
+
+    rows = open_lakehouse().spark.sql(
+        "SELECT determined_by, count(*) AS n, min(g_per_kwh) AS lo, max(g_per_kwh) AS hi FROM gold.grid_intensity "
+        "WHERE model = 'locality' AND region = 'TenneT' AND basis = 'direct' GROUP BY determined_by").collect()
+    by_kind = {r.determined_by: r for r in rows}
+    assert sum(r.n for r in rows) == 96  # every quarter-hour of the day has a locality intensity
+    assert "TenneT mix + redispatch" in by_kind  # the day's measures correct some intervals
+    assert all(0 < r.lo <= r.hi < 1500 for r in rows)

@@ -110,3 +110,20 @@ def test_restatement_uses_the_factors_known_then(spark, registry, writer, tmp_pa
     assert rows["average"].kg_then == pytest.approx(2.0 * 500 / 1000)  # (10*1000 + 10*0) / 20 = 500 g/kWh
     assert rows["average"].kg_now == pytest.approx(2.0 * 400 / 1000)
     assert rows["worst_emitter"].kg_then == pytest.approx(2.0) and rows["worst_emitter"].kg_now == pytest.approx(1.6)
+
+
+def test_hourly_consumption_over_quarter_hour_intensity_across_the_spring_dst_switch(spark, registry, writer,
+                                                                                       intensity_view):
+    """2024-03-31 has 23 local hours: each hourly consumption row meets exactly its four quarter-hours."""
+    start = datetime(2024, 3, 30, 23, tzinfo=UTC)  # local midnight (CET)
+    quarters = [(start + timedelta(minutes=15 * q), 15, "DE", "average", float(q), 1.0 + q % 4) for q in range(92)]
+    intensity_view(quarters)
+    hours = [(start + timedelta(hours=h), 60, 1.0, 0.0) for h in range(23)]
+    frame = consumption_rows(spark, hours).selectExpr("*").drop("day").selectExpr("*", "31 AS day")
+    writer.replace_days("silver.consumption", frame, date(2024, 3, 31), date(2024, 3, 31))
+    rows = sorted(spark.sql(consumption_emissions_sql(registry)).collect(), key=lambda r: r.interval_start)
+    assert len(rows) == 23
+    for h, row in enumerate(rows):
+        qs = range(4 * h, 4 * h + 4)  # weights 1, 2, 3, 4 for the quarters of each hour
+        expected = sum(q * (1.0 + q % 4) for q in qs) / sum(1.0 + q % 4 for q in qs)
+        assert row.g_per_kwh == pytest.approx(expected)

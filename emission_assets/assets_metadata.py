@@ -15,3 +15,12 @@ def table_metadata(name: str) -> dict:
         "dagster/table_name": table.name,
         "partitioned_by": ", ".join(table.partition_by),
     }
+
+
+def preview(df, order_by: str, rows: int = 10):
+    """The latest rows as a markdown table, for the asset's page in the UI (one small Spark action)."""
+    from dagster import MetadataValue
+    from pyspark.sql import functions as F
+
+    frame = df.orderBy(F.col(order_by).desc()).limit(rows).toPandas()
+    return MetadataValue.md(frame.to_markdown(index=False) if not frame.empty else "no rows")

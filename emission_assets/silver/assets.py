@@ -16,7 +16,7 @@ from dagster import (
 from pydantic import Field
 from pyspark.sql import functions as F
 
-from emission_assets.assets_metadata import OWNERS, table_metadata
+from emission_assets.assets_metadata import OWNERS, preview, table_metadata
 from emission_assets.bronze.smard import TABLE as BRONZE_TABLE
 from emission_assets.bronze.smard import window_date_range
 from emission_assets.bronze.tibber import TABLE as BRONZE_TIBBER_TABLE
@@ -119,6 +119,7 @@ def silver_production(context: AssetExecutionContext, spark: SparkResource) -> M
             "first_interval_start": str(bounds[0]),
             "last_interval_end": str(bounds[1]),
             "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
+            "preview": preview(written.drop("source_file"), "interval_start"),
         },
         check_results=evaluate_checks(summary, first_day, last_day),
     )
@@ -204,10 +205,14 @@ def silver_consumption(
     summary = [row.asDict() for row in consumption_quality(written).collect()]
     energy = sum((r["energy_kwh"] for r in summary), Decimal(0))
     ev = sum((r["ev_kwh"] for r in summary), Decimal(0))
+    bounds = written.agg(F.min("interval_start"), F.max("interval_end")).collect()[0]
     return MaterializeResult(
         metadata={
             "dagster/row_count": sum(r["intervals"] for r in summary),
             "days": (last_day - first_day).days + 1,
+            "first_interval_start": str(bounds[0]),
+            "last_interval_end": str(bounds[1]),
+            "preview": preview(written.drop("source_file", "home_id"), "interval_start"),
             "energy_kwh": float(energy),
             "ev_kwh": float(ev),
             "household_kwh": float(energy - ev),

@@ -7,7 +7,7 @@ from typing import Callable
 from emission_assets.lakehouse.registry import spec
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.reservoir.store import ReservoirFile
-from emission_assets.timeutil import UTC
+from emission_assets.timeutil import UTC, local_date_of_ms
 
 
 def file_fields(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple:
@@ -17,6 +17,11 @@ def file_fields(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tupl
         file.name, meta["sha256"], meta["source"], meta["url"], datetime.fromisoformat(meta["fetched_at"]),
         ingested_at, run_id,
     )
+
+
+def series_date(file: ReservoirFile) -> date:
+    """Local date of a file's first interval: the bronze partition of files found by their series range."""
+    return local_date_of_ms(file.meta["series_start_ms"])
 
 
 def ingest(

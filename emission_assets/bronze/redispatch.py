@@ -5,22 +5,18 @@ line cp1252/latin-1), so mixed-encoding files land as valid strings; the raw byt
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from emission_assets.bronze.ingest import file_fields
+from emission_assets.bronze.ingest import file_fields, series_date
 from emission_assets.bronze.ingest import ingest as ingest_files
 from emission_assets.lakehouse.registry import spec
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.redispatch.parse import decode_text
 from emission_assets.reservoir.store import ReservoirFile
-from emission_assets.timeutil import from_epoch_ms, local_date_of_ms
+from emission_assets.timeutil import from_epoch_ms
 
 TABLE = "bronze.redispatch_responses"
 ROW_SCHEMA = spec(TABLE).ddl  # also what tests build bronze frames with
-
-
-def file_date(file: ReservoirFile) -> date:
-    return local_date_of_ms(file.meta["series_start_ms"])
 
 
 def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple:
@@ -29,11 +25,11 @@ def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple
         from_epoch_ms(meta["series_start_ms"]),
         from_epoch_ms(meta["series_end_ms"]),
         decode_text(file.read_bytes()),
-        file_date(file),
+        series_date(file),
     )
 
 
 def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str) -> int:
     return ingest_files(
-        spark, writer, TABLE, files, row=bronze_row, partition=("file_date", file_date), run_id=run_id,
+        spark, writer, TABLE, files, row=bronze_row, partition=("file_date", series_date), run_id=run_id,
     )

@@ -3,20 +3,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from emission_assets.bronze.ingest import file_fields
+from emission_assets.bronze.ingest import file_fields, series_date
 from emission_assets.bronze.ingest import ingest as ingest_files
 from emission_assets.lakehouse.registry import spec
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.reservoir.store import ReservoirFile
 from emission_assets.tibber.layout import PAGE_LOOKBACK
-from emission_assets.timeutil import from_epoch_ms, local_date_of_ms
+from emission_assets.timeutil import from_epoch_ms
 
 TABLE = "bronze.tibber_responses"
 ROW_SCHEMA = spec(TABLE).ddl  # also what tests build bronze frames with
-
-
-def file_date(file: ReservoirFile) -> date:
-    return local_date_of_ms(file.meta["series_start_ms"])
 
 
 def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple:
@@ -27,13 +23,13 @@ def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple
         from_epoch_ms(meta["series_start_ms"]),
         from_epoch_ms(meta["series_end_ms"]),
         file.read_bytes().decode("utf-8"),
-        file_date(file),
+        series_date(file),
     )
 
 
 def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str) -> int:
     return ingest_files(
-        spark, writer, TABLE, files, row=bronze_row, partition=("file_date", file_date),
+        spark, writer, TABLE, files, row=bronze_row, partition=("file_date", series_date),
         run_id=run_id,
     )
 

@@ -106,7 +106,7 @@ def _run(keys, tags: dict, reservoir_config: dict):
     from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
     from emission_assets.definitions import ASSETS
-    from emission_assets.resources import resources_from_env
+    from emission_assets.deployment import resources_for_environment
 
     fetches_smard = AssetKey(["reservoir", "smard_responses"]) in keys
     ops = {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
@@ -114,7 +114,7 @@ def _run(keys, tags: dict, reservoir_config: dict):
         result = materialize(
             ASSETS,
             instance=instance,
-            resources=resources_from_env(),
+            resources=resources_for_environment(),
             selection=AssetSelection.assets(*keys),
             run_config={
                 "ops": ops,

@@ -1,5 +1,5 @@
 """The Dagster code location: SMARD production, Tibber consumption and redispatch through reservoir, bronze and
-silver; the emission factor dimension; the gold report."""
+silver; the emission factor dimension; the gold report; jobs, sensors and schedules."""
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
@@ -7,6 +7,7 @@ from dagster import Definitions, in_process_executor
 from emission_assets.bronze.assets import smard_bronze, tibber_bronze
 from emission_assets.deployment import resources_for_environment, with_step_launcher
 from emission_assets.gold.report_assets import emissions_report_asset
+from emission_assets.orchestration import ORCHESTRATION
 from emission_assets.redispatch.assets import REDISPATCH_ASSETS
 from emission_assets.reservoir.assets import smard_reservoir, tibber_reservoir
 from emission_assets.silver.assets import silver_consumption, silver_production
@@ -22,7 +23,14 @@ ASSETS = with_step_launcher([
 
 def build_definitions() -> Definitions:
     # In-process: one embedded Spark server serves every step of a run (a server per step would cost start-up).
-    return Definitions(assets=ASSETS, resources=resources_for_environment(), executor=in_process_executor)
+    return Definitions(
+        assets=ASSETS,
+        jobs=ORCHESTRATION["jobs"],
+        sensors=ORCHESTRATION["sensors"],
+        schedules=ORCHESTRATION["schedules"],
+        resources=resources_for_environment(),
+        executor=in_process_executor,
+    )
 
 
 defs = build_definitions()

@@ -1,0 +1,161 @@
+"""Reservoir retention: delete raw files older than the retention, but only those bronze has ingested.
+
+Bronze keeps every file's content (and its ``file_name``, the reservoir-relative name), so a raw file that bronze
+holds can go after a while; a file bronze has not ingested yet is never deleted, however old. Age is the sidecar's
+``fetched_at`` (download or import time), not the series it covers. The sidecar is removed before the payload, so a
+reader (which lists sidecars) never finds a sidecar without its payload.
+
+Note: the reservoir assets decide which days are present from the reservoir, so a day whose files were removed is
+fetched again if a run for it is requested later (bronze then holds both versions; silver takes the latest).
+"""
+
+import json
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
+from pydantic import Field
+
+from emission_assets.reservoir.store import META_SUFFIX, PAYLOAD_SUFFIX, Reservoir, ReservoirFile
+from emission_assets.resources import ReservoirResource, SparkResource
+from emission_assets.timeutil import UTC
+
+log = logging.getLogger(__name__)
+
+BRONZE_TABLES = {
+    "smard": "bronze.smard_responses",
+    "tibber": "bronze.tibber_responses",
+    "redispatch": "bronze.redispatch_responses",
+}
+DEFAULT_RETENTION_DAYS = 30.0
+
+
+def all_files(reservoir: Reservoir) -> list[ReservoirFile]:
+    """Every complete file (payload with sidecar) in the reservoir, by name."""
+    root = reservoir.root
+    if not root.is_dir():
+        return []
+    files = []
+    for meta_path in sorted(root.rglob(f"*{META_SUFFIX}")):
+        stem = meta_path.name[: -len(META_SUFFIX)]
+        payload = meta_path.with_name(stem + PAYLOAD_SUFFIX)
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError) as error:  # unreadable sidecar: leave the file alone, say so
+            log.warning("reservoir retention: skipping %s (%s)", meta_path, error)
+            continue
+        files.append(ReservoirFile(payload, payload.relative_to(root).as_posix(), meta))
+    return files
+
+
+def source_of(name: str) -> str:
+    """``smard`` / ``tibber`` / ``redispatch``: the first folder of a reservoir-relative name."""
+    return name.split("/", 1)[0]
+
+
+def _fetched_at(file: ReservoirFile) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(file.meta["fetched_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def expired_files(
+    reservoir: Reservoir, ingested_names: set[str], older_than: timedelta, now: datetime
+) -> list[ReservoirFile]:
+    """Files fetched before ``now - older_than`` whose name bronze holds; never an un-ingested file.
+
+    Files without a readable ``fetched_at`` are kept (their age is unknown).
+    """
+    if now.tzinfo is None:
+        raise ValueError(f"naive datetime {now!r}: times must be timezone-aware")
+    if older_than < timedelta(0):
+        raise ValueError(f"retention {older_than} is negative")
+    cutoff = now - older_than
+    expired = []
+    for file in all_files(reservoir):
+        if file.name not in ingested_names:
+            continue
+        fetched_at = _fetched_at(file)
+        if fetched_at is not None and fetched_at < cutoff:
+            expired.append(file)
+    return expired
+
+
+def _remove(file: ReservoirFile) -> None:
+    meta_path = file.path.with_name(file.path.name[: -len(PAYLOAD_SUFFIX)] + META_SUFFIX)
+    meta_path.unlink(missing_ok=True)  # sidecar first: readers only list files that have one
+    file.path.unlink(missing_ok=True)
+
+
+def delete_expired(
+    reservoir: Reservoir,
+    ingested_names: set[str],
+    older_than: timedelta,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+) -> list[ReservoirFile]:
+    """Delete :func:`expired_files` (sidecar, then payload); returns what was removed (or would be, ``dry_run``)."""
+    expired = expired_files(reservoir, ingested_names, older_than, now)
+    if not dry_run:
+        for file in expired:
+            _remove(file)
+    return expired
+
+
+def ingested_names(lakehouse) -> dict[str, set[str]]:
+    """``file_name`` of every bronze row, per source (only that column is read)."""
+    names = {}
+    for source, table in BRONZE_TABLES.items():
+        rows = lakehouse.table(table).select("file_name").distinct().collect()
+        names[source] = {row[0] for row in rows}
+    return names
+
+
+class RetentionConfig(Config):
+    retention_days: float = Field(
+        default=DEFAULT_RETENTION_DAYS, description="delete ingested reservoir files fetched longer ago than this"
+    )
+    dry_run: bool = Field(default=False, description="only report what would be deleted")
+
+
+@op(
+    description="Delete reservoir files (payload + sidecar) older than the retention that bronze has ingested.",
+    tags={"kind": "retention"},
+)
+def reservoir_retention(
+    context: OpExecutionContext, config: RetentionConfig, reservoir: ReservoirResource, spark: SparkResource
+) -> Output[dict]:
+    store = reservoir.store()
+    names_by_source = ingested_names(spark.open())
+    ingested = set().union(*names_by_source.values())
+    now = datetime.now(UTC)
+    retention = timedelta(days=config.retention_days)
+    removed = delete_expired(store, ingested, retention, now, dry_run=config.dry_run)
+    counts = Counter(source_of(f.name) for f in removed)
+    per_source = {source: counts.get(source, 0) for source in BRONZE_TABLES}
+    verb = "would remove" if config.dry_run else "removed"
+    context.log.info(
+        f"reservoir retention ({config.retention_days:g} days, cutoff {(now - retention).isoformat()}): {verb} "
+        + ", ".join(f"{n} {source}" for source, n in per_source.items())
+        + f" file(s); bronze holds {len(ingested)} file name(s)"
+    )
+    return Output(
+        {"removed": [f.name for f in removed], "per_source": per_source},
+        metadata={
+            **{f"removed_{source}": n for source, n in per_source.items()},
+            "removed_total": len(removed),
+            "dry_run": config.dry_run,
+            "retention_days": config.retention_days,
+            "ingested_names": len(ingested),
+            "sample": MetadataValue.md("\n".join(f"- {f.name}" for f in removed[:50]) or "none"),
+        },
+    )
+
+
+@job(description="Delete ingested reservoir files older than the retention (default 30 days).")
+def retention_job():
+    reservoir_retention()

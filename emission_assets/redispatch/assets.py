@@ -104,7 +104,7 @@ def redispatch_reservoir(
     deps=[AssetKey(["reservoir", "redispatch_responses"])],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
-    kinds={"spark", "delta"},
+    kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description=bronze_redispatch.__doc__,
     metadata=table_metadata(bronze_redispatch.TABLE),
@@ -126,7 +126,7 @@ def redispatch_bronze(
     deps=[AssetKey(["bronze", "redispatch_responses"])],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
-    kinds={"spark", "delta"},
+    kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Redispatch measures (netztransparenz.de), typed, one row per measure (latest download wins), "
     "by the local day the measure starts.",

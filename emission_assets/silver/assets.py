@@ -96,7 +96,7 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
     deps=[AssetKey(["bronze", "smard_responses"])],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
-    kinds={"spark", "delta"},
+    kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Grid production per interval x region x production type (SMARD), latest download wins.",
     metadata=table_metadata(TABLE),
@@ -184,7 +184,7 @@ def day_hours(day: date) -> int:
     deps=[AssetKey(["bronze", "tibber_responses"])],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
-    kinds={"spark", "delta"},
+    kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Household consumption per interval and home (Tibber hourly API, or live quarter-hours where the "
     "Pulse stream covers a whole hour), with the EV / household split; latest download wins.",

@@ -71,7 +71,7 @@ def evaluate_factor_checks(active_rows: list[dict]) -> list[AssetCheckResult]:
     key=KEY,
     tags={"source": "factors"},
     group_name="silver",
-    kinds={"spark", "delta"},
+    kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Emission factors (g CO2eq/kWh) per SMARD production type and basis (direct / lifecycle) as an "
     "SCD2 dimension with an audit trail, merged from the reviewed seed emission_assets/data/emission_factors.csv.",

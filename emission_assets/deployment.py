@@ -73,8 +73,8 @@ Passed to the job's environment: ``EMISSION_ENV=databricks``, ``EMISSION_ENGINE=
 ``NETZTRANSPARENZ_TOKEN_URL``, ``NETZTRANSPARENZ_API_URL``. Inside the job ``EMISSION_ENGINE`` selects the
 engine (default ``databricks``: the runtime's own session).
 
-Auto Loader: :func:`autoloader_ingest` is the Databricks-only streaming ingest of files into a bronze table
-(``cloudFiles`` with an available-now trigger); it refuses to run on the embedded engine.
+Auto Loader: with ``EMISSION_BRONZE_AUTOLOADER=1`` the SMARD bronze asset ingests through Auto Loader on Databricks
+(:mod:`emission_assets.bronze.autoloader`; ``cloudFiles`` with an available-now trigger, checkpoint on the Volume).
 """
 from __future__ import annotations
 
@@ -362,36 +362,3 @@ def with_step_launcher(
                 asset = asset.__class__(**attributes)
         out.append(asset)
     return out
-
-
-# --- Auto Loader ----------------------------------------------------------------------------------------------
-
-def autoloader_ingest(spark, source_path: str, table: str, checkpoint: str, file_format: str = "json", **options):
-    """Ingest new files under ``source_path`` into the Delta table ``table`` with Databricks Auto Loader.
-
-    ``cloudFiles`` tracks which files it has ingested in ``checkpoint`` (e.g. a folder on the Volume), so every
-    file lands exactly once; ``availableNow`` processes what is there and stops, so a Dagster step can run it as
-    a batch. Extra ``options`` become ``cloudFiles.*`` / reader options. Databricks only: the embedded engine
-    (Sail) and open-source Spark have no ``cloudFiles`` source, so this raises there. Returns the finished
-    streaming query.
-    """
-    if not on_databricks_cluster():
-        raise RuntimeError(
-            "autoloader_ingest needs the Databricks runtime (Auto Loader's cloudFiles source); the embedded Sail "
-            "engine and open-source Spark cannot run it. Use the batch bronze ingest locally."
-        )
-    reader = (
-        spark.readStream.format("cloudFiles")
-        .option("cloudFiles.format", file_format)
-        .option("cloudFiles.schemaLocation", f"{checkpoint.rstrip('/')}/schema")
-    )
-    for key, value in options.items():
-        reader = reader.option(key, value)
-    query = (
-        reader.load(source_path)
-        .writeStream.option("checkpointLocation", checkpoint)
-        .trigger(availableNow=True)
-        .toTable(table)
-    )
-    query.awaitTermination()
-    return query

@@ -19,7 +19,6 @@ from dagster._serdes import serialize_value
 
 from emission_assets.cli import run_materialize
 from emission_assets.deployment import (
-    autoloader_ingest,
     resources_for_environment,
     with_step_launcher,
 )
@@ -162,8 +161,3 @@ def test_a_failed_databricks_run_surfaces_in_the_local_run(instance, tmp_path, m
         assert any("Secret does not exist with scope: emission and key: TIBBER_TOKEN" in (m or "") for m in messages)
     finally:
         fake.stop()
-
-
-def test_autoloader_refuses_the_embedded_engine(spark, tmp_path):
-    with pytest.raises(RuntimeError, match="needs the Databricks runtime"):
-        autoloader_ingest(spark, str(tmp_path / "in"), "main.bronze.smard_responses", str(tmp_path / "chk"))

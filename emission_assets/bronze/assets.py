@@ -2,6 +2,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from emission_assets.assets_metadata import OWNERS, table_metadata
+from emission_assets.bronze import autoloader
 from emission_assets.bronze import smard as bronze_smard
 from emission_assets.bronze import tibber as bronze_tibber
 from emission_assets.partitions import daily_partitions, day_range, single_run_backfill
@@ -26,9 +27,14 @@ from emission_assets.tibber.layout import HOURLY, LIVE, stored_files
 def smard_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir: ReservoirResource) -> MaterializeResult:
     first_day, last_day = day_range(context)
     lakehouse = spark.open()
-    files = stored_windows(reservoir.store(), first_day, last_day)
+    store = reservoir.store()
+    if autoloader.enabled(spark.engine):  # Databricks: Auto Loader lists the Volume and tracks files itself
+        checkpoint = f"{store.root}/_checkpoints/bronze_smard_responses"
+        autoloader.autoload_smard(lakehouse.spark, lakehouse.writer, str(store.root), checkpoint, context.run.run_id)
+        return MaterializeResult(metadata={"ingest": "auto-loader", "checkpoint": checkpoint})
+    files = stored_windows(store, first_day, last_day)
     added = bronze_smard.ingest(lakehouse.spark, lakehouse.writer, files, context.run.run_id)
-    return MaterializeResult(metadata={"reservoir_files_seen": len(files), "rows_added": added})
+    return MaterializeResult(metadata={"ingest": "batch", "reservoir_files_seen": len(files), "rows_added": added})
 
 
 @asset(

@@ -3,7 +3,8 @@
 Three operations, chosen because they are safe on every engine:
 - ``append``: blind append (bronze is append-only; use ``insert_new`` for exactly-once);
 - ``replace_days``: overwrite exactly the given local days with ``replaceWhere`` on the table *path*;
-- ``merge``/``insert_new``: SQL ``MERGE INTO``.
+- ``merge``/``insert_new``: SQL ``MERGE INTO``; ``insert_new_stream`` runs ``insert_new`` per micro-batch of a
+  streaming source (Databricks Auto Loader), so streamed rows take the same exactly-once path.
 
 Never used, because on Sail they silently overwrite whole tables or fail: ``partitionOverwriteMode=dynamic``,
 ``replaceWhere`` with ``saveAsTable``, ``insertInto``, ``INSERT OVERWRITE ... PARTITION``,
@@ -113,3 +114,14 @@ class DeltaWriter:
         """Insert the rows whose ``keys`` are not in the table yet: exactly once, even for concurrent runs."""
         on = " AND ".join(f"t.{key} = s.{key}" for key in keys)
         return self.merge(name, self._ordered(name, df), on, "WHEN NOT MATCHED THEN INSERT *")
+
+    def insert_new_stream(self, name: str, stream_df, keys: list[str], checkpoint: str) -> None:
+        """Drain a streaming DataFrame (e.g. Auto Loader with an available-now trigger) into ``name`` with
+        :meth:`insert_new` per micro-batch; the checkpoint remembers which source files were processed."""
+        query = (
+            stream_df.writeStream.option("checkpointLocation", checkpoint)
+            .trigger(availableNow=True)
+            .foreachBatch(lambda batch, _: self.insert_new(name, batch, keys))
+            .start()
+        )
+        query.awaitTermination()

@@ -12,7 +12,7 @@ WRITER = PACKAGE / "lakehouse" / "writer.py"
 
 TRAP_ATTRIBUTES = {"insertInto", "overwritePartitions", "forPath", "forName"}  # unsupported over Connect / on Sail
 TRAP_TEXT = ("partitionOverwriteMode", "INSERT OVERWRITE")  # dynamic overwrite replaces whole tables on Sail
-WRITE_ATTRIBUTES = {"saveAsTable", "writeTo", "save"}
+WRITE_ATTRIBUTES = {"saveAsTable", "writeTo", "save", "writeStream", "toTable"}
 WRITE_TEXT = ("MERGE INTO",)
 
 

@@ -1,0 +1,57 @@
+"""The Auto Loader mapping (Databricks) yields the same bronze rows as the batch ingest for the same files."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from emission_assets.bronze.autoloader import autoload_smard, enabled, smard_rows_from_files
+from emission_assets.bronze.smard import bronze_row
+from emission_assets.reservoir.store import Reservoir
+from emission_assets.smard.windows import build_window, store_window
+from emission_assets.timeutil import local_midnight, to_epoch_ms
+
+UTC = timezone.utc
+KEYS = ("file_name", "sha256", "fetched_at", "filter_id", "region", "resolution", "window_start", "payload",
+        "window_date")
+
+
+def stored_files(tmp_path):
+    reservoir = Reservoir(tmp_path / "reservoir")
+    start = to_epoch_ms(local_midnight(datetime(2024, 3, 25).date()))
+    files = []
+    for filter_id, resolution, step in ((1223, "hour", 3_600_000), (4068, "quarterhour", 900_000)):
+        points = [(start + i * step, float(i)) for i in range(5)]
+        files.append(store_window(
+            reservoir, filter_id=filter_id, region="DE", resolution=resolution, window_start_ms=start,
+            payload=build_window(points, datetime(2024, 4, 1, tzinfo=UTC)), url="u",
+            fetched_at=datetime(2024, 4, 1, 6, 30, 15, 123456, tzinfo=UTC), source="api"))
+    return reservoir, files
+
+
+def test_rows_from_paths_and_contents_match_the_batch_ingest(spark, tmp_path):
+    reservoir, files = stored_files(tmp_path)
+    listing = [(f"dbfs:{f.path}", f.read_bytes().decode()) for f in files]
+    sidecars = [(f"dbfs:{f.path.with_suffix('')}.meta.json", "{}") for f in files]  # Auto Loader's filter skips them
+    frame = spark.createDataFrame(listing + sidecars, "path string, content string")
+    rows = smard_rows_from_files(frame, str(reservoir.root), "run-1").collect()
+    assert len(rows) == 2
+    by_name = {r.file_name: r.asDict() for r in rows}
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    for file in files:
+        expected = dict(zip(("file_name", "sha256", "source", "source_url", "fetched_at", "ingested_at", "run",
+                             "filter_id", "region", "resolution", "window_start", "payload", "window_date"),
+                            bronze_row(file, now, "run-1")))
+        got = by_name[file.name]
+        for key in KEYS:
+            want, have = expected[key], got[key]
+            if isinstance(want, datetime):  # Connect returns naive UTC timestamps
+                want, have = want.astimezone(UTC).replace(tzinfo=None), have.replace(tzinfo=None)
+            assert have == want, key
+
+
+def test_auto_loader_only_on_databricks(spark, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMISSION_BRONZE_AUTOLOADER", "1")
+    assert enabled("databricks") and not enabled("embedded")
+    with pytest.raises(RuntimeError, match="needs the Databricks runtime"):
+        autoload_smard(spark, None, str(tmp_path), str(tmp_path / "chk"), "run")

@@ -220,6 +220,9 @@ def spec(name: str) -> TableSpec:
         raise KeyError(f"unknown table {name!r}; registered: {', '.join(TABLES)}") from None
 
 
+_ACTIVE: dict[int, tuple] = {}  # Spark session id -> the lakehouse its catalog points at (last registration)
+
+
 class Registry:
     """Maps registry names to where the tables live for one engine."""
 
@@ -242,8 +245,15 @@ class Registry:
             return None
         return str(self.lakehouse_root / table.layer / table.table)
 
-    def register(self, spark) -> None:
-        """Create the schemas and (empty if new) tables in the session's catalog; safe to repeat."""
+    def register(self, spark, force: bool = False) -> None:
+        """Create the schemas, (empty if new) tables and gold views in the session's catalog; safe to repeat.
+
+        Every asset step opens the lakehouse and registering ~30 objects costs ~0.4 s, so a session whose catalog
+        already points at this lakehouse (the last registration in this process) is left as it is.
+        """
+        key = (self.lakehouse_root, self.catalog)
+        if not force and _ACTIVE.get(id(spark)) == key:
+            return
         for layer in LAYERS:
             prefix = f"{self.catalog}." if self.catalog else ""
             spark.sql(f"CREATE SCHEMA IF NOT EXISTS {prefix}{layer}")
@@ -259,6 +269,7 @@ class Registry:
                 f"CREATE TABLE {table.name} ({table.ddl}) USING DELTA{partitioned} LOCATION '{self.path(name)}'"
             )
         self.register_views(spark)
+        _ACTIVE[id(spark)] = key
 
     def register_views(self, spark) -> None:
         """(Re)create the gold views over the tables; their SQL lives in :mod:`emission_assets.gold.views`."""

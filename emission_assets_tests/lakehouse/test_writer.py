@@ -113,5 +113,5 @@ def test_insert_new_is_exactly_once(spark, writer, registry):
 def test_registration_survives_a_new_session_catalog(spark, writer, registry):
     """Sail's catalog is in memory: registering again re-points the tables without touching their data."""
     writer.append("silver.production", production_rows(spark, DAYS[:1], 1.0))
-    registry.register(spark)
+    registry.register(spark, force=True)
     assert spark.sql("SELECT count(*) FROM silver.production").collect()[0][0] == 24

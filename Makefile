@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export EMISSION_HOME ?= $(CURDIR)/.emission_home
 
-.PHONY: install demo test ui clean
+.PHONY: install demo test ui bench clean
 
 install: $(STAMP)
 
@@ -19,10 +19,15 @@ demo: install
 	$(BIN)/emission-tracker demo
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q emission_assets_tests
 
 ui: install
 	$(BIN)/emission-tracker ui
+
+# Not a test: one full year of SMARD + Tibber through the lakehouse, against a DuckDB floor (docs/benchmarks.md).
+bench: install
+	$(BIN)/python -m benchmarks.bench
 
 clean:
 	rm -rf $(VENV) *.egg-info

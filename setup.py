@@ -34,7 +34,7 @@ setup(
         "matplotlib==3.11.2",
     ],
     extras_require={
-        "dev": ["pytest==9.2.0", "pytest-httpserver==1.2.0"],
+        "dev": ["pytest==9.2.0", "pytest-httpserver==1.2.0", "ruff==0.17.6", "duckdb==2.0.0"],
         # only to regenerate the bundled Tibber sample (scripts/build_tibber_sample.py)
         "sample": ["demandlib==0.2.2"],
     },

@@ -72,7 +72,10 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
         raise UserError(f"--end {last} is not a complete day yet in Europe/Berlin; the last partition is yesterday")
     prepare_dagster_home()
     from dagster import AssetSelection
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
 
     from emission_assets.definitions import build_definitions
 
@@ -385,7 +388,11 @@ def restate_command(start, end, as_of, basis) -> None:
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="consumer config (default: the bundled one)")
 def grants_command(catalog, config) -> None:
     """Print the Unity Catalog GRANT statements for the consumer views (printed only, never executed)."""
-    from emission_assets.gold.consumers import CONFIG_PATH, grant_statements, load_consumers
+    from emission_assets.gold.consumers import (
+        CONFIG_PATH,
+        grant_statements,
+        load_consumers,
+    )
     from emission_assets.lakehouse.registry import Registry
 
     if not catalog.strip():

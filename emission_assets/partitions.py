@@ -16,6 +16,8 @@ FIRST_DAY = "2015-01-01"
 
 daily_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="Europe/Berlin")
 single_run_backfill = BackfillPolicy.single_run()
+# What every day-partitioned asset shares: a range of days backfills as one run (one Spark job).
+DAILY = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
 
 
 def day_range(context) -> tuple[date, date]:

@@ -5,7 +5,7 @@ from emission_assets.assets_metadata import OWNERS, table_metadata
 from emission_assets.bronze import autoloader
 from emission_assets.bronze import smard as bronze_smard
 from emission_assets.bronze import tibber as bronze_tibber
-from emission_assets.partitions import daily_partitions, day_range, single_run_backfill
+from emission_assets.partitions import DAILY, day_range
 from emission_assets.resources import ReservoirResource, SparkResource
 from emission_assets.smard.windows import stored_windows
 from emission_assets.tibber.layout import HOURLY, LIVE, stored_files
@@ -17,8 +17,7 @@ from emission_assets.tibber.layout import HOURLY, LIVE, stored_files
     tags={"source": "smard"},
     group_name="bronze",
     deps=[AssetKey(["reservoir", "smard_responses"])],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+    **DAILY,
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description=bronze_smard.__doc__,
@@ -43,8 +42,7 @@ def smard_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir
     tags={"source": "tibber"},
     group_name="bronze",
     deps=[AssetKey(["reservoir", "tibber_responses"])],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+    **DAILY,
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description=bronze_tibber.__doc__,

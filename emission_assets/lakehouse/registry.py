@@ -273,7 +273,9 @@ class Registry:
 
     def register_views(self, spark) -> None:
         """(Re)create the gold views over the tables; their SQL lives in :mod:`emission_assets.gold.views`."""
-        from emission_assets.gold.views import view_definitions  # gold builds on the registry, not the reverse
+        from emission_assets.gold.views import (
+            view_definitions,  # gold builds on the registry, not the reverse
+        )
 
         for name, sql in view_definitions(self).items():
             spark.sql(f"CREATE OR REPLACE VIEW {self.sql_name(name)} AS {sql}")

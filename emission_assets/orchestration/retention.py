@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
 from pydantic import Field
 
-from emission_assets.reservoir.store import META_SUFFIX, PAYLOAD_SUFFIX, Reservoir, ReservoirFile
+from emission_assets.reservoir.store import (
+    META_SUFFIX,
+    PAYLOAD_SUFFIX,
+    Reservoir,
+    ReservoirFile,
+)
 from emission_assets.resources import ReservoirResource, SparkResource
 from emission_assets.timeutil import UTC
 

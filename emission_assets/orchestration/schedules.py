@@ -13,7 +13,12 @@ from dagster import (
     schedule,
 )
 
-from emission_assets.orchestration.jobs import redispatch_job, refresh_run_config, smard_job, tibber_job
+from emission_assets.orchestration.jobs import (
+    redispatch_job,
+    refresh_run_config,
+    smard_job,
+    tibber_job,
+)
 from emission_assets.partitions import FIRST_DAY
 from emission_assets.timeutil import BERLIN
 

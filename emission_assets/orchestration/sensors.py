@@ -31,7 +31,12 @@ from emission_assets.orchestration.jobs import (
     tibber_job,
 )
 from emission_assets.partitions import FIRST_DAY
-from emission_assets.reservoir.store import META_SUFFIX, PAYLOAD_SUFFIX, Reservoir, ReservoirFile
+from emission_assets.reservoir.store import (
+    META_SUFFIX,
+    PAYLOAD_SUFFIX,
+    Reservoir,
+    ReservoirFile,
+)
 from emission_assets.resources import ReservoirResource, SmardResource, TibberResource
 from emission_assets.smard.catalog import (
     DEFAULT_RESOLUTION,
@@ -42,7 +47,12 @@ from emission_assets.smard.catalog import (
 )
 from emission_assets.smard.client import SmardClient
 from emission_assets.smard.windows import describe, parse_window
-from emission_assets.tibber.client import SAMPLE_SCHEME, TibberAuthError, node_time_ms, token_from_environment
+from emission_assets.tibber.client import (
+    SAMPLE_SCHEME,
+    TibberAuthError,
+    node_time_ms,
+    token_from_environment,
+)
 from emission_assets.timeutil import BERLIN, from_epoch_ms, local_date_of_ms
 
 FIRST_PARTITION = date.fromisoformat(FIRST_DAY)

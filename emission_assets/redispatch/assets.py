@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from emission_assets.assets_metadata import OWNERS, table_metadata
 from emission_assets.bronze import redispatch as bronze_redispatch
 from emission_assets.lakehouse.writer import day_predicate
-from emission_assets.partitions import daily_partitions, day_range, single_run_backfill
+from emission_assets.partitions import DAILY, day_range
 from emission_assets.redispatch.client import (
     CLIENT_ID_ENV,
     CLIENT_SECRET_ENV,
@@ -49,8 +49,7 @@ class RedispatchReservoirConfig(Config):
     name="redispatch_responses",
     tags=TAGS,
     group_name="reservoir",
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+    **DAILY,
     pool="netztransparenz_api",
     kinds={"csv"},
     owners=OWNERS,
@@ -102,8 +101,7 @@ def redispatch_reservoir(
     tags=TAGS,
     group_name="bronze",
     deps=[AssetKey(["reservoir", "redispatch_responses"])],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+    **DAILY,
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description=bronze_redispatch.__doc__,
@@ -124,8 +122,7 @@ def redispatch_bronze(
     tags=TAGS,
     group_name="silver",
     deps=[AssetKey(["bronze", "redispatch_responses"])],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+    **DAILY,
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Redispatch measures (netztransparenz.de), typed, one row per measure (latest download wins), "

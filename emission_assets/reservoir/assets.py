@@ -6,11 +6,17 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 from pydantic import Field
 
 from emission_assets.assets_metadata import OWNERS
-from emission_assets.partitions import daily_partitions, day_range, single_run_backfill
+from emission_assets.partitions import DAILY, day_range
 from emission_assets.reservoir import smard as smard_fill
 from emission_assets.reservoir import tibber as tibber_fill
 from emission_assets.resources import ReservoirResource, SmardResource, TibberResource
-from emission_assets.smard.catalog import DEFAULT_RESOLUTION, GENERATION_FILTERS, check_region, check_resolution, series
+from emission_assets.smard.catalog import (
+    DEFAULT_RESOLUTION,
+    GENERATION_FILTERS,
+    check_region,
+    check_resolution,
+    series,
+)
 
 
 class SmardReservoirConfig(Config):
@@ -28,8 +34,7 @@ class SmardReservoirConfig(Config):
     name="smard_responses",
     tags={"source": "smard"},
     group_name="reservoir",
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+    **DAILY,
     pool="smard_api",
     kinds={"json"},
     owners=OWNERS,
@@ -81,8 +86,7 @@ class TibberReservoirConfig(Config):
     name="tibber_responses",
     tags={"source": "tibber"},
     group_name="reservoir",
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+    **DAILY,
     pool="tibber_api",
     kinds={"json"},
     owners=OWNERS,

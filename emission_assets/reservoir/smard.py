@@ -11,7 +11,12 @@ from datetime import date, timedelta
 
 from emission_assets.reservoir.store import Reservoir, ReservoirFile
 from emission_assets.smard.client import SmardClient, SmardRequestError
-from emission_assets.smard.windows import covered_days, describe, store_window, stored_windows
+from emission_assets.smard.windows import (
+    covered_days,
+    describe,
+    store_window,
+    stored_windows,
+)
 from emission_assets.timeutil import day_bounds_utc, days_between, to_epoch_ms
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable
 from pathlib import Path
+from typing import Callable
 
 from emission_assets.timeutil import day_bounds_utc, local_date_of_ms, to_epoch_ms
 

@@ -22,9 +22,12 @@ from emission_assets.bronze.smard import window_date_range
 from emission_assets.bronze.tibber import TABLE as BRONZE_TIBBER_TABLE
 from emission_assets.bronze.tibber import file_date_range
 from emission_assets.lakehouse.writer import day_predicate
-from emission_assets.partitions import daily_partitions, day_range, single_run_backfill
+from emission_assets.partitions import DAILY, day_range
 from emission_assets.resources import SparkResource
-from emission_assets.silver.consumption import DEFAULT_EV_CHARGE_KW, consumption_from_bronze
+from emission_assets.silver.consumption import (
+    DEFAULT_EV_CHARGE_KW,
+    consumption_from_bronze,
+)
 from emission_assets.silver.consumption import quality_summary as consumption_quality
 from emission_assets.silver.production import production_from_bronze, quality_summary
 from emission_assets.smard.catalog import GENERATION_FILTERS, series
@@ -94,8 +97,7 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
     tags={"source": "smard"},
     group_name="silver",
     deps=[AssetKey(["bronze", "smard_responses"])],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+    **DAILY,
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Grid production per interval x region x production type (SMARD), latest download wins.",
@@ -182,8 +184,7 @@ def day_hours(day: date) -> int:
     tags={"source": "tibber"},
     group_name="silver",
     deps=[AssetKey(["bronze", "tibber_responses"])],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+    **DAILY,
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Household consumption per interval and home (Tibber hourly API, or live quarter-hours where the "

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Iterable
 
 from emission_assets.smard.windows import build_window
-from emission_assets.timeutil import BERLIN, RESOLUTION_STEP, from_epoch_ms, local_midnight, to_epoch_ms
+from emission_assets.timeutil import (
+    BERLIN,
+    RESOLUTION_STEP,
+    from_epoch_ms,
+    local_midnight,
+    to_epoch_ms,
+)
 
 Points = list[tuple[int, float | None]]
 

@@ -11,7 +11,14 @@ from datetime import date, datetime, timedelta
 from emission_assets.reservoir.store import Reservoir, ReservoirFile, overlapping
 from emission_assets.reservoir.store import covered_days as reservoir_covered_days
 from emission_assets.smard.catalog import series
-from emission_assets.timeutil import RESOLUTION_STEP, UTC, day_bounds_utc, from_epoch_ms, local_date_of_ms, to_epoch_ms
+from emission_assets.timeutil import (
+    RESOLUTION_STEP,
+    UTC,
+    day_bounds_utc,
+    from_epoch_ms,
+    local_date_of_ms,
+    to_epoch_ms,
+)
 
 RESERVOIR_DIR = "smard"
 

@@ -1,9 +1,8 @@
 """Hand-downloaded CSV into the reservoir, then bronze (exactly once) and silver (latest download wins)."""
 from __future__ import annotations
 
-import logging
-
 import json
+import logging
 from datetime import date, datetime, timedelta
 
 import pytest

@@ -15,14 +15,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from decimal import Decimal
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from emission_assets.timeutil import BERLIN, UTC, expected_intervals, to_epoch_ms
-
 from emission_assets_tests.silver import classic_spark_runner as runner
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

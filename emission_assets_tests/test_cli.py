@@ -255,3 +255,16 @@ def test_live_without_a_token_is_a_clear_user_error(monkeypatch):
     monkeypatch.setenv("TIBBER_API_URL", "sample://tibber")
     result = CliRunner().invoke(main, ["live", "--duration", "1"])
     assert result.exit_code == 2 and "TIBBER_TOKEN" in result.output
+
+
+def test_default_selection_leaves_out_tibber_without_a_tibber_source(monkeypatch):
+    from emission_assets.cli import default_selection
+    from emission_assets.definitions import build_definitions
+
+    graph = build_definitions().resolve_asset_graph()
+    for name in ("TIBBER_TOKEN", "TIBBER_API_URL", "TIBBER_SECRET_SCOPE"):
+        monkeypatch.delenv(name, raising=False)
+    without = {"/".join(k.path) for k in default_selection().resolve(graph)}
+    assert "silver/production" in without and not any("tibber" in k or k == "silver/consumption" for k in without)
+    monkeypatch.setenv("TIBBER_API_URL", "sample://tibber")
+    assert {"silver/consumption", "reservoir/tibber_responses"} <= {"/".join(k.path) for k in default_selection().resolve(graph)}

@@ -43,6 +43,24 @@ CHECKS = {
 }
 
 
+def written_days(lakehouse, table: str, first_day: date, last_day: date, summarise):
+    """The days a run just wrote (read back: checks judge what is stored) and their per-day summary rows."""
+    written = lakehouse.table(table).where(day_predicate(first_day, last_day))
+    return written, [row.asDict() for row in summarise(written).collect()]
+
+
+def written_metadata(summary: list[dict], first_day: date, last_day: date) -> dict:
+    """Row count and time range of the written days, from the summary (no further Spark action)."""
+    starts = [r["first_start"] for r in summary]
+    ends = [r["last_end"] for r in summary]
+    return {
+        "dagster/row_count": sum(r["intervals"] for r in summary),
+        "days": (last_day - first_day).days + 1,
+        "first_interval_start": str(min(starts)) if starts else "none",
+        "last_interval_end": str(max(ends)) if ends else "none",
+    }
+
+
 def _sample(items: list[str]) -> MetadataValue:
     """The first 50 findings as a markdown list, for the check's page in the UI."""
     return MetadataValue.md("\n".join(f"- {i}" for i in items[:50]) or "none")
@@ -111,15 +129,10 @@ def silver_production(context: AssetExecutionContext, spark: SparkResource) -> M
     bronze = lakehouse.table(BRONZE_TABLE).where(F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
     lakehouse.writer.replace_days(TABLE, production_from_bronze(bronze, first_day, last_day), first_day, last_day)
 
-    written = lakehouse.table(TABLE).where(day_predicate(first_day, last_day))
-    summary = [row.asDict() for row in quality_summary(written).collect()]
-    bounds = written.agg(F.min("interval_start"), F.max("interval_end")).collect()[0]
+    written, summary = written_days(lakehouse, TABLE, first_day, last_day, quality_summary)
     return MaterializeResult(
         metadata={
-            "dagster/row_count": sum(r["intervals"] for r in summary),
-            "days": (last_day - first_day).days + 1,
-            "first_interval_start": str(bounds[0]),
-            "last_interval_end": str(bounds[1]),
+            **written_metadata(summary, first_day, last_day),
             "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
             "preview": preview(written.drop("source_file"), "interval_start"),
         },
@@ -202,17 +215,12 @@ def silver_consumption(
     rows = consumption_from_bronze(bronze, first_day, last_day, config.ev_charge_kw)
     lakehouse.writer.replace_days(CONSUMPTION_TABLE, rows, first_day, last_day)
 
-    written = lakehouse.table(CONSUMPTION_TABLE).where(day_predicate(first_day, last_day))
-    summary = [row.asDict() for row in consumption_quality(written).collect()]
+    written, summary = written_days(lakehouse, CONSUMPTION_TABLE, first_day, last_day, consumption_quality)
     energy = sum((r["energy_kwh"] for r in summary), Decimal(0))
     ev = sum((r["ev_kwh"] for r in summary), Decimal(0))
-    bounds = written.agg(F.min("interval_start"), F.max("interval_end")).collect()[0]
     return MaterializeResult(
         metadata={
-            "dagster/row_count": sum(r["intervals"] for r in summary),
-            "days": (last_day - first_day).days + 1,
-            "first_interval_start": str(bounds[0]),
-            "last_interval_end": str(bounds[1]),
+            **written_metadata(summary, first_day, last_day),
             "preview": preview(written.drop("source_file", "home_id"), "interval_start"),
             "energy_kwh": float(energy),
             "ev_kwh": float(ev),

@@ -172,7 +172,7 @@ def consumption_from_bronze(
 
 
 def quality_summary(consumption: DataFrame) -> DataFrame:
-    """Per local day and home: covered hours, duplicates, negatives and EV + household mismatches."""
+    """Per local day and home: covered hours, duplicates, negatives, EV + household mismatches, time range."""
     return consumption.groupBy("year", "month", "day", "home_id").agg(
         (F.sum(F.unix_seconds("interval_end") - F.unix_seconds("interval_start")) / 3600).alias("hours"),
         F.count("*").alias("intervals"),
@@ -183,4 +183,6 @@ def quality_summary(consumption: DataFrame) -> DataFrame:
         ),
         F.sum("energy_kwh").alias("energy_kwh"),
         F.sum("ev_kwh").alias("ev_kwh"),
+        F.min("interval_start").alias("first_start"),
+        F.max("interval_end").alias("last_end"),
     )

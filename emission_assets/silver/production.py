@@ -94,9 +94,11 @@ def production_from_bronze(
 
 
 def quality_summary(production: DataFrame) -> DataFrame:
-    """Per local day, region, type and resolution: interval count, duplicates and negative values."""
+    """Per local day, region, type and resolution: interval count, duplicates, negative values, time range."""
     return production.groupBy("year", "month", "day", "region", "production_type", "resolution").agg(
         F.count("*").alias("intervals"),
         (F.count("*") - F.countDistinct("interval_start")).alias("duplicates"),
         F.sum(F.when(F.col("energy_mwh") < 0, 1).otherwise(0)).alias("negatives"),
+        F.min("interval_start").alias("first_start"),
+        F.max("interval_end").alias("last_end"),
     )

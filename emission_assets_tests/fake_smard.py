@@ -5,6 +5,7 @@ import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -29,6 +30,8 @@ class FakeSmard:
         self.root = root
         self.requests: list[str] = []
         self.failures: dict[str, int] = {}  # path suffix -> HTTP status to answer instead
+        # path suffix -> handler for fault injection; a handler returning None lets the published file be served
+        self.hooks: dict[str, Callable[[Request], Response | None]] = {}
         server.expect_request(re.compile(r"^/app/chart_data/.*")).respond_with_handler(self._handle)
 
     @property
@@ -40,6 +43,9 @@ class FakeSmard:
         for suffix, status in self.failures.items():
             if request.path.endswith(suffix):
                 return Response("<html>Service Unavailable</html>", status=status, content_type="text/html")
+        for suffix, hook in self.hooks.items():
+            if request.path.endswith(suffix) and (response := hook(request)) is not None:
+                return response
         relative = request.path.removeprefix("/app/")
         target = self.root / relative
         if not target.is_file():

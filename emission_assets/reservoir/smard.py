@@ -2,6 +2,8 @@
 
 A day whose series already sit in the reservoir (an earlier fetch or a CSV import, at any resolution) makes no
 network call unless ``refresh`` is asked for, so backfills over imported history never hammer the API.
+A fetched window without a single value for a requested day (empty series, or every slot null) is stored as
+SMARD sent it and reported by day and URL: silver gets no rows for it until a refresh brings the values.
 """
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from emission_assets.reservoir.store import Reservoir, ReservoirFile
+from emission_assets.smard.catalog import series
 from emission_assets.smard.client import SmardClient, SmardRequestError
 from emission_assets.smard.windows import (
     covered_days,
     describe,
+    parse_window,
     store_window,
     stored_windows,
 )
@@ -28,6 +32,7 @@ class FillReport:
     series_days_present: int = 0  # (day, region, filter) combinations already in the reservoir
     series_days_fetched: int = 0
     written: list[ReservoirFile] = field(default_factory=list)
+    days_without_values: list[str] = field(default_factory=list)  # "<day> <region> <type>: why (URL)"
 
 
 def fill(
@@ -45,7 +50,7 @@ def fill(
     days = days_between(first_day, last_day)
     covered = set() if refresh else covered_days(stored_windows(reservoir, first_day, last_day), settle)
     report = FillReport(days=len(days))
-    wanted: dict[tuple[str, int, int], None] = {}  # (region, filter, window start), in request order
+    wanted: dict[tuple[str, int, int], list[date]] = {}  # (region, filter, window start) -> days, in request order
     for region in regions:
         for filter_id in filters:
             for day in days:
@@ -62,8 +67,10 @@ def fill(
                             "the day lies before the first window in the index",
                             url=client.index_url(filter_id, region, resolution),
                         )
-                    wanted[(region, filter_id, window)] = None
-    for region, filter_id, window_start in wanted:
+                    window_days = wanted.setdefault((region, filter_id, window), [])
+                    if day not in window_days:
+                        window_days.append(day)
+    for (region, filter_id, window_start), window_days in wanted.items():
         fetched = client.window(filter_id, region, resolution, window_start)
         report.written.append(
             store_window(
@@ -78,6 +85,17 @@ def fill(
                 source="api",
             )
         )
+        points = parse_window(fetched.payload, fetched.url)  # valid: the client checked it
+        for day in window_days:
+            start_ms, end_ms = (to_epoch_ms(moment) for moment in day_bounds_utc(day))
+            in_day = [value for moment, value in points if start_ms <= moment < end_ms]
+            if not any(value is not None for value in in_day):
+                why = f"all {len(in_day)} values null" if in_day else "no points" if points else "empty series"
+                report.days_without_values.append(
+                    f"{day} {region} {series(filter_id).name}: {why} in {fetched.url}"
+                )
+    for text in report.days_without_values:
+        log.warning("SMARD sent no values for %s (not published yet, or not reported); refresh once published", text)
     log.info(
         "SMARD reservoir for %s..%s: %d series-days present, %d fetched in %d windows",
         first_day, last_day, report.series_days_present, report.series_days_fetched, len(wanted),

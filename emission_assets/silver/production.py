@@ -46,6 +46,32 @@ def parse_smard_payloads(bronze: DataFrame) -> DataFrame:
     ).where(F.col("energy_mwh").isNotNull())
 
 
+def unparsed_payloads(bronze: DataFrame) -> DataFrame:
+    """``file_name``, ``reason`` of bronze rows whose payload is not a SMARD window (not JSON, no ``series`` list,
+    or a point that is not ``[epoch_ms, value]``). :func:`parse_smard_payloads` yields no rows for them, so they
+    would vanish silently; the silver asset reports them by name instead. Bronze keeps them (nothing is lost)."""
+    # explode + aggregate, not a higher-order function: Sail 0.7 cannot filter on a lambda over a table's column.
+    points = bronze.select(
+        "file_name", F.from_json("payload", PAYLOAD_SCHEMA)["series"].alias("series")
+    ).select(
+        "file_name",
+        F.col("series").isNull().alias("no_series"),
+        (F.size("series") > 0).alias("has_points"),  # explode_outer gives an empty series one null point
+        F.explode_outer("series").alias("point"),
+    )
+    bad_point = F.col("point").isNull() | (F.size("point") != 2) | F.element_at("point", 1).isNull()
+    per_file = points.groupBy("file_name").agg(
+        F.max("no_series").alias("no_series"),
+        F.max(F.when(F.col("has_points") & bad_point, True).otherwise(False)).alias("bad_point"),
+    )
+    return per_file.where(F.col("no_series") | F.col("bad_point")).select(
+        "file_name",
+        F.when(F.col("no_series"), F.lit("no 'series' list (not JSON, or not the SMARD window shape)"))
+        .otherwise(F.lit("a series point is not [epoch_ms, value]"))
+        .alias("reason"),
+    )
+
+
 def local_date(timestamp: Column) -> Column:
     """The Europe/Berlin calendar date of a UTC instant (the session time zone is UTC)."""
     return F.to_date(F.from_utc_timestamp(timestamp, LOCAL_TIME_ZONE))

@@ -98,8 +98,10 @@ class SmardClient(ClosingClient):
         url = self.window_url(filter_id, region, resolution, window_start_ms)
         response = self._get(url, context)
         fetched_at = datetime.now(UTC)
+        # The content type tells an error page served with status 200 from a cut-off or changed JSON body.
+        served = f"HTTP {response.status_code}, {response.headers.get('Content-Type') or 'no Content-Type'}"
         try:
-            parse_window(response.content, f"{context} ({url}, HTTP {response.status_code})")
+            parse_window(response.content, f"{context} ({url}, {served})")
         except SmardFormatError as error:
             raise SmardRequestError(str(error), url=url, status=response.status_code) from error
         return FetchedWindow(url=url, payload=response.content, fetched_at=fetched_at)
@@ -122,9 +124,11 @@ class SmardClient(ClosingClient):
             response = self.session.get(url, timeout=self.timeout)
         except requests.RequestException as error:
             kind = "timed out" if _timed_out(error) else "failed"
+            # from None: the message carries the cause, and `emission-tracker` prints a run's root cause, which
+            # would otherwise be urllib3's text without the series and window.
             raise SmardRequestError(
                 f"{context}: GET {url} {kind} (after retries): {type(error).__name__}: {error}", url=url
-            ) from error
+            ) from None
         except ValueError as error:  # e.g. FileAdapter rejecting a file:// URL with a host part
             raise SmardRequestError(f"{context}: GET {url} failed: {error}", url=url) from error
         status = response.status_code

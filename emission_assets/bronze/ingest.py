@@ -44,12 +44,8 @@ def ingest(
     if not dates:
         return 0
     listed = ", ".join(f"date'{d.isoformat()}'" for d in dates)
-    known = {
-        r[0]
-        for r in spark.sql(
-            f"SELECT file_name FROM {writer.registry.sql_name(table)} WHERE {column} IN ({listed})"
-        ).collect()
-    }
+    names = spark.sql(f"SELECT file_name FROM {writer.registry.sql_name(table)} WHERE {column} IN ({listed})")
+    known = {r[0] for r in writer.collect(table, names)}  # a concurrent run may be writing the table
     new = [f for f in files if f.name not in known]
     if not new:
         return 0

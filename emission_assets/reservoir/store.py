@@ -47,6 +47,26 @@ def _atomic_create(target: Path, data: bytes, mode: int) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
+def _make_dirs(root: Path, directory: Path, private: bool) -> None:
+    """Create ``directory`` (inside ``root``) and its missing parents. For private files the ones made here, up to
+    and including ``root``, are owner-only (0700) whatever the umask: their names (home id, dates) are personal too.
+    Existing folders are left as they are."""
+    if not private:
+        directory.mkdir(parents=True, exist_ok=True)
+        return
+    root.parent.mkdir(parents=True, exist_ok=True)
+    missing = []
+    while not directory.exists() and directory != root.parent:
+        missing.append(directory)
+        directory = directory.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # a concurrent writer made it
+            continue
+        os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+
+
 class Reservoir:
     def __init__(self, root: Path | str):
         self.root = Path(root)
@@ -54,7 +74,7 @@ class Reservoir:
     def write(self, relative_dir: str, stem: str, payload: bytes, meta: dict, *, private: bool = False) -> ReservoirFile:
         """Store ``payload`` under ``relative_dir/stem.json`` with its sidecar; refuses to overwrite history."""
         directory = self.root / relative_dir
-        directory.mkdir(parents=True, exist_ok=True)
+        _make_dirs(self.root, directory, private)
         payload_path = directory / f"{stem}{PAYLOAD_SUFFIX}"
         meta_path = directory / f"{stem}{META_SUFFIX}"
         if meta_path.exists():

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
-from emission_assets.settings import emission_home, paths
-from emission_assets.timeutil import BERLIN
+from emission_assets.errors import UserInputError
+from emission_assets.settings import check_url, emission_home, paths
+from emission_assets.timeutil import BERLIN, parse_day
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_REPLAY = Path(__file__).resolve().parent / "data" / "smard_replay"
@@ -33,25 +34,70 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
+class FailedAction(click.ClickException):
+    """A valid call whose work failed (a run, a download): reported as one line with exit code 1."""
+
+    exit_code = 1
+
+
+class CommandLine(click.Group):
+    """Turns the project's :class:`UserInputError` (a bad value anywhere: argument, environment, file) into a
+    one-line ``Error: ...`` with exit code 2. Every other exception keeps its traceback: it is a bug."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserInputError as error:
+            raise UserError(str(error)) from None
+
+
+def check_environment() -> None:
+    """Check the environment variables a run or a lakehouse session reads, before any work starts, so that a
+    typo names its variable instead of failing deep inside a Dagster step or a Spark session."""
+    from emission_assets.deployment import current_environment
+    from emission_assets.engine.session import EngineConfig
+    from emission_assets.gold.aggregates import control_area, home_region
+
+    paths().reservoir  # noqa: B018 - EMISSION_HOME and EMISSION_RESERVOIR must be directories
+    if current_environment() == "local" and not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        try:
+            EngineConfig.from_env()
+        except ValueError as error:
+            raise UserError(f"EMISSION_ENGINE/SPARK_REMOTE/EMISSION_CATALOG: {error}") from None
+    for name, schemes in (
+        ("SMARD_BASE_URL", ("https", "http", "file")),
+        ("TIBBER_API_URL", ("https", "http", "sample")),
+        ("NETZTRANSPARENZ_TOKEN_URL", ("https", "http")),
+        ("NETZTRANSPARENZ_API_URL", ("https", "http")),
+    ):
+        if os.environ.get(name):
+            check_url(name, os.environ[name], schemes)
+    home_region()
+    control_area()
+
+
 def prepare_dagster_home() -> Path:
-    """Point DAGSTER_HOME at ``$EMISSION_HOME/dagster`` with the project's dagster.yaml in it."""
+    """Point DAGSTER_HOME at ``$EMISSION_HOME/dagster`` with the project's dagster.yaml in it.
+
+    Under a file lock: two commands starting at once on a fresh home would both create the instance's SQLite
+    tables, and the second would fail with "table ... already exists".
+    """
+    from dagster import DagsterInstance
+    from filelock import FileLock
+
     home = paths().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     source = PROJECT_ROOT / "dagster.yaml"
     if not source.exists():
         raise UserError(f"{source} not found: run emission-tracker from a checkout of the project")
-    target = home / "dagster.yaml"
-    if not target.exists() or target.read_bytes() != source.read_bytes():
-        shutil.copyfile(source, target)
     os.environ["DAGSTER_HOME"] = str(home)
+    with FileLock(home / ".instance.lock"):
+        target = home / "dagster.yaml"
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, target)
+        with DagsterInstance.get():  # creates the storage on first use
+            pass
     return home
-
-
-def parse_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{option} {value!r} is not a date in the form YYYY-MM-DD") from None
 
 
 def run_materialize(first: date, last: date, selection: list[str], reservoir_config: dict):
@@ -60,9 +106,11 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     Partitioned assets run as one Dagster run over the whole range (single-run backfill). Unpartitioned assets in
     the selection (the emission factor dimension, the report) run in their own runs: those with no partitioned
     upstream before the range, the others after it. Returns the last run's result (the first failed one, if
-    any); a failure is printed, not raised.
+    any); a failed run is returned, not raised (see :func:`echo_failure`). Mistakes in the arguments or the
+    environment raise :class:`UserError` before any run starts.
     """
     from emission_assets.partitions import FIRST_DAY
+    from emission_assets.smard.catalog import check_region, check_resolution
 
     if first > last:
         raise UserError(f"--start {first} is after --end {last}")
@@ -70,23 +118,34 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
         raise UserError(f"--start {first} is before the first partition {FIRST_DAY}")
     if last >= datetime.now(BERLIN).date():
         raise UserError(f"--end {last} is not a complete day yet in Europe/Berlin; the last partition is yesterday")
-    prepare_dagster_home()
-    from dagster import AssetSelection
+    for region in reservoir_config.get("regions", []):
+        check_region(region)
+    if "resolution" in reservoir_config:
+        check_resolution(reservoir_config["resolution"])
+    check_environment()
+    from dagster import AssetSelection, DagsterError
     from dagster._core.storage.tags import (
         ASSET_PARTITION_RANGE_END_TAG,
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
     from emission_assets.definitions import build_definitions
+    from emission_assets.deployment import resources_for_environment
 
+    resources = resources_for_environment()  # raises DeploymentConfigError naming a missing Databricks setting
+    prepare_dagster_home()
     graph = build_definitions().resolve_asset_graph()
     try:
         chosen = AssetSelection.from_string(" or ".join(selection)) if selection else default_selection()
         keys = chosen.resolve(graph)
-    except Exception as error:
-        raise UserError(f"--select {selection}: {error}") from None
+    except DagsterError as error:
+        raise UserError(
+            f"--select {' or '.join(selection)!r} is not a valid asset selection ({str(error).splitlines()[0]}); "
+            'expected e.g. key:silver/production or tag:source=smard'
+        ) from None
     if not keys:
-        raise UserError(f"--select {selection} matches no asset")
+        known = ", ".join(sorted("/".join(k.path) for k in graph.get_all_asset_keys()))
+        raise UserError(f"--select {' or '.join(selection)!r} matches no asset; asset keys: {known}")
 
     def has_partitioned_upstream(key) -> bool:
         return any(graph.get(p).partitions_def is not None or has_partitioned_upstream(p)
@@ -99,7 +158,7 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     result = None
     for group, tags in ((before, {}), (partitioned, range_tags), (after, {})):
         if group:
-            result = _run(group, tags, reservoir_config if group is partitioned else {})
+            result = _run(group, tags, reservoir_config if group is partitioned else {}, resources)
             if not result.success:
                 break
     return result
@@ -115,45 +174,107 @@ def default_selection():
     return AssetSelection.all() - AssetSelection.tag("source", "tibber")
 
 
-def _run(keys, tags: dict, reservoir_config: dict):
-    from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
+RUN_JOB_NAME = "__ephemeral_asset_job__"  # the name dagster.materialize() gives its runs, kept for the run history
+
+
+def _run(keys, tags: dict, reservoir_config: dict, resources: dict):
+    """One in-process run of ``keys``, like ``dagster.materialize`` but with :func:`_console_logger`."""
+    from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
 
     from emission_assets.definitions import ASSETS
-    from emission_assets.deployment import resources_for_environment
 
     fetches_smard = AssetKey(["reservoir", "smard_responses"]) in keys
     ops = {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
+    definitions = Definitions(
+        assets=ASSETS,
+        jobs=[define_asset_job(RUN_JOB_NAME, selection=AssetSelection.assets(*keys))],
+        resources=resources,
+        loggers={"console": _console_logger()},
+    )
     with DagsterInstance.get() as instance:
-        result = materialize(
-            ASSETS,
-            instance=instance,
-            resources=resources_for_environment(),
-            selection=AssetSelection.assets(*keys),
+        return definitions.resolve_job_def(RUN_JOB_NAME).execute_in_process(
             run_config={
                 "ops": ops,
                 # The full event log goes to the Dagster instance (see `make ui`); the console gets warnings only.
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}},
             },
+            instance=instance,
             tags=tags,
             raise_on_error=False,
         )
-    if not result.success:
-        click.echo(f"run {result.run_id} failed: {failure_message(result)}", err=True)
-    return result
+
+
+def _console_logger():
+    """Dagster's colored console logger without the step and run failure events: their message is the whole
+    error chain with every stack trace, a wall of text for a mistake like a missing token. The CLI prints the
+    failure itself (:func:`echo_failure`); the run's full log stays in the Dagster instance."""
+    from dagster import DagsterEventType, logger
+    from dagster._loggers import colored_console_logger
+    from dagster._utils.log import create_console_logger
+
+    quiet = {DagsterEventType.STEP_FAILURE.value, DagsterEventType.RUN_FAILURE.value}
+
+    def loud(record) -> bool:
+        event = getattr(record, "dagster_event", None)
+        return getattr(event, "event_type_value", None) not in quiet
+
+    @logger(colored_console_logger.config_schema, description="colored console, failures left to the CLI")
+    def console(init_context):
+        log = create_console_logger(init_context.logger_config["name"], init_context.logger_config["log_level"])
+        for handler in log.handlers:
+            handler.addFilter(loud)
+        return log
+
+    return console
+
+
+def _expected_failure(qualified_name: str) -> bool:
+    """Whether an exception class (by its dotted name) is a failure the user can act on from its message: a user
+    error, or a source API that failed after its retries. Anything else is a bug and keeps its traceback."""
+    from pydoc import locate
+
+    from emission_assets.redispatch.client import NetztransparenzError
+    from emission_assets.smard.client import SmardRequestError
+    from emission_assets.tibber.client import TibberError
+
+    cls = locate(qualified_name)
+    return isinstance(cls, type) and issubclass(
+        cls, (UserInputError, SmardRequestError, TibberError, NetztransparenzError)
+    )
+
+
+def _step_error(result):
+    """(step key, error) of the run's first failed step, the error being the step code's own exception rather
+    than Dagster's wrapper around it; None if no step failed (e.g. the run could not start)."""
+    failure = next((e for e in result.all_events if e.is_failure and e.step_key), None)
+    if failure is None or failure.event_specific_data is None or failure.event_specific_data.error is None:
+        return None
+    error = failure.event_specific_data.error
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause
+    return failure.step_key, error
 
 
 def failure_message(result) -> str:
-    """The root cause of a failed run's first failed step (Dagster wraps it in its own errors)."""
-    failure = next((e for e in result.all_events if e.is_failure and e.step_key), None)
-    if failure is None or failure.event_specific_data is None:
-        return "see the Dagster run log"
-    error = failure.event_specific_data.error
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip()
+    """One line: the error of a failed run's first failed step, with its class name but not its module."""
+    found = _step_error(result)
+    if found is None:
+        return "see the Dagster run log (emission-tracker ui)"
+    name, _, message = found[1].message.strip().partition(": ")
+    return f"{name.rsplit('.', 1)[-1]}: {message}" if message else name
 
 
-@click.group()
+def echo_failure(result) -> None:
+    """Print why a run failed, to stderr, ending with the one-line message; an unexpected error (a bug) first
+    gets its full traceback."""
+    found = _step_error(result)
+    if found is not None and not _expected_failure(found[1].message.partition(":")[0].strip()):
+        click.echo(found[1].to_string().rstrip(), err=True)
+    where = f"step {found[0]} of run {result.run_id}" if found else f"run {result.run_id}"
+    click.echo(f"Error: {where} failed: {failure_message(result)}", err=True)
+
+
+@click.group(cls=CommandLine)
 def main() -> None:
     """CO2 of a household's electricity: SMARD grid production, Tibber consumption, four attribution models."""
 
@@ -177,7 +298,35 @@ def materialize_command(start, end, selection, regions, resolution, refresh) -> 
     started = time.monotonic()
     result = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config)
     click.echo(f"{'materialised' if result.success else 'FAILED'} {start}..{end} in {time.monotonic() - started:.1f} s")
-    sys.exit(0 if result.success else 1)
+    if not result.success:
+        echo_failure(result)
+        sys.exit(1)
+
+
+def check_ws_url(value: str) -> str:
+    """A ``--ws-url`` must be a websocket URL (the library's own error for anything else is a traceback)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("wss", "ws") or not parts.netloc:
+        raise click.BadParameter(f"{value!r} is not a websocket URL; expected wss://host/path (or ws://)")
+    return value
+
+
+def input_files(files) -> list[Path]:
+    """The named files, once each is known to be a readable file (all are checked before anything is imported)."""
+    missing = [f for f in files if not Path(f).exists()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)}")
+    for name in files:
+        if not Path(name).is_file():
+            raise UserError(f"{name} is not a regular file; expected a CSV file")
+        try:
+            with open(name, "rb"):
+                pass
+        except OSError as error:
+            raise UserError(f"cannot read {name}: {error.strerror or error}") from None
+    return [Path(f) for f in files]
 
 
 @main.group("import")
@@ -191,15 +340,11 @@ def import_group() -> None:
 def import_smard_csv_command(files, region) -> None:
     """Turn SMARD download-center CSV exports into reservoir windows (then `materialize` the days)."""
     from emission_assets.reservoir.store import Reservoir
-    from emission_assets.smard.csv_import import SmardCsvError, import_smard_csv
+    from emission_assets.smard.catalog import check_region
+    from emission_assets.smard.csv_import import import_smard_csv
 
-    missing = [f for f in files if not Path(f).is_file()]
-    if missing:
-        raise UserError(f"no such file: {', '.join(missing)}")
-    try:
-        summary = import_smard_csv([Path(f) for f in files], region, Reservoir(paths().reservoir))
-    except (SmardCsvError, ValueError) as error:
-        raise UserError(str(error)) from None
+    check_region(region)
+    summary = import_smard_csv(input_files(files), region, Reservoir(paths().reservoir))
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(
@@ -216,13 +361,7 @@ def import_redispatch_csv_command(files) -> None:
     from emission_assets.redispatch.layout import import_redispatch_csv
     from emission_assets.reservoir.store import Reservoir
 
-    missing = [f for f in files if not Path(f).is_file()]
-    if missing:
-        raise UserError(f"no such file: {', '.join(missing)}")
-    try:
-        report = import_redispatch_csv([Path(f) for f in files], Reservoir(paths().reservoir))
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    report = import_redispatch_csv(input_files(files), Reservoir(paths().reservoir))
     click.echo(f"imported {len(report.files)} file(s): {report.measures} redispatch measures")
 
 
@@ -231,23 +370,28 @@ def import_redispatch_csv_command(files) -> None:
 @click.option("--flush-seconds", type=click.FloatRange(min=1), default=60, show_default=True,
               help="write a micro-batch file into the reservoir this often")
 @click.option("--duration", type=click.FloatRange(min=1), help="stop after this many seconds (default: run until killed)")
-@click.option("--ws-url", help="websocket URL (default: the one Tibber's API names)")
+@click.option("--ws-url", callback=lambda ctx, param, value: value and check_ws_url(value),
+              help="websocket URL (default: the one Tibber's API names)")
 def live_command(home_id, flush_seconds, duration, ws_url) -> None:
     """Record the Pulse live stream (liveMeasurement) into the reservoir as micro-batch files."""
     from emission_assets.reservoir.store import Reservoir
-    from emission_assets.resources import resources_from_env
-    from emission_assets.tibber.client import TibberError, token_from_environment
+    from emission_assets.resources import DEFAULT_TIBBER_URL, TIBBER_URL_ENV, TibberResource
+    from emission_assets.tibber.client import TibberAuthError, TibberError, TibberHomeError, token_from_environment
     from emission_assets.tibber.live import LiveAuthError, run_live_from_env
 
-    tibber = resources_from_env()["tibber"]
+    api_url = check_url(TIBBER_URL_ENV, os.environ[TIBBER_URL_ENV], ("https", "http", "sample")) \
+        if os.environ.get(TIBBER_URL_ENV) else DEFAULT_TIBBER_URL
+    tibber = TibberResource(api_url=api_url)  # not resources_from_env(): live needs no Spark settings
     try:
         client = tibber.client()
         home = client.resolve_home(home_id)
         url = ws_url or client.websocket_url()
         click.echo(f"recording live measurements of home {home} every {flush_seconds:g} s into {paths().reservoir}")
         stats = run_live_from_env(Reservoir(paths().reservoir), home, url, token_from_environment(), flush_seconds, duration)
-    except (TibberError, LiveAuthError) as error:
+    except (TibberAuthError, TibberHomeError, LiveAuthError) as error:  # wrong token or home id: the user's to fix
         raise UserError(str(error)) from None
+    except TibberError as error:  # the API failed after retries
+        raise FailedAction(str(error)) from None
     click.echo(
         f"{stats.measurements_received} measurements in {stats.batches_written} batch files "
         f"over {stats.connections_opened} connection(s)"
@@ -258,12 +402,15 @@ def live_command(home_id, flush_seconds, duration, ws_url) -> None:
 @click.argument("sql")
 def query_command(sql) -> None:
     """Run SQL on the lakehouse (tables by registry name, e.g. silver.production) and print CSV."""
+    from pyspark.errors import PySparkException
+
     from emission_assets.lakehouse.session import open_lakehouse
 
+    check_environment()
     lakehouse = open_lakehouse()
     try:
         frame = lakehouse.spark.sql(sql).toPandas()
-    except Exception as error:  # the engine's message names the problem (syntax, unknown table or column)
+    except PySparkException as error:  # the engine's message names the problem (syntax, unknown table or column)
         raise UserError(f"query failed: {str(error).splitlines()[0]}") from None
     frame.to_csv(sys.stdout, index=False)
 
@@ -300,9 +447,11 @@ def demo_command() -> None:
     click.echo(f"home: {emission_home()}\nSMARD: {os.environ['SMARD_BASE_URL']}\nTibber: {os.environ['TIBBER_API_URL']}")
     for first, last, resolution, selection in DEMO_RANGES:
         started = time.monotonic()
-        ok = run_materialize(first, last, selection, {"resolution": resolution}).success
-        click.echo(f"{first}..{last} ({resolution}): {'ok' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
-        if not ok:
+        result = run_materialize(first, last, selection, {"resolution": resolution})
+        click.echo(f"{first}..{last} ({resolution}): {'ok' if result.success else 'FAILED'} "
+                   f"in {time.monotonic() - started:.1f} s")
+        if not result.success:
+            echo_failure(result)
             sys.exit(1)
     click.echo(tabulate(demo_summary(), headers="keys", tablefmt="github"))
     click.echo(f"\nCO2 of the sample household by attribution model, {DEMO_REPORT[0]}..{DEMO_REPORT[1]} (direct):")
@@ -358,10 +507,14 @@ def report_command(start, end, basis, output) -> None:
 
 def print_report(first: date, last: date, basis: str, output: Path | None = None) -> None:
     from emission_assets.gold.report import format_report, monthly_report, plot_models
+    from emission_assets.gold.scope import MonthScope, months_between
     from emission_assets.lakehouse.session import open_lakehouse
 
+    check_environment()
     lakehouse = open_lakehouse()
-    frame = monthly_report(lakehouse.spark, lakehouse.registry, first, last, basis)
+    # Computed over the asked months only (through the views, every month would be computed first).
+    scope = MonthScope(lakehouse.registry, months_between(first, last))
+    frame = monthly_report(lakehouse.spark, scope, first, last, basis)
     if frame.empty:
         raise UserError(f"gold.emissions_monthly has no {basis} emissions for {first}..{last}: materialise the days first")
     path = output or emission_home() / "reports" / f"models_{first}_{last}_{basis}.png"
@@ -386,6 +539,7 @@ def restate_command(start, end, as_of, basis) -> None:
         raise UserError(f"--start {first} is after --end {last}")
     known = parse_day(as_of, "--as-of")
     moment = datetime(known.year, known.month, known.day, 23, 59, 59, tzinfo=BERLIN)  # known by the end of that day
+    check_environment()
     lakehouse = open_lakehouse()
     rows = lakehouse.spark.sql(restatement_sql(lakehouse.registry, moment, first, last, basis)).collect()
     if not rows:
@@ -409,11 +563,13 @@ def grants_command(catalog, config) -> None:
         raise UserError("--catalog must name a catalog")
     if config and not Path(config).is_file():
         raise UserError(f"no such file: {config}")
+    source = str(config or CONFIG_PATH)
     try:
-        consumers = load_consumers(config or CONFIG_PATH)
+        consumers = load_consumers(source)
         statements = grant_statements(Registry(catalog=catalog.strip()), consumers)
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    except ValueError as error:  # the consumer config's own validation; UnicodeDecodeError for a binary file
+        message = str(error) if source in str(error) else f"{source}: {error}"
+        raise UserError(message) from None
     for statement in statements:
         click.echo(f"{statement};")
 

@@ -91,6 +91,7 @@ from dagster import AssetsDefinition, In, Out, ResourceDefinition, resource
 from dagster._core.definitions.op_definition import OpDefinition
 from dagster._utils.warnings import SupersessionWarning, disable_dagster_warnings
 
+from emission_assets.errors import UserInputError
 from emission_assets.resources import (
     DEFAULT_BASE_URL,
     DEFAULT_TIBBER_URL,
@@ -117,7 +118,7 @@ PASS_THROUGH_ENV = (
 VOLUME_PATH = re.compile(r"^/Volumes/[^/]+/[^/]+/[^/]+(/.*)?$")
 
 
-class DeploymentConfigError(ValueError):
+class DeploymentConfigError(UserInputError):
     """A missing or malformed deployment environment variable."""
 
 
@@ -131,6 +132,21 @@ def current_environment(env: str | None = None) -> str:
 def on_databricks_cluster() -> bool:
     """True inside a Databricks runtime (the job a step launcher submitted)."""
     return bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+
+
+def _number(name: str, default, kind=float, minimum=0):
+    """``$name`` as ``kind`` (``default`` when unset), at least ``minimum``; else an error naming the variable."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        what = "a whole number" if kind is int else "a number"
+        raise DeploymentConfigError(f"{name}={raw!r}: expected {what} >= {minimum}")
+    return value
 
 
 def _required(name: str) -> str:
@@ -198,7 +214,7 @@ def _cluster_config() -> dict:
             "EMISSION_ENV=databricks needs EMISSION_DATABRICKS_CLUSTER_ID, or EMISSION_DATABRICKS_SPARK_VERSION and "
             "EMISSION_DATABRICKS_NODE_TYPE for a new job cluster"
         )
-    workers = int(os.environ.get("EMISSION_DATABRICKS_WORKERS") or 1)
+    workers = _number("EMISSION_DATABRICKS_WORKERS", 1, int)
     return {
         "new": {
             "size": {"num_workers": workers},
@@ -245,8 +261,8 @@ def step_launcher_config() -> dict[str, Any]:
         "staging_prefix": os.environ.get("EMISSION_DATABRICKS_STAGING") or "/dagster_staging",
         "env_variables": env_variables,
         "secrets_to_env_variables": secrets,
-        "poll_interval_sec": float(os.environ.get("EMISSION_DATABRICKS_POLL_SECONDS") or 5),
-        "max_completion_wait_time_seconds": int(os.environ.get("EMISSION_DATABRICKS_MAX_WAIT_SECONDS") or 86400),
+        "poll_interval_sec": _number("EMISSION_DATABRICKS_POLL_SECONDS", 5.0, float, 0.1),
+        "max_completion_wait_time_seconds": _number("EMISSION_DATABRICKS_MAX_WAIT_SECONDS", 86400, int, 1),
     }
 
 

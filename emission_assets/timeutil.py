@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from emission_assets.errors import UserInputError
+
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = timezone.utc
 
@@ -50,8 +52,28 @@ def local_date_of_ms(epoch_ms: int) -> date:
     return from_epoch_ms(epoch_ms).astimezone(BERLIN).date()
 
 
+def parse_day(value: str, what: str = "date") -> date:
+    """A calendar day from ``YYYY-MM-DD``; ``what`` names the argument or setting in the error."""
+    try:
+        return date.fromisoformat(value.strip())
+    except (ValueError, AttributeError):  # 2022-13-01, 01.01.2022, None
+        raise UserInputError(f"{what} {value!r} is not a date in the form YYYY-MM-DD") from None
+
+
 def days_between(first: date, last: date) -> list[date]:
     """Inclusive list of days."""
     if last < first:
-        raise ValueError(f"end day {last} is before start day {first}")
+        raise UserInputError(f"end day {last} is before start day {first}")
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def month_spans(first: date, last: date) -> list[tuple[date, date]]:
+    """``first..last`` cut at month boundaries: [(first, end of its month), ..., (start of last's month, last)]."""
+    spans = []
+    start = first
+    while start <= last:
+        next_month = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        end = min(last, next_month - timedelta(days=1))
+        spans.append((start, end))
+        start = end + timedelta(days=1)
+    return spans

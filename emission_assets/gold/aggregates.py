@@ -13,19 +13,25 @@ from __future__ import annotations
 
 import os
 
+from emission_assets.errors import UserInputError
 from emission_assets.lakehouse.registry import Registry
-from emission_assets.smard.catalog import check_region
+from emission_assets.smard.catalog import REGIONS, check_region
 
 
 def home_region() -> str:
-    return check_region(os.environ.get("EMISSION_HOME_REGION") or "DE")
+    value = os.environ.get("EMISSION_HOME_REGION") or "DE"
+    try:
+        return check_region(value)
+    except UserInputError as error:
+        raise UserInputError(f"EMISSION_HOME_REGION={value!r}: {error}") from None
 
 
 def control_area() -> str:
-    region = check_region(os.environ.get("EMISSION_CONTROL_AREA") or "TenneT")
-    if region == "DE":
-        raise ValueError("EMISSION_CONTROL_AREA must be a control area (50Hertz, Amprion, TenneT, TransnetBW), not DE")
-    return region
+    value = os.environ.get("EMISSION_CONTROL_AREA") or "TenneT"
+    areas = ", ".join(r for r in REGIONS if r != "DE")
+    if value == "DE" or value not in REGIONS:
+        raise UserInputError(f"EMISSION_CONTROL_AREA={value!r} is not a control area; choose one of {areas}")
+    return value
 
 
 def production_sql(registry: Registry, period: str) -> str:

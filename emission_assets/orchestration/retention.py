@@ -122,7 +122,7 @@ def ingested_names(lakehouse) -> dict[str, set[str]]:
 
 class RetentionConfig(Config):
     retention_days: float = Field(
-        default=DEFAULT_RETENTION_DAYS, description="delete ingested reservoir files fetched longer ago than this"
+        ge=0, default=DEFAULT_RETENTION_DAYS, description="delete ingested reservoir files fetched longer ago than this"
     )
     dry_run: bool = Field(default=False, description="only report what would be deleted")
 

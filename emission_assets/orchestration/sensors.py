@@ -22,6 +22,7 @@ from dagster import (
     sensor,
 )
 
+from emission_assets.errors import UserInputError
 from emission_assets.orchestration.jobs import (
     BRONZE_KEYS,
     SILVER_KEYS,
@@ -130,15 +131,15 @@ class SmardWatch:
             raw = os.environ.get(name, "").strip()
             return tuple(part.strip() for part in raw.split(",") if part.strip()) if raw else default
 
-        filters = tuple(int(f) for f in listed(SMARD_FILTERS_ENV, tuple(str(f) for f in GENERATION_FILTERS)))
-        regions = listed(SMARD_REGIONS_ENV, ("DE",))
-        resolutions = listed(SMARD_RESOLUTIONS_ENV, (DEFAULT_RESOLUTION,))
-        for filter_id in filters:
-            series(filter_id)
-        for region in regions:
-            check_region(region)
-        for resolution in resolutions:
-            check_resolution(resolution)
+        def checked(name: str, default: tuple, check) -> tuple:
+            try:
+                return tuple(check(value) for value in listed(name, default))
+            except ValueError as error:  # int("abc") or an unknown id/region/resolution: name the variable
+                raise UserInputError(f"{name}={os.environ.get(name)!r}: {error}") from None
+
+        filters = checked(SMARD_FILTERS_ENV, GENERATION_FILTERS, lambda f: series(int(f)).filter_id)
+        regions = checked(SMARD_REGIONS_ENV, ("DE",), check_region)
+        resolutions = checked(SMARD_RESOLUTIONS_ENV, (DEFAULT_RESOLUTION,), check_resolution)
         return cls(filters, regions, resolutions)
 
 

@@ -40,7 +40,7 @@ TAGS = {"source": "redispatch"}
 class RedispatchReservoirConfig(Config):
     refresh: bool = Field(default=False, description="fetch again even when the reservoir holds the days")
     settle_hours: float = Field(
-        default=24.0, description="a stored download counts as final for a day only if fetched this long after it"
+        ge=0, default=24.0, description="a stored download counts as final for a day only if fetched this long after it"
     )
 
 

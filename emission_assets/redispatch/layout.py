@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from emission_assets.redispatch.parse import measure_span_ms, parse_redispatch_csv
+from emission_assets.redispatch.parse import RedispatchFormatError, measure_span_ms, parse_redispatch_csv
 from emission_assets.reservoir.store import Reservoir, ReservoirFile, overlapping
 from emission_assets.timeutil import (
     UTC,
@@ -114,11 +114,11 @@ def import_redispatch_csv(paths: list[Path | str], reservoir: Reservoir) -> Impo
     for raw in paths:
         path = Path(raw)
         if not path.is_file():
-            raise ValueError(f"{path}: no such file")
+            raise RedispatchFormatError(str(path), "no such file")
         payload = path.read_bytes()
         measures = parse_redispatch_csv(payload, str(path))
         if not measures:
-            raise ValueError(f"{path}: no redispatch measures in the file")
+            raise RedispatchFormatError(str(path), "no redispatch measures in the file (only a header)")
         loaded.append((path, payload, len(measures)))
     for path, payload, count in loaded:
         report.written.append(store_csv(

@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from emission_assets.errors import UserInputError
 from emission_assets.timeutil import BERLIN, UTC, to_epoch_ms
 
 COLUMNS = (
@@ -62,7 +63,7 @@ _NUMBER = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
 _BOM = "\ufeff"
 
 
-class RedispatchFormatError(ValueError):
+class RedispatchFormatError(UserInputError):
     """A file or row that is not a usable redispatch CSV; the message names file, line and column."""
 
     def __init__(self, source: str, message: str, *, line: int | None = None, column: str | None = None):
@@ -180,12 +181,23 @@ def to_utc(day: str, clock: str, zone: str) -> datetime:
 
 def parse_redispatch_csv(data: bytes | str, source: str = "<redispatch csv>") -> list[Measure]:
     """Every measure of one file, in file order; raises :class:`RedispatchFormatError` on the first bad row."""
+    raw = data if isinstance(data, bytes) else b""
+    if raw.startswith(b"PK\x03\x04"):
+        raise RedispatchFormatError(source, "is an Excel/ZIP file, not CSV; download the data as CSV")
+    if b"\x00" in raw[:65536]:  # text never holds NUL bytes
+        raise RedispatchFormatError(
+            source, "is a binary (or UTF-16) file, not a redispatch CSV (expected ;-separated UTF-8 text)"
+        )
     lines = decode_text(data).splitlines()
     rows = list(csv.reader(lines, delimiter=";"))
     header_index = next((i for i, r in enumerate(rows) if any(cell.strip() for cell in r)), None)
     if header_index is None:
         raise RedispatchFormatError(source, "empty file: no header line")
     header = [cell.strip().strip(_BOM).upper() for cell in rows[header_index]]
+    if len(header) == 1 and ("," in header[0] or "\t" in header[0]):
+        delimiter = "," if "," in header[0] else "tab"
+        raise RedispatchFormatError(source, f"fields are separated by {delimiter!r}; netztransparenz.de files use "
+                                    "';' (download the file again, do not re-save it)", line=header_index + 1)
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise RedispatchFormatError(source, f"not a redispatch CSV: header lacks {', '.join(missing)} "

@@ -2,7 +2,7 @@
 from datetime import timedelta
 from typing import Optional
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from emission_assets.assets_metadata import OWNERS
@@ -25,7 +25,7 @@ class SmardReservoirConfig(Config):
     resolution: str = Field(default=DEFAULT_RESOLUTION, description="quarterhour or hour, for windows fetched now")
     refresh: bool = Field(default=False, description="fetch again even when the reservoir holds the days")
     settle_hours: float = Field(
-        default=6.0, description="a stored window counts as final for a day only if fetched this long after it"
+        ge=0, default=6.0, description="a stored window counts as final for a day only if fetched this long after it"
     )
 
 
@@ -61,6 +61,8 @@ def smard_reservoir(
             refresh=config.refresh,
             settle=timedelta(hours=config.settle_hours),
         )
+    for text in report.days_without_values:  # the run log a backfill's reader sees, not only the Python log
+        context.log.warning(f"SMARD sent no values for {text}: silver has no rows for it until a refresh brings them")
     return MaterializeResult(
         metadata={
             "days": report.days,
@@ -68,6 +70,8 @@ def smard_reservoir(
             "series_days_fetched": report.series_days_fetched,
             "files_written": len(report.written),
             "source": client.base_url,
+            "series_days_without_values": len(report.days_without_values),
+            "without_values": MetadataValue.md("\n".join(f"- {t}" for t in report.days_without_values[:50]) or "none"),
         }
     )
 
@@ -76,7 +80,7 @@ class TibberReservoirConfig(Config):
     home_id: Optional[str] = Field(default=None, description="Tibber home id; default the account's only home")
     refresh: bool = Field(default=False, description="fetch again even when the reservoir holds the days")
     settle_hours: float = Field(
-        default=48.0, description="a stored page counts as final for a day only if fetched this long after it "
+        ge=0, default=48.0, description="a stored page counts as final for a day only if fetched this long after it "
         "(Tibber corrects recent hours)"
     )
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emission_assets.errors import UserInputError
+
 ATTRIBUTION = "Bundesnetzagentur | SMARD.de"
 LICENSE = "CC BY 4.0"
 
@@ -47,19 +49,30 @@ def series(filter_id: int) -> SmardSeries:
     try:
         return BY_ID[filter_id]
     except KeyError:
-        raise ValueError(
-            f"unknown SMARD filter {filter_id}; known: "
+        raise UserInputError(
+            f"unknown SMARD filter {filter_id!r}; known: "
             + ", ".join(f"{s.filter_id} ({s.name})" for s in SERIES)
         ) from None
 
 
+def _did_you_mean(value: str, known: tuple[str, ...]) -> str:
+    """A hint for a wrong-case spelling (``de``, ``tennet``): SMARD's URLs are case-sensitive, so no silent fix."""
+    match = next((k for k in known if k.lower() == str(value).strip().lower()), None)
+    return f" (did you mean {match!r}?)" if match else ""
+
+
 def check_region(region: str) -> str:
     if region not in REGIONS:
-        raise ValueError(f"unknown SMARD region {region!r}; known: {', '.join(REGIONS)}")
+        raise UserInputError(
+            f"unknown SMARD region {region!r}; known: {', '.join(REGIONS)}{_did_you_mean(region, REGIONS)}"
+        )
     return region
 
 
 def check_resolution(resolution: str) -> str:
     if resolution not in RESOLUTIONS:
-        raise ValueError(f"unsupported SMARD resolution {resolution!r}; supported: {', '.join(RESOLUTIONS)}")
+        raise UserInputError(
+            f"unsupported SMARD resolution {resolution!r}; supported: {', '.join(RESOLUTIONS)}"
+            + _did_you_mean(resolution, RESOLUTIONS)
+        )
     return resolution

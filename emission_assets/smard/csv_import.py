@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from emission_assets.errors import UserInputError
 from emission_assets.reservoir.store import Reservoir, ReservoirFile
 from emission_assets.smard import windows
 from emission_assets.smard.catalog import SERIES, check_region
@@ -46,13 +47,13 @@ _SKIPPED_CONSUMPTION_TYPES = {
     "Pumpspeicher": "pumped-storage consumption (SMARD filter 4387) is not in the catalog",
     "Netzlast inkl. Pumpspeicher": "grid load including pumped storage is not in the catalog (410 is imported)",
 }
-_COLUMN = re.compile(r"(?P<type>.+?)\s*\[MWh\].*")
+_COLUMN = re.compile(r"(?P<type>.+?)\s*\[(?P<unit>[^\]]*)\].*")
 _NUMBER = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")  # German: 1.469,25 / -226,75 / 0
 _LOCAL_TIME = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4}) +(\d{1,2}):(\d{2})")  # dd.mm.yyyy HH:MM
 _RESOLUTIONS = {RESOLUTION_STEP[name]: name for name in ("quarterhour", "hour")}
 
 
-class SmardCsvError(ValueError):
+class SmardCsvError(UserInputError):
     """A user-supplied file that is not a usable SMARD CSV export; the message names file, line and column."""
 
     def __init__(self, path: Path | str, message: str, *, line: int | None = None, column: str | None = None):
@@ -103,6 +104,12 @@ def _read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise SmardCsvError(path, f"cannot read file ({error.strerror or error})") from None
+    if data.startswith(b"PK\x03\x04"):  # a zip container: the download center's XLSX format
+        raise SmardCsvError(path, "is an Excel/ZIP file, not CSV; download the export in CSV format")
+    if b"\x00" in data[:65536]:  # text never holds NUL bytes; csv's own error for them is cryptic
+        raise SmardCsvError(
+            path, "is a binary (or UTF-16) file, not a SMARD CSV export (expected ;-separated UTF-8 text)"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -136,6 +143,11 @@ def _map_columns(path: Path, names: list[str]) -> tuple[dict[int, int], list[str
     for name in names:
         match = _COLUMN.fullmatch(name)
         kind = match["type"] if match else None
+        if match and match["unit"] != "MWh":
+            raise SmardCsvError(
+                path, f"values are in {match['unit']!r}, expected 'MWh': not an energy export (use 'Realisierte "
+                "Erzeugung' or 'Realisierter Stromverbrauch' from the SMARD download center)", line=1, column=name
+            )
         if kind not in _TYPE_TO_FILTER and kind not in _SKIPPED_CONSUMPTION_TYPES:
             known = ", ".join(sorted(_TYPE_TO_FILTER))
             raise SmardCsvError(
@@ -213,7 +225,12 @@ def read_smard_csv(path: Path | str) -> ParsedCsv:
     # The most common clock length decides, so a DST-edge row (e.g. 01:45 -> 03:00) cannot mislead it.
     length = lengths.most_common(1)[0][0]
     if length not in _RESOLUTIONS:
-        raise SmardCsvError(path, f"intervals are {length} long; only 15 minutes (quarterhour) and 1 hour (hour) are supported")
+        # Classic exports give clock times only, so a day (or longer) interval shows as 00:00 -> 00:00.
+        described = "a day or longer" if not length or length >= timedelta(days=1) else f"{length} long"
+        raise SmardCsvError(
+            path, f"intervals are {described}; only quarter-hour and hour exports can be imported "
+            "(choose 'Viertelstunde' or 'Stunde' as the resolution in the SMARD download center)"
+        )
     resolution = _RESOLUTIONS[length]
     step_ms = int(length.total_seconds() * 1000)
 

@@ -2,8 +2,9 @@
 
 Run with ``make bench`` or ``.venv/bin/python -m benchmarks.bench [--days N] [--home DIR]``. Not a test: it prints
 wall time per layer (from the Dagster run step stats), rows per second, peak memory, the wall time of a one-day
-incremental update, and a hand-written DuckDB pass over the same window files computing the same gold figure
-(average model, direct basis, home region DE, the sample household's kg CO2). It checks that both agree and ends
+incremental update, and a hand-written DuckDB pass over the same window files computing the same gold figures
+(the sample household's kg CO2 per model -- average, merit order, worst emitter -- and basis, home region DE). It
+checks that they agree with what the report stored (gold.report_monthly) and ends
 with one line ``full-year ratio to DuckDB floor: X.X`` (lakehouse backfill wall / DuckDB wall; for ``--days`` other
 than 365 the ratio is for that many days).
 """
@@ -12,10 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -104,8 +105,8 @@ def materialize(first: date, last: date, refresh: bool = False) -> tuple[float, 
     return wall, [r.run_id for r in runs]
 
 
-def step_stats(ids: list[str]) -> list[tuple[str, float]]:
-    """(step key, seconds) of every step of the runs, in execution order."""
+def step_stats(ids: list[str]) -> list[tuple[str, float, float, float]]:
+    """(step key, start, end, seconds) of every step of the runs, in execution order (times: epoch seconds)."""
     from dagster import DagsterInstance
 
     steps = []
@@ -113,8 +114,71 @@ def step_stats(ids: list[str]) -> list[tuple[str, float]]:
         for run_id in ids:
             for s in instance.get_run_step_stats(run_id):
                 if s.start_time is not None and s.end_time is not None:
-                    steps.append((s.start_time, s.step_key, s.end_time - s.start_time))
-    return [(key, seconds) for _, key, seconds in sorted(steps)]
+                    steps.append((s.step_key, s.start_time, s.end_time, s.end_time - s.start_time))
+    return sorted(steps, key=lambda step: step[1])
+
+
+class MemorySampler:
+    """Resident memory of this process (the embedded Sail engine runs in it) and of its live child processes,
+    sampled every 50 ms from /proc. ``ru_maxrss`` of children is no use here: Dagster forks ``tail`` for its compute
+    logs, and a forked child reports the parent's resident pages until it execs."""
+
+    PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def __init__(self):
+        self.samples: list[tuple[float, int, int]] = []  # (epoch, own bytes, children bytes)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _rss(pid) -> int:
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                return int(handle.read().split()[1]) * MemorySampler.PAGE
+        except (OSError, IndexError, ValueError):
+            return 0
+
+    def _children(self) -> list[str]:
+        pids = []
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                pids += (task / "children").read_text().split()
+            except OSError:
+                pass
+        return pids
+
+    def _run(self):
+        while not self._stop.wait(0.05):
+            self.samples.append((time.time(), self._rss("self"), sum(self._rss(p) for p in self._children())))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def peak_mb(self, start: float = 0.0, end: float = float("inf")) -> tuple[float, float]:
+        inside = [(own, children) for at, own, children in self.samples if start <= at <= end]
+        if not inside:
+            return float("nan"), float("nan")
+        return max(o for o, _ in inside) / 1e6, max(c for _, c in inside) / 1e6
+
+
+def cli_update(day: date) -> float:
+    """``emission-tracker materialize`` of one day (refresh) in a new process; returns its wall seconds."""
+    import subprocess
+
+    from emission_assets.smard.catalog import REGIONS
+
+    command = [str(Path(sys.executable).with_name("emission-tracker")), "materialize", "--start", str(day), "--end",
+               str(day), "--resolution", RESOLUTION, "--refresh", *[f"--region={r}" for r in REGIONS]]
+    for selected in SELECTION:
+        command += ["--select", selected]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
 
 
 def lakehouse_figures() -> dict:
@@ -123,21 +187,30 @@ def lakehouse_figures() -> dict:
     sql = open_lakehouse().spark.sql
     production = sql("SELECT count(*) AS n FROM silver.production").collect()[0].n
     consumption = sql("SELECT count(*) AS n FROM silver.consumption").collect()[0].n
-    gold = sql(
-        "SELECT sum(emissions_kg) AS kg, sum(energy_kwh) AS kwh FROM gold.emissions_yearly "
-        "WHERE model = 'average' AND basis = 'direct'"
-    ).collect()[0]
-    return {"silver_production_rows": production, "silver_consumption_rows": consumption,
-            "kg": None if gold.kg is None else float(gold.kg), "kwh": None if gold.kwh is None else float(gold.kwh)}
+    # What the report asset stored (gold.report_monthly), summed over the months: the figures the user sees.
+    figures = {(r.model, r.basis): {"kg": float(r.kg), "kwh": float(r.kwh)} for r in sql(
+        "SELECT model, basis, sum(emissions_kg) AS kg, sum(energy_kwh) AS kwh FROM gold.report_monthly "
+        "GROUP BY model, basis").collect()}
+    return {"silver_production_rows": production, "silver_consumption_rows": consumption, "figures": figures}
 
 
 # --- DuckDB floor ----------------------------------------------------------------------------------------------------
 
 def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
-    """Same gold figure straight from the window files, the factors CSV and the Tibber sample (hourly sums)."""
+    """The same gold figures straight from the window files, the factors CSV, the plant capacities and the Tibber
+    sample (hourly sums): the household's kg CO2 per model (average, merit order, worst emitter) and basis for the
+    home region DE. Locality is left out (it needs redispatch data, which the benchmark has none of), so the floor
+    does less than the lakehouse, which computes it too."""
     import duckdb
     import pandas as pd
 
+    from emission_assets.gold.intensity import (
+        DISPATCHABLE_ORDER,
+        FLEXIBLE_MARGIN_SHARE,
+        MUST_RUN_PERCENTILE,
+        RENEWABLE_TYPES,
+        plant_capacity,
+    )
     from emission_assets.smard.catalog import GENERATION_FILTERS, series
     from emission_assets.tibber.sample import load_quarter_hours
     from emission_assets.timeutil import local_midnight, to_epoch_ms
@@ -145,6 +218,9 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
     factors_csv = Path(__file__).resolve().parents[1] / "emission_assets" / "data" / "emission_factors.csv"
     lo, hi = to_epoch_ms(local_midnight(first)), to_epoch_ms(local_midnight(last + timedelta(days=1)))
     types = ", ".join(f"({f}, '{series(f).name}')" for f in GENERATION_FILTERS)
+    ranks = ", ".join([f"('{t}', 0)" for t in RENEWABLE_TYPES]
+                      + [f"('{t}', {rank})" for rank, t in enumerate(DISPATCHABLE_ORDER, start=1)])
+    capacity = ", ".join(f"('{t}', {plant_capacity().get(t, 0.0)!r})" for t in DISPATCHABLE_ORDER)
     started = time.perf_counter()
     # The household's hourly kWh as the (sample) Tibber API serves them: the sum of the four quarter-hours,
     # rounded to Wh with Python's round() (summing in DuckDB changes the float order and so an odd rounding).
@@ -164,39 +240,68 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
                              columns = {{'meta_data': 'JSON', 'series': 'DOUBLE[][]'}}))
         WHERE p[2] IS NOT NULL AND p[1] >= {lo} AND p[1] < {hi}
     """)
-    row = con.execute(f"""
+    rows = con.execute(f"""
         WITH types(filter_id, production_type) AS (VALUES {types}),
+        ranks(production_type, merit_rank) AS (VALUES {ranks}),
+        capacity(production_type, capacity_mw) AS (VALUES {capacity}),
         factors AS (
-            SELECT production_type, g_per_kwh FROM read_csv('{factors_csv}', header = true)
-            WHERE basis = 'direct' AND valid_from <= DATE '{first}'
-            QUALIFY row_number() OVER (PARTITION BY production_type ORDER BY valid_from DESC) = 1
+            SELECT production_type, basis, g_per_kwh FROM read_csv('{factors_csv}', header = true)
+            WHERE valid_from <= DATE '{first}'
+            QUALIFY row_number() OVER (PARTITION BY production_type, basis ORDER BY valid_from DESC) = 1
         ),
-        intensity AS (  -- per region and hour: sum(E * EF) / sum(E) (= the energy-weighted quarter-hours)
-            SELECT p.region, p.t_ms // 3600000 AS hour,
-                   sum(p.mwh * f.g_per_kwh) / nullif(sum(p.mwh), 0) AS g_per_kwh
-            FROM production p JOIN types USING (filter_id) JOIN factors f USING (production_type)
-            GROUP BY ALL
+        p AS (  -- DE quarter-hours with type, merit rank, power and local month
+            SELECT p.t_ms, t.production_type, p.mwh, p.mwh * 4 AS power_mw, r.merit_rank,
+                   date_trunc('month', to_timestamp(p.t_ms / 1000) AT TIME ZONE 'Europe/Berlin') AS local_month
+            FROM production p JOIN types t USING (filter_id) LEFT JOIN ranks r USING (production_type)
+            WHERE p.region = 'DE'
+        ),
+        totals AS (SELECT t_ms, sum(mwh) AS total_mwh FROM p GROUP BY t_ms),
+        must_run AS (
+            SELECT production_type, local_month, quantile_cont(power_mw, {MUST_RUN_PERCENTILE}) AS must_run_mw
+            FROM p WHERE merit_rank >= 1 GROUP BY ALL
+        ),
+        marginal AS (
+            SELECT p.t_ms, coalesce(
+                max(CASE WHEN p.merit_rank >= 1
+                          AND p.power_mw > m.must_run_mw + {FLEXIBLE_MARGIN_SHARE} * c.capacity_mw
+                         THEN p.merit_rank END),
+                min(CASE WHEN p.merit_rank >= 1 AND p.mwh > 0 THEN p.merit_rank END)) AS marginal_rank
+            FROM p LEFT JOIN must_run m USING (production_type, local_month) LEFT JOIN capacity c USING (production_type)
+            GROUP BY p.t_ms
+        ),
+        e AS (SELECT p.*, f.basis, f.g_per_kwh FROM p JOIN factors f USING (production_type)),
+        intensity AS (  -- per quarter-hour, basis and model
+            SELECT t_ms, basis, 'average' AS model, sum(mwh * g_per_kwh) / nullif(sum(mwh), 0) AS g FROM e GROUP BY ALL
+            UNION ALL
+            SELECT t_ms, basis, 'worst_emitter', max(g_per_kwh) FROM e WHERE mwh > 0 GROUP BY ALL
+            UNION ALL
+            SELECT e.t_ms, e.basis, 'merit_order',
+                   CASE WHEN any_value(m.marginal_rank) IS NULL  -- renewable surplus: the renewables' mix
+                        THEN sum(CASE WHEN e.merit_rank = 0 THEN e.mwh * e.g_per_kwh END)
+                             / nullif(sum(CASE WHEN e.merit_rank = 0 THEN e.mwh END), 0)
+                        ELSE max(CASE WHEN e.merit_rank = m.marginal_rank THEN e.g_per_kwh END) END
+            FROM e JOIN marginal m USING (t_ms) GROUP BY ALL
+        ),
+        hourly_intensity AS (  -- quarter-hours weighted by their total generation
+            SELECT i.t_ms // 3600000 AS hour, i.basis, i.model,
+                   sum(i.g * t.total_mwh) / sum(t.total_mwh) AS g
+            FROM intensity i JOIN totals t USING (t_ms) WHERE i.g IS NOT NULL GROUP BY ALL
         ),
         consumption AS (
             SELECT hour, kwh FROM hourly WHERE hour >= {lo // 3_600_000} AND hour < {hi // 3_600_000}
         )
-        SELECT sum(c.kwh * i.g_per_kwh) / 1000 AS kg, sum(c.kwh) AS kwh, count(*) AS hours,
-               (SELECT count(*) FROM production) AS values_read,
-               (SELECT count(DISTINCT region) FROM intensity) AS regions
-        FROM consumption c JOIN intensity i ON i.hour = c.hour AND i.region = 'DE'
-    """).fetchone()
+        SELECT i.model, i.basis, sum(c.kwh * i.g) / 1000 AS kg, sum(c.kwh) AS kwh, count(*) AS hours
+        FROM consumption c JOIN hourly_intensity i ON i.hour = c.hour
+        GROUP BY ALL ORDER BY ALL
+    """).fetchall()
+    values_read = con.execute("SELECT count(*) FROM production").fetchone()[0]
     wall = time.perf_counter() - started
     con.close()
-    return wall, {"kg": row[0], "kwh": row[1], "hours": row[2], "values_read": row[3], "regions": row[4]}
+    figures = {(model, basis): {"kg": kg, "kwh": kwh, "hours": hours} for model, basis, kg, kwh, hours in rows}
+    return wall, {"figures": figures, "values_read": values_read}
 
 
 # --- report ----------------------------------------------------------------------------------------------------------
-
-def peak_rss_mb() -> tuple[float, float]:
-    """(this process, its waited-for children) peak resident set size in MB (ru_maxrss is KB on Linux)."""
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
-
 
 def layer_of(step_key: str) -> str:
     head = step_key.split("__", 1)[0]
@@ -204,14 +309,20 @@ def layer_of(step_key: str) -> str:
 
 
 def compare(label: str, lake: dict, floor: dict) -> bool:
-    if lake["kg"] is None or floor["kg"] is None:
-        print(f"{label}: no figure (lakehouse {lake['kg']}, DuckDB {floor['kg']}): MISMATCH")
-        return False
-    diff = abs(lake["kg"] - floor["kg"]) / max(abs(floor["kg"]), 1e-12)
-    same = diff <= TOLERANCE and abs(lake["kwh"] - floor["kwh"]) <= 1e-6 * max(floor["kwh"], 1)
-    print(f"{label}: lakehouse {lake['kg']:,.6f} kg / {lake['kwh']:,.3f} kWh, "
-          f"DuckDB {floor['kg']:,.6f} kg / {floor['kwh']:,.3f} kWh, relative difference {diff:.2e}: "
-          f"{'MATCH' if same else 'MISMATCH'}")
+    """Every (model, basis) DuckDB computes must match the lakehouse's figure."""
+    same = True
+    for key, expected in sorted(floor["figures"].items()):
+        got = lake["figures"].get(key)
+        if got is None:
+            print(f"{label} {key[0]}/{key[1]}: no lakehouse figure: MISMATCH")
+            same = False
+            continue
+        diff = abs(got["kg"] - expected["kg"]) / max(abs(expected["kg"]), 1e-12)
+        ok = diff <= TOLERANCE and abs(got["kwh"] - expected["kwh"]) <= 1e-6 * max(expected["kwh"], 1)
+        same = same and ok
+        print(f"{label} {key[0]}/{key[1]}: lakehouse {got['kg']:,.6f} kg / {got['kwh']:,.3f} kWh, "
+              f"DuckDB {expected['kg']:,.6f} kg / {expected['kwh']:,.3f} kWh, relative difference {diff:.1e}: "
+              f"{'MATCH' if ok else 'MISMATCH'}")
     return same
 
 
@@ -229,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     if home.exists() or tree.exists():
         parser.error(f"{work} already holds a benchmark (smard_replay/ or home/): use a fresh --home")
     from emission_assets.tibber.sample import SAMPLE_API_URL
+    from emission_assets.timeutil import week_start
 
     os.environ.update({"EMISSION_HOME": str(home), "SMARD_BASE_URL": tree.as_uri(),
                        "TIBBER_API_URL": SAMPLE_API_URL, "EMISSION_HOME_REGION": "DE"})
@@ -245,22 +357,33 @@ def main(argv: list[str] | None = None) -> int:
         generate = time.perf_counter() - started
         print(f"generated {windows:,} window files, {values:,} values in {generate:.1f} s")
 
-        backfill_wall, backfill_runs = materialize(first, last)
-        rss_self, rss_children = peak_rss_mb()
-        steps = step_stats(backfill_runs)
+        with MemorySampler() as memory:
+            backfill_wall, backfill_runs = materialize(first, last)
+            steps = step_stats(backfill_runs)
         lake = lakehouse_figures()
         floor_wall, floor = duckdb_floor(tree, first, last)
-        same = compare("backfill check (average, direct, DE)", lake, floor)
+        same = compare("backfill check", lake, floor)
 
         publish(tree, first, last, changed_day=last)
-        incremental_wall, incremental_runs = materialize(last, last, refresh=True)
-        incremental_steps = step_stats(incremental_runs)
+        with MemorySampler() as incremental_memory:
+            incremental_wall, incremental_runs = materialize(last, last, refresh=True)
+            incremental_steps = step_stats(incremental_runs)
+        # The same update as a user's command in a fresh process (what a cron job or `emission-tracker` costs;
+        # the in-process figure above keeps the backfill's memory).
+        # Its day lies in another weekly window than the day changed above: re-publishing a window resets the
+        # other days in it to their first version, which the lakehouse (not refreshed for them) would not follow.
+        cli_day = first
+        if week_start(cli_day) == week_start(last):
+            parser.error("--days must reach into a second week (the fresh-process update changes the first day)")
+        publish(tree, first, last, changed_day=cli_day)
+        with MemorySampler() as cli_memory:
+            cli_wall = cli_update(cli_day)
         lake_after = lakehouse_figures()
         floor_wall_after, floor_after = duckdb_floor(tree, first, last)
         same_after = compare("incremental check (last day changed)", lake_after, floor_after)
 
-        _print_table(args.days, windows, values, backfill_wall, steps, lake, floor_wall, floor, rss_self,
-                     rss_children, incremental_wall, incremental_steps, floor_wall_after)
+        _print_table(args.days, windows, values, backfill_wall, steps, lake, floor_wall, floor, memory,
+                     incremental_wall, incremental_steps, incremental_memory, floor_wall_after, cli_wall, cli_memory)
         print(f"same numbers: {'yes' if same and same_after else 'NO'}")
         print(f"full-year ratio to DuckDB floor: {backfill_wall / floor_wall:.1f}")
         return 0 if same and same_after else 1
@@ -276,20 +399,24 @@ def _memory_gb() -> float:
         return float("nan")
 
 
-def _print_table(days, windows, values, backfill_wall, steps, lake, floor_wall, floor, rss_self, rss_children,
-                 incremental_wall, incremental_steps, floor_wall_after) -> None:
+def _print_table(days, windows, values, backfill_wall, steps, lake, floor_wall, floor, memory, incremental_wall,
+                 incremental_steps, incremental_memory, floor_wall_after, cli_wall, cli_memory) -> None:
     from tabulate import tabulate
 
+    def step_rows(step_list, sampler):
+        return [{"step": key, "seconds": f"{seconds:,.1f}", "peak RSS MB": f"{sampler.peak_mb(start, end)[0]:,.0f}"}
+                for key, start, end, seconds in step_list]
+
     layers: dict[str, float] = {}
-    for key, seconds in steps:
+    for key, _, _, seconds in steps:
         layers[layer_of(key)] = layers.get(layer_of(key), 0.0) + seconds
-    silver_production = sum(s for k, s in steps if k == "silver__production")
-    in_steps = sum(s for _, s in steps)
+    silver_production = sum(s for k, _, _, s in steps if k == "silver__production")
+    in_steps = sum(s for _, _, _, s in steps)
+    rss_self, rss_children = memory.peak_mb()
     print(f"\nbackfill steps ({days} days, one Dagster run for the range plus the factor / report runs):")
-    print(tabulate([{"step": k, "seconds": f"{s:,.1f}"} for k, s in steps], headers="keys", tablefmt="github"))
+    print(tabulate(step_rows(steps, memory), headers="keys", tablefmt="github"))
     print("\nincremental steps (1 day, refresh):")
-    print(tabulate([{"step": k, "seconds": f"{s:,.1f}"} for k, s in incremental_steps], headers="keys",
-                   tablefmt="github"))
+    print(tabulate(step_rows(incremental_steps, incremental_memory), headers="keys", tablefmt="github"))
     rows = [("input", f"{windows:,} window files, {values:,} values")]
     rows += [(f"backfill: {layer} (sum of steps)", f"{seconds:,.1f} s") for layer, seconds in layers.items()]
     rows += [
@@ -300,13 +427,19 @@ def _print_table(days, windows, values, backfill_wall, steps, lake, floor_wall, 
         ("silver rows / s (silver/production step)",
          f"{lake['silver_production_rows'] / silver_production:,.0f}" if silver_production else "n/a"),
         ("input values / s (backfill wall)", f"{values / backfill_wall:,.0f}"),
-        ("peak RSS (process incl. embedded Sail)", f"{rss_self:,.0f} MB"),
-        ("peak RSS (child processes)", f"{rss_children:,.0f} MB"),
-        ("incremental 1 day (refresh) wall", f"{incremental_wall:,.1f} s"),
+        ("peak RSS, backfill (process incl. embedded Sail)", f"{rss_self:,.0f} MB"),
+        ("peak RSS, backfill (child processes, sampled)", f"{rss_children:,.0f} MB"),
+        ("peak RSS, one-day update in the benchmark process (keeps the backfill's memory)",
+         f"{incremental_memory.peak_mb()[0]:,.0f} MB"),
+        ("one-day update as `emission-tracker materialize` in a new process: wall, peak RSS",
+         f"{cli_wall:,.1f} s, {cli_memory.peak_mb()[1]:,.0f} MB"),
+        ("one-day update (refresh) in the benchmark process: wall incl. Dagster", f"{incremental_wall:,.1f} s"),
         ("DuckDB floor wall (backfill / after update)", f"{floor_wall:,.2f} s / {floor_wall_after:,.2f} s"),
         ("DuckDB values read", f"{floor['values_read']:,}"),
-        ("lakehouse gold kg CO2 (average, direct, DE)", f"{lake['kg']:,.3f}" if lake["kg"] is not None else "none"),
-        ("DuckDB kg CO2", f"{floor['kg']:,.3f}" if floor["kg"] is not None else "none"),
+        ("figures compared (DuckDB = lakehouse)", ", ".join(f"{m}/{b}" for m, b in sorted(floor["figures"]))),
+        ("kg CO2 average/direct (lakehouse, DuckDB)",
+         f"{lake['figures'].get(('average', 'direct'), {}).get('kg', float('nan')):,.3f}, "
+         f"{floor['figures'].get(('average', 'direct'), {}).get('kg', float('nan')):,.3f}"),
         ("ratio backfill wall / DuckDB wall", f"{backfill_wall / floor_wall:,.1f}"),
     ]
     print()

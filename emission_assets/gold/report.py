@@ -1,8 +1,8 @@
 """The models report: per month, the households' kWh and the kg CO2(eq) each attribution model gives them.
 
-:func:`monthly_report` reads gold.emissions_monthly (all homes summed), :func:`plot_models` draws it as a PNG
-(one bar per model and month, household load solid and EV charging hatched on top), :func:`format_report` renders
-it as a text table.
+:func:`monthly_report` reads gold.emissions_monthly, :func:`report_frame` sums all homes per month and model,
+:func:`plot_models` draws it as a PNG (one bar per model and month, household load solid and EV charging hatched on
+top), :func:`format_report` renders it as a text table.
 """
 from __future__ import annotations
 
@@ -28,41 +28,51 @@ def _month_key(day: date) -> int:
 
 
 def monthly_report(spark, registry, start: date, end: date, basis: str) -> pd.DataFrame:
-    """One row per month of ``start``..``end`` (whole months, both ends included) that has data.
-
-    Columns: ``year``, ``month``, ``period`` (YYYY-MM), ``energy_kwh``, ``ev_kwh``, ``household_kwh`` (all homes), and
-    per model ``<model>_kg``, ``<model>_ev_kg``, ``<model>_household_kg`` (NaN where the model has no rows).
-    A home's kWh is taken once per month (the largest over the models, which all attribute the same consumption).
-    ``frame.attrs`` holds basis, start and end for the plot's title.
-    """
+    """One row per month of ``start``..``end`` (whole months, both ends included) that has data, from
+    ``registry``'s gold.emissions_monthly (pass a :class:`~emission_assets.gold.scope.MonthScope` to compute only
+    those months). See :func:`report_frame` for the columns."""
     if basis not in BASES:
         raise ValueError(f"unknown basis {basis!r}; choose one of {', '.join(BASES)}")
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
     source = registry.sql_name("gold.emissions_monthly")
     where = f"basis = '{basis}' AND year * 100 + month BETWEEN {_month_key(start)} AND {_month_key(end)}"
-    energy = spark.sql(
-        f"SELECT year, month, CAST(sum(energy_kwh) AS DOUBLE) AS energy_kwh, CAST(sum(ev_kwh) AS DOUBLE) AS ev_kwh, "
-        f"CAST(sum(household_kwh) AS DOUBLE) AS household_kwh FROM ("
-        f"SELECT year, month, home_id, max(energy_kwh) AS energy_kwh, max(ev_kwh) AS ev_kwh, "
-        f"max(household_kwh) AS household_kwh FROM {source} WHERE {where} GROUP BY year, month, home_id"
-        f") GROUP BY year, month"
-    ).toPandas()
-    emissions = spark.sql(
-        f"SELECT year, month, model, CAST(sum(emissions_kg) AS DOUBLE) AS kg, "
-        f"CAST(sum(ev_emissions_kg) AS DOUBLE) AS ev_kg, CAST(sum(household_emissions_kg) AS DOUBLE) AS household_kg "
-        f"FROM {source} WHERE {where} GROUP BY year, month, model"
-    ).toPandas()
+    rows = spark.sql(f"SELECT {', '.join(ROW_COLUMNS)} FROM {source} WHERE {where}").toPandas()
+    return report_frame(rows, basis, start, end)
 
-    frame = energy.astype({"year": int, "month": int}).sort_values(["year", "month"]).reset_index(drop=True)
+
+# The gold.emissions_monthly columns the report needs (one row per month, home, model and basis).
+ROW_COLUMNS = ("year", "month", "home_id", "model", "basis", "energy_kwh", "ev_kwh", "household_kwh", "emissions_kg",
+               "ev_emissions_kg", "household_emissions_kg")
+
+
+def report_frame(rows: pd.DataFrame, basis: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+    """The report's frame from gold.emissions_monthly rows (:data:`ROW_COLUMNS`; other bases are ignored).
+
+    Columns: ``year``, ``month``, ``period`` (YYYY-MM), ``energy_kwh``, ``ev_kwh``, ``household_kwh`` (all homes), and
+    per model ``<model>_kg``, ``<model>_ev_kg``, ``<model>_household_kg`` (NaN where the model has no rows).
+    A home's kWh is taken once per month (the largest over the models, which all attribute the same consumption).
+    ``frame.attrs`` holds basis, start and end for the plot's title.
+    """
+    rows = rows[rows["basis"] == basis].copy()
+    for column in ROW_COLUMNS[5:]:
+        rows[column] = rows[column].astype(float)
+    rows = rows.astype({"year": int, "month": int})
+    energy_columns = list(ENERGY_COLUMNS)
+    per_home = rows.groupby(["year", "month", "home_id"], as_index=False)[energy_columns].max()
+    frame = per_home.groupby(["year", "month"], as_index=False)[energy_columns].sum()
+    frame = frame.sort_values(["year", "month"]).reset_index(drop=True)
+    emissions = rows.groupby(["year", "month", "model"], as_index=False)[
+        ["emissions_kg", "ev_emissions_kg", "household_emissions_kg"]].sum()
     for model in MODELS:
-        rows = emissions[emissions["model"] == model].astype({"year": int, "month": int})
-        rows = rows.rename(columns=dict(zip(("kg", "ev_kg", "household_kg"), model_columns(model))))
-        frame = frame.merge(rows.drop(columns="model"), on=["year", "month"], how="left")
+        part = emissions[emissions["model"] == model].drop(columns="model")
+        part = part.rename(columns=dict(zip(("emissions_kg", "ev_emissions_kg", "household_emissions_kg"),
+                                            model_columns(model))))
+        frame = frame.merge(part, on=["year", "month"], how="left")
     frame.insert(2, "period", [f"{y:04d}-{m:02d}" for y, m in zip(frame["year"], frame["month"])])
     for column in frame.columns[3:]:
         frame[column] = frame[column].astype(float)
-    frame.attrs.update(basis=basis, start=start.isoformat(), end=end.isoformat())
+    frame.attrs.update(basis=basis, start=start.isoformat() if start else None, end=end.isoformat() if end else None)
     return frame
 
 

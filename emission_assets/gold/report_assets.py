@@ -1,12 +1,12 @@
 """Dagster asset ``gold/emissions_report``: the models report over all the data present, as a PNG and a table.
 
-Not partitioned, on purpose: the report spans every month gold.emissions_monthly holds (its bars are months, and a
-month is made of many daily partitions), reads only monthly aggregates, and is cheap; one report per day partition
-would neither match its bars nor be wanted. Materialised after any silver run, it reflects the whole lakehouse.
+Not partitioned, on purpose: the report spans every month the lakehouse holds (its bars are months, and a month is
+made of many daily partitions); one report per day partition would neither match its bars nor be wanted.
+Materialised after any silver run, it reflects the whole lakehouse, but recomputes only the months whose inputs
+changed (:mod:`emission_assets.gold.report_store`): a one-day update costs one month, not the whole history.
 """
 
 import base64
-from datetime import date, timedelta
 
 from dagster import (
     AssetCheckResult,
@@ -20,23 +20,18 @@ from dagster import (
 )
 
 from emission_assets.assets_metadata import OWNERS
-from emission_assets.gold.report import (
-    BASES,
-    format_report,
-    monthly_report,
-    plot_models,
-)
+from emission_assets.gold.report import BASES, ROW_COLUMNS, format_report, plot_models, report_frame
+from emission_assets.gold.report_store import MAX_G_PER_KWH, SAMPLE, Refresh, refresh
 from emission_assets.resources import SparkResource
 from emission_assets.settings import emission_home
 
 KEY = AssetKey(["gold", "emissions_report"])
-MAX_G_PER_KWH = 1500.0  # above any fuel's lifecycle factor (lignite ~1,100-1,200 g/kWh)
 CHECKS = {
-    "intensities_within_physical_bounds": f"Every gold.grid_intensity g_per_kwh is between 0 and {MAX_G_PER_KWH:,.0f}.",
+    "intensities_within_physical_bounds": f"Every intensity the attribution uses (gold.grid_intensity in the home "
+    f"region and control area) is between 0 and {MAX_G_PER_KWH:,.0f} g/kWh, in every month.",
     "every_production_interval_has_a_factor": "Every silver.production row's production type has an active "
-    "(not retired) emission factor valid at its local date, for each basis.",
+    "(not retired) emission factor valid at its local date, for each basis, in every month.",
 }
-SAMPLE = 50
 
 
 def reports_dir():
@@ -47,73 +42,46 @@ def _md_list(items: list[str]) -> MetadataValue:
     return MetadataValue.md("\n".join(f"- {i}" for i in items[:SAMPLE]) or "none")
 
 
-def data_months(spark, registry) -> tuple[date, date] | None:
-    """First day of the first and last month gold.emissions_monthly holds, or None when it is empty."""
-    row = spark.sql(
-        f"SELECT min(year * 100 + month) AS first, max(year * 100 + month) AS last "
-        f"FROM {registry.sql_name('gold.emissions_monthly')}"
+def check_results(spark, registry, done: Refresh) -> list[AssetCheckResult]:
+    """Both checks over every month in gold.report_inputs (counts kept per month; offenders sampled from the months
+    this run recomputed)."""
+    totals = spark.sql(
+        "SELECT coalesce(sum(intensity_rows), 0) AS n, coalesce(sum(intensity_outside), 0) AS outside, "
+        "coalesce(sum(intensity_null), 0) AS nulls, min(lowest_g_per_kwh) AS lowest, "
+        "max(highest_g_per_kwh) AS highest, coalesce(sum(rows_without_factor), 0) AS without_factor, "
+        "collect_list(CASE WHEN intensity_outside > 0 THEN year * 100 + month END) AS bad_intensity_months, "
+        "collect_list(CASE WHEN rows_without_factor > 0 THEN year * 100 + month END) AS bad_factor_months "
+        f"FROM {registry.sql_name('gold.report_inputs')}"
     ).collect()[0]
-    if row["first"] is None:
-        return None
-    first, last = int(row["first"]), int(row["last"])
-    return date(first // 100, first % 100, 1), date(last // 100, last % 100, 1)
 
+    def months(keys) -> str:
+        return ", ".join(f"{k // 100:04d}-{k % 100:02d}" for k in sorted(keys)) or "none"
 
-def intensity_check(spark, registry) -> AssetCheckResult:
-    source = registry.sql_name("gold.grid_intensity")
-    outside = f"g_per_kwh < 0 OR g_per_kwh > {MAX_G_PER_KWH}"
-    counts = spark.sql(
-        f"SELECT count(*) AS n, count_if({outside}) AS outside, count_if(g_per_kwh IS NULL) AS nulls, "
-        f"min(g_per_kwh) AS lowest, max(g_per_kwh) AS highest FROM {source}"
-    ).collect()[0]
-    offenders = spark.sql(
-        f"SELECT interval_start, region, model, basis, g_per_kwh FROM {source} WHERE {outside} "
-        f"ORDER BY interval_start, region, model, basis LIMIT {SAMPLE}"
-    ).collect()
-    return AssetCheckResult(
-        check_name="intensities_within_physical_bounds",
-        passed=counts["outside"] == 0,
-        metadata={
-            "rows": counts["n"],
-            "rows_outside": counts["outside"],
-            "rows_null": counts["nulls"],
-            "lowest_g_per_kwh": float(counts["lowest"]) if counts["lowest"] is not None else None,
-            "highest_g_per_kwh": float(counts["highest"]) if counts["highest"] is not None else None,
-            "outside": _md_list([f"{r.interval_start} {r.region} {r.model}/{r.basis}: {r.g_per_kwh:g}" for r in offenders]),
-        },
-    )
-
-
-def missing_factors_sql(registry) -> str:
-    """silver.production rows x basis without an active factor valid at the row's local date."""
-    local_date = "make_date(p.year, p.month, p.day)"
-    bases = ", ".join(f"('{b}')" for b in BASES)
-    return (
-        f"SELECT p.production_type, b.basis, {local_date} AS local_date, p.interval_start "
-        f"FROM {registry.sql_name('silver.production')} p "
-        f"CROSS JOIN (SELECT basis FROM VALUES {bases} AS b(basis)) b "
-        f"LEFT ANTI JOIN {registry.sql_name('silver.emission_factors')} f "
-        f"ON f.production_type = p.production_type AND f.basis = b.basis AND f.retired_at IS NULL "
-        f"AND f.valid_from <= {local_date} AND (f.valid_to IS NULL OR {local_date} < f.valid_to)"
-    )
-
-
-def factor_check(spark, registry) -> AssetCheckResult:
-    missing = missing_factors_sql(registry)
-    rows = spark.sql(f"SELECT count(DISTINCT production_type, interval_start) AS n FROM ({missing})").collect()[0]["n"]
-    groups = spark.sql(
-        f"SELECT production_type, basis, min(local_date) AS first, max(local_date) AS last, count(*) AS n "
-        f"FROM ({missing}) GROUP BY production_type, basis ORDER BY production_type, basis LIMIT {SAMPLE}"
-    ).collect()
-    return AssetCheckResult(
-        check_name="every_production_interval_has_a_factor",
-        passed=rows == 0,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "production_rows_without_factor": rows,
-            "offenders": _md_list([f"{g.production_type} ({g.basis}): {g.n} rows, {g.first}..{g.last}" for g in groups]),
-        },
-    )
+    return [
+        AssetCheckResult(
+            check_name="intensities_within_physical_bounds",
+            passed=totals.outside == 0,
+            metadata={
+                "rows": totals.n,
+                "rows_outside": totals.outside,
+                "rows_null": totals.nulls,
+                "lowest_g_per_kwh": totals.lowest,
+                "highest_g_per_kwh": totals.highest,
+                "months_with_rows_outside": months(totals.bad_intensity_months),
+                "outside": _md_list(done.intensity_offenders),
+            },
+        ),
+        AssetCheckResult(
+            check_name="every_production_interval_has_a_factor",
+            passed=totals.without_factor == 0,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "production_rows_without_factor": totals.without_factor,
+                "months_with_rows_without_factor": months(totals.bad_factor_months),
+                "offenders": _md_list(done.factor_offenders),
+            },
+        ),
+    ]
 
 
 def report_metadata(frame, png_path) -> dict:
@@ -137,25 +105,32 @@ def report_metadata(frame, png_path) -> dict:
     kinds={"spark", "pandas"},
     owners=OWNERS,
     description="kg CO2(eq) per month and attribution model (EV and household load) over all the data present, "
-    "as a PNG under $EMISSION_HOME/reports and a table; checks the intensities and the factors' coverage.",
+    "as a PNG under $EMISSION_HOME/reports and a table; keeps gold.report_monthly (recomputing only the months whose "
+    "inputs changed) and checks the intensities and the factors' coverage.",
     check_specs=[AssetCheckSpec(name, asset=KEY, description=text) for name, text in CHECKS.items()],
 )
 def emissions_report_asset(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
     lakehouse = spark.open()
     session, registry = lakehouse.spark, lakehouse.registry
-    checks = [intensity_check(session, registry), factor_check(session, registry)]
-    months = data_months(session, registry)
-    if months is None:
-        context.log.warning("gold.emissions_monthly is empty: no report")
-        return MaterializeResult(metadata={"months": 0}, check_results=checks)
-    first, last = months
-    last_day = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    metadata: dict = {"months": 0}
+    done = refresh(session, registry)
+    context.log.info(
+        f"report store: {len(done.recomputed)} of {len(done.months)} months recomputed "
+        f"({', '.join(f'{y:04d}-{m:02d}' for y, m in done.recomputed) or 'none'}), {len(done.dropped)} dropped, "
+        f"{done.seconds:.1f} s"
+    )
+    checks = check_results(session, registry, done)
+    rows = session.sql(
+        f"SELECT {', '.join(ROW_COLUMNS)} FROM {registry.sql_name('gold.report_monthly')}").toPandas()
+    metadata: dict = {"months": 0, "months_recomputed": len(done.recomputed), "store_seconds": round(done.seconds, 2)}
+    if rows.empty:
+        context.log.warning("no consumption with emissions in the lakehouse (gold.report_monthly is empty): no report")
+        return MaterializeResult(metadata=metadata, check_results=checks)
     for basis in BASES:
-        frame = monthly_report(session, registry, first, last_day, basis)
+        frame = report_frame(rows, basis)
         if frame.empty:
             continue
-        png = plot_models(frame, reports_dir() / f"models_{first.isoformat()}_{last_day.isoformat()}_{basis}.png")
+        first, last = frame["period"].iloc[0], frame["period"].iloc[-1]
+        png = plot_models(frame, reports_dir() / f"models_{first}_{last}_{basis}.png")
         suffix = "" if basis == "direct" else f"_{basis}"
         metadata.update({f"{key}{suffix}": value for key, value in report_metadata(frame, png).items()})
     return MaterializeResult(metadata=metadata, check_results=checks)

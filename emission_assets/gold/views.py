@@ -21,6 +21,14 @@ def _builders() -> dict[str, Builder]:
     return builders
 
 
+def builder(name: str) -> Builder:
+    """The SQL builder of one gold view."""
+    try:
+        return _builders()[name]
+    except KeyError:
+        raise KeyError(f"no SQL builder for gold view {name!r}") from None
+
+
 def view_definitions(registry: Registry) -> dict[str, str]:
     """SQL per view name: the registry's views in its order, then the consumer views.
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DAY_PARTITIONS = ("year", "month", "day")
+MONTH_PARTITIONS = ("year", "month")
 
 
 @dataclass(frozen=True)
@@ -187,11 +188,53 @@ SILVER_REDISPATCH = TableSpec(
     description="Redispatch measures (netztransparenz.de), typed, one row per measure, by the local day it starts.",
 )
 
+# The report's store (gold/emissions_report): the gold.emissions_monthly rows, and per month the fingerprint of the
+# inputs they were computed from, so a run recomputes only the months whose inputs changed.
+GOLD_REPORT_MONTHLY = TableSpec(
+    name="gold.report_monthly",
+    columns=(
+        ("home_id", "STRING"),
+        ("model", "STRING"),
+        ("basis", "STRING"),
+        ("energy_kwh", "DECIMAL(24,6)"),
+        ("ev_kwh", "DECIMAL(24,6)"),
+        ("household_kwh", "DECIMAL(24,6)"),
+        ("emissions_kg", "DOUBLE"),
+        ("ev_emissions_kg", "DOUBLE"),
+        ("household_emissions_kg", "DOUBLE"),
+        ("g_per_kwh", "DOUBLE"),
+        ("spread_kg", "DOUBLE"),
+        ("year", "INT"),
+        ("month", "INT"),
+    ),
+    partition_by=MONTH_PARTITIONS,
+    description="gold.emissions_monthly as of the last report run (per local month, home, model and basis).",
+)
+
+GOLD_REPORT_INPUTS = TableSpec(
+    name="gold.report_inputs",
+    columns=(
+        ("fingerprint", "STRING"),
+        ("intensity_rows", "BIGINT"),
+        ("intensity_outside", "BIGINT"),
+        ("intensity_null", "BIGINT"),
+        ("lowest_g_per_kwh", "DOUBLE"),
+        ("highest_g_per_kwh", "DOUBLE"),
+        ("rows_without_factor", "BIGINT"),
+        ("computed_at", "TIMESTAMP"),
+        ("year", "INT"),
+        ("month", "INT"),
+    ),
+    partition_by=MONTH_PARTITIONS,
+    description="Per local month: the fingerprint of the silver rows, factors, redispatch and model SQL that "
+    "gold.report_monthly was computed from, and that month's check counts.",
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
         BRONZE_SMARD_RESPONSES, BRONZE_TIBBER_RESPONSES, BRONZE_REDISPATCH_RESPONSES, SILVER_PRODUCTION,
-        SILVER_CONSUMPTION, SILVER_EMISSION_FACTORS, SILVER_REDISPATCH,
+        SILVER_CONSUMPTION, SILVER_EMISSION_FACTORS, SILVER_REDISPATCH, GOLD_REPORT_MONTHLY, GOLD_REPORT_INPUTS,
     )
 }
 

@@ -2,7 +2,8 @@
 
 Three operations, chosen because they are safe on every engine:
 - ``append``: blind append (bronze is append-only; use ``insert_new`` for exactly-once);
-- ``replace_days``: overwrite exactly the given local days with ``replaceWhere`` on the table *path*;
+- ``replace_days`` / ``replace_months``: overwrite exactly the given local days / months with ``replaceWhere`` on
+  the table *path*;
 - ``merge``/``insert_new``: SQL ``MERGE INTO``; ``insert_new_stream`` runs ``insert_new`` per micro-batch of a
   streaming source (Databricks Auto Loader), so streamed rows take the same exactly-once path.
 
@@ -17,23 +18,47 @@ import logging
 import uuid
 from datetime import date
 
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import before_sleep_log, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from emission_assets.lakehouse.registry import DAY_PARTITIONS, Registry, spec
+from emission_assets.lakehouse.registry import DAY_PARTITIONS, MONTH_PARTITIONS, Registry, spec
 
 log = logging.getLogger(__name__)
 
 
+class ConcurrentWriteError(RuntimeError):
+    """A table operation kept failing with the errors concurrent writers cause; none of its attempts committed."""
+
+
+# Errors of a process racing another one on the same Delta table; trying again on the new table version resolves
+# them. A lost commit race (Sail retries that itself first), and Sail reading the log while another process writes a
+# checkpoint: it resolves the latest version, the other process commits and checkpoints the next one, and the listing
+# then misses the older commits ("Missing commit file: expected version 0, found 8"). Both fail before a commit.
+_TRANSIENT = ("Failed to commit transaction", "ConcurrentAppend", "concurrent", "Missing commit file")
+_ATTEMPTS = 6
+
+
 def _is_commit_conflict(error: BaseException) -> bool:
     text = str(error)
-    return any(marker in text for marker in ("Failed to commit transaction", "ConcurrentAppend", "concurrent"))
+    return any(marker in text for marker in _TRANSIENT)
 
 
-# Concurrent writers to one Delta table can lose the commit race; the loser retries on the new version.
+def _gave_up(state) -> None:
+    """Replace the engine's last error by one that names the operation and the table (the 2nd positional argument)."""
+    error = state.outcome.exception()
+    table = state.args[1] if len(state.args) > 1 else "?"
+    raise ConcurrentWriteError(
+        f"{state.fn.__name__} on {table} failed {state.attempt_number} times with an error that concurrent writers "
+        f"cause ({str(error).strip().splitlines()[0]}); nothing of it was committed. Re-run: writes are idempotent. "
+        f"If no other run writes {table}, check its _delta_log."
+    ) from error
+
+
 _retry_conflicts = retry(
     retry=retry_if_exception(_is_commit_conflict),
-    stop=stop_after_attempt(6),
+    stop=stop_after_attempt(_ATTEMPTS),
     wait=wait_exponential(multiplier=0.2, max=5),
+    before_sleep=before_sleep_log(log, logging.WARNING),
+    retry_error_callback=_gave_up,
     reraise=True,
 )
 
@@ -47,6 +72,14 @@ def day_predicate(first_day: date, last_day: date) -> str:
     key = "(year * 10000 + month * 100 + day)"
     as_int = lambda d: d.year * 10000 + d.month * 100 + d.day  # noqa: E731
     return f"{key} BETWEEN {as_int(first_day)} AND {as_int(last_day)}"
+
+
+def month_predicate(months) -> str:
+    """SQL predicate on the ``year``/``month`` partition columns selecting the (year, month) pairs ``months``."""
+    keys = sorted({year * 100 + month for year, month in months})
+    if not keys:
+        raise ValueError("no month to replace")
+    return f"year * 100 + month IN ({', '.join(map(str, keys))})"
 
 
 class DeltaWriter:
@@ -85,14 +118,24 @@ class DeltaWriter:
     @_retry_conflicts
     def replace_days(self, name: str, df, first_day: date, last_day: date) -> None:
         """Atomically make the local days ``first_day..last_day`` hold exactly ``df``; other days are untouched."""
+        self._replace_where(name, df, DAY_PARTITIONS, day_predicate(first_day, last_day), f"days {first_day}..{last_day}",
+                            "day")
+
+    @_retry_conflicts
+    def replace_months(self, name: str, df, months) -> None:
+        """Atomically make the (year, month) partitions ``months`` hold exactly ``df``; other months are untouched."""
+        months = sorted(set(months))
+        self._replace_where(name, df, MONTH_PARTITIONS, month_predicate(months),
+                            "months " + ", ".join(f"{y:04d}-{m:02d}" for y, m in months), "month")
+
+    def _replace_where(self, name: str, df, partitions: tuple[str, ...], predicate: str, what: str, unit: str) -> None:
         table = spec(name)
-        if table.partition_by != DAY_PARTITIONS:
-            raise ValueError(f"{name} is not partitioned by {DAY_PARTITIONS}")
-        predicate = day_predicate(first_day, last_day)
-        outside = df.where(f"NOT ({predicate})").select(*DAY_PARTITIONS).limit(1).collect()
+        if table.partition_by != partitions:
+            raise ValueError(f"{name} is not partitioned by {partitions}")
+        outside = df.where(f"NOT ({predicate})").select(*partitions).limit(1).collect()
         if outside:
             raise ValueError(
-                f"refusing to replace {name} days {first_day}..{last_day}: the data holds rows for another day "
+                f"refusing to replace {name} {what}: the data holds rows for another {unit} "
                 f"({tuple(outside[0])}); they would be written outside the replaced range"
             )
         self._save(name, self._writer(name, df, "overwrite").option("replaceWhere", predicate))
@@ -109,6 +152,11 @@ class DeltaWriter:
         finally:
             self.spark.catalog.dropTempView(view)
         return int(rows[0][0]) if rows and len(rows[0]) else -1
+
+    @_retry_conflicts
+    def collect(self, name: str, df) -> list:
+        """``df.collect()`` of a read of ``name`` that may race its concurrent writers (retried like a write)."""
+        return df.collect()
 
     def insert_new(self, name: str, df, keys: list[str]) -> int:
         """Insert the rows whose ``keys`` are not in the table yet: exactly once, even for concurrent runs."""

@@ -29,9 +29,9 @@ from emission_assets.silver.consumption import (
     consumption_from_bronze,
 )
 from emission_assets.silver.consumption import quality_summary as consumption_quality
-from emission_assets.silver.production import production_from_bronze, quality_summary
+from emission_assets.silver.production import production_from_bronze, quality_summary, unparsed_payloads
 from emission_assets.smard.catalog import GENERATION_FILTERS, series
-from emission_assets.timeutil import days_between, expected_intervals
+from emission_assets.timeutil import days_between, expected_intervals, month_spans
 
 TABLE = "silver.production"
 KEY = AssetKey(["silver", "production"])
@@ -125,14 +125,31 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
 def silver_production(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
     first_day, last_day = day_range(context)
     lakehouse = spark.open()
-    window_from, window_to = window_date_range(first_day, last_day)
-    bronze = lakehouse.table(BRONZE_TABLE).where(F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
-    lakehouse.writer.replace_days(TABLE, production_from_bronze(bronze, first_day, last_day), first_day, last_day)
+    unparsed_files: set[str] = set()
+    # One month per write: memory stays that of a month however long the range (a year in one write peaked at
+    # ~1.9 GB on the embedded engine). Each month is replaced atomically; a re-run after a failure redoes them all.
+    for span_first, span_last in month_spans(first_day, last_day):
+        window_from, window_to = window_date_range(span_first, span_last)
+        bronze = lakehouse.table(BRONZE_TABLE).where(
+            F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
+        lakehouse.writer.replace_days(TABLE, production_from_bronze(bronze, span_first, span_last), span_first,
+                                      span_last)
+        # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
+        # them). A weekly window can span two months: the set reports it once.
+        unparsed_files |= {f"{r.file_name}: {r.reason}" for r in unparsed_payloads(bronze).collect()}
+    unparsed = sorted(unparsed_files)
+    if unparsed:
+        context.log.warning(
+            f"silver/production skipped {len(unparsed)} bronze file(s) that are not SMARD windows (kept in bronze "
+            f"and the reservoir): {'; '.join(unparsed[:20])}"
+        )
 
     written, summary = written_days(lakehouse, TABLE, first_day, last_day, quality_summary)
     return MaterializeResult(
         metadata={
             **written_metadata(summary, first_day, last_day),
+            "unparsed_bronze_files": len(unparsed),
+            "unparsed": _sample(unparsed),
             "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
             "preview": preview(written.drop("source_file"), "interval_start"),
         },

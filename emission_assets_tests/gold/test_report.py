@@ -4,13 +4,13 @@ from __future__ import annotations
 import base64
 import math
 from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
 
 from emission_assets.cli import main
 from emission_assets.gold.report import (
-    ATTRIBUTION,
     MODELS,
     format_report,
     monthly_report,
@@ -156,16 +156,19 @@ def lakehouse(spark, registry, writer, monkeypatch):
     return house
 
 
-def test_report_cli_prints_the_table_and_writes_the_png(lakehouse, emissions_monthly, tmp_path):
+def test_report_cli_prints_the_table_and_writes_the_png(lakehouse, report_inputs, tmp_path):
     result = run("report", "--start", "2024-01-01", "--end", "2024-02-29", "--basis", "lifecycle")
     assert result.exit_code == 0, result.output
     assert "merit_order" in result.output and "2024-02" in result.output
     expected = tmp_path / "home" / "reports" / "models_2024-01-01_2024-02-29_lifecycle.png"
     assert f"chart: {expected}" in result.output
     assert expected.read_bytes().startswith(PNG_SIGNATURE)
+    # January only: the scope leaves February out of the table
+    january = run("report", "--start", "2024-01-01", "--end", "2024-01-31")
+    assert january.exit_code == 0 and "2024-01" in january.output and "2024-02" not in january.output
 
 
-def test_report_cli_with_no_data_is_a_user_error(lakehouse, emissions_monthly):
+def test_report_cli_with_no_data_is_a_user_error(lakehouse, report_inputs):
     result = run("report", "--start", "2023-01-01", "--end", "2023-02-01", "--output", "x.png")
     assert result.exit_code == 2, result.output
     assert "no direct emissions" in result.stderr
@@ -184,9 +187,9 @@ def production(spark, rows):
         "year int, month int, day int"))
 
 
-def factors(spark, rows):
+def factors(spark, rows, g_per_kwh=100.0, prefix=""):
     """rows: (production_type, basis, valid_from, valid_to, retired) -> silver.emission_factors frame."""
-    data = [(f"{t}-{b}-{i}", t, b, 100.0, "g/kWh", "test", None, start, end, not retired, datetime(2024, 1, 1),
+    data = [(f"{prefix}{t}-{b}-{i}", t, b, g_per_kwh, "g/kWh", "test", None, start, end, not retired, datetime(2024, 1, 1),
              datetime(2024, 6, 1) if retired else None, "h") for i, (t, b, start, end, retired) in enumerate(rows)]
     return spark.createDataFrame(data, (
         "factor_id string, production_type string, basis string, g_per_kwh double, unit string, source string, "
@@ -194,19 +197,24 @@ def factors(spark, rows):
         "retired_at timestamp, row_hash string"))
 
 
-@pytest.fixture
-def grid_intensity(spark, registry):
-    def create(values):
-        rows = ", ".join(f"(timestamp'2024-01-0{i + 1} 10:00:00', 'DE', 'average', 'direct', {v})"
-                         for i, v in enumerate(values))
-        spark.sql("CREATE OR REPLACE VIEW gold.grid_intensity AS SELECT interval_start, region, model, basis, "
-                  f"CAST(g AS DOUBLE) AS g_per_kwh FROM VALUES {rows} AS t(interval_start, region, model, basis, g)")
-    yield create
-    spark.sql("DROP VIEW IF EXISTS gold.grid_intensity")
+def consumption(spark, days, kwh=2.0):
+    """One 10:00-11:00 UTC hour of ``kwh`` (half of it EV) per local day -> silver.consumption frame."""
+    data = [(datetime(d.year, d.month, d.day, 10), datetime(d.year, d.month, d.day, 11), "home", "hourly_api",
+             Decimal(str(kwh)), kwh, Decimal(str(kwh / 2)), Decimal(str(kwh / 2)), 0.0, Decimal("0.5"), Decimal("0.25"),
+             "EUR", "f", datetime(2024, 1, 1), d.year, d.month, d.day) for d in days]
+    return spark.createDataFrame(data, (
+        "interval_start timestamp, interval_end timestamp, home_id string, source string, energy_kwh decimal(14,6), "
+        "avg_power_kw double, ev_kwh decimal(14,6), household_kwh decimal(14,6), ev_charge_kw double, "
+        "cost decimal(14,6), unit_price decimal(12,6), currency string, source_file string, fetched_at timestamp, "
+        "year int, month int, day int"))
+
+
+ALL_FACTORS = [(t, b, date(2020, 1, 1), None, False) for t in ("lignite", "solar") for b in ("direct", "lifecycle")]
 
 
 def test_factor_check_lists_production_without_an_active_valid_factor(spark, registry, writer):
-    from emission_assets.gold.report_assets import factor_check
+    from emission_assets.gold.report_assets import check_results
+    from emission_assets.gold.report_store import refresh
 
     days = [date(2024, 1, 10), date(2024, 3, 10)]
     writer.replace_days("silver.production", production(spark, [(t, d) for t in ("lignite", "solar") for d in days]),
@@ -220,41 +228,124 @@ def test_factor_check_lists_production_without_an_active_valid_factor(spark, reg
     ])
     writer.append("silver.emission_factors", factors_frame)
 
-    result = factor_check(spark, registry)
+    done = refresh(spark, registry)
+    assert done.recomputed == [(2024, 1), (2024, 3)]
+    result = {c.check_name: c for c in check_results(spark, registry, done)}["every_production_interval_has_a_factor"]
     assert not result.passed
     assert result.metadata["production_rows_without_factor"].value == 1
+    assert result.metadata["months_with_rows_without_factor"].value == "2024-03"
     assert "solar (direct): 1 rows, 2024-03-10..2024-03-10" in result.metadata["offenders"].value
 
-
-def test_intensity_check_flags_values_outside_0_to_1500(spark, registry, grid_intensity):
-    from emission_assets.gold.report_assets import intensity_check
-
-    grid_intensity([0, 420.5, 1500])
-    assert intensity_check(spark, registry).passed
-    grid_intensity([-1, 420.5, 1501])
-    result = intensity_check(spark, registry)
-    assert not result.passed
-    assert result.metadata["rows_outside"].value == 2
+    # Nothing changed: nothing recomputed, and the stored counts still fail the check.
+    again = refresh(spark, registry)
+    assert again.recomputed == []
+    result = {c.check_name: c for c in check_results(spark, registry, again)}["every_production_interval_has_a_factor"]
+    assert not result.passed and result.metadata["production_rows_without_factor"].value == 1
 
 
-def test_report_asset_attaches_the_png_and_the_table(spark, registry, lakehouse, emissions_monthly, grid_intensity,
-                                                     tmp_path):
+def test_intensity_check_flags_values_outside_0_to_1500(spark, registry, writer):
+    from emission_assets.gold.report_assets import check_results
+    from emission_assets.gold.report_store import refresh
+
+    days = [date(2024, 1, 10), date(2024, 2, 10)]
+    writer.replace_days("silver.production", production(spark, [("lignite", d) for d in days]), days[0], days[-1])
+    january = [("lignite", b, date(2020, 1, 1), date(2024, 2, 1), False) for b in ("direct", "lifecycle")]
+    february = [("lignite", b, date(2024, 2, 1), None, False) for b in ("direct", "lifecycle")]
+    writer.append("silver.emission_factors", factors(spark, january, g_per_kwh=1500.0))
+    writer.append("silver.emission_factors", factors(spark, february, g_per_kwh=1500.0, prefix="v2"))
+    checks = {c.check_name: c for c in check_results(spark, registry, refresh(spark, registry))}
+    assert checks["intensities_within_physical_bounds"].passed
+    assert checks["intensities_within_physical_bounds"].metadata["highest_g_per_kwh"].value == 1500.0
+
+    # The February version is corrected to above the bound: only February's intensities are outside.
+    writer.merge("silver.emission_factors", factors(spark, february, g_per_kwh=1501.0, prefix="v2"),
+                 "t.factor_id = s.factor_id", "WHEN MATCHED THEN UPDATE SET t.g_per_kwh = s.g_per_kwh")
+    done = refresh(spark, registry)
+    assert done.recomputed == [(2024, 1), (2024, 2)]  # the factor dimension changed: every month
+    check = {c.check_name: c for c in check_results(spark, registry, done)}["intensities_within_physical_bounds"]
+    assert not check.passed
+    # February's hour: average, merit order and worst emitter x 2 bases
+    assert check.metadata["rows_outside"].value == 6
+    assert check.metadata["months_with_rows_outside"].value == "2024-02"
+    assert "2024-02-10 10:00:00 DE average/direct: 1501" in check.metadata["outside"].value
+
+
+@pytest.fixture
+def report_inputs(spark, registry, writer):
+    """Two months of production (lignite 1 MWh, solar 1 MWh per hour) and consumption in the same hours."""
+    days = [date(2024, 1, 10), date(2024, 1, 11), date(2024, 2, 10)]
+    writer.replace_days("silver.production", production(spark, [(t, d) for t in ("lignite", "solar") for d in days]),
+                        days[0], days[-1])
+    writer.replace_days("silver.consumption", consumption(spark, days), days[0], days[-1])
+    writer.append("silver.emission_factors", factors(spark, [
+        ("lignite", b, date(2020, 1, 1), None, False) for b in ("direct", "lifecycle")], g_per_kwh=1000.0))
+    writer.append("silver.emission_factors", factors(spark, [
+        ("solar", b, date(2020, 1, 1), None, False) for b in ("direct", "lifecycle")], g_per_kwh=0.0, prefix="s"))
+    return days
+
+
+def materialise_report():
     from dagster import build_asset_context
 
     from emission_assets.gold.report_assets import emissions_report_asset
     from emission_assets.resources import SparkResource
 
-    grid_intensity([300.0])
     with build_asset_context() as context:
-        result = emissions_report_asset(context=context, spark=SparkResource())
+        return emissions_report_asset(context=context, spark=SparkResource())
+
+
+def test_report_asset_attaches_the_png_and_the_table(spark, registry, writer, lakehouse, report_inputs, tmp_path):
+    result = materialise_report()
     metadata = result.metadata
-    png = tmp_path / "home" / "reports" / "models_2024-01-01_2024-03-31_direct.png"
+    png = tmp_path / "home" / "reports" / "models_2024-01_2024-02_direct.png"
     assert metadata["png"].value == str(png)
     encoded = metadata["report"].value.removeprefix("![models](data:image/png;base64,").removesuffix(")")
     assert base64.b64decode(encoded) == png.read_bytes()
     assert "merit_order" in metadata["table"].value
-    assert (metadata["first_month"], metadata["last_month"], metadata["months"]) == ("2024-01", "2024-03", 3)
+    assert (metadata["first_month"], metadata["last_month"], metadata["months"]) == ("2024-01", "2024-02", 2)
+    assert metadata["months_recomputed"] == 2
     assert "report_lifecycle" in metadata
     checks = {c.check_name: c.passed for c in result.check_results}
     assert checks == {"intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True}
-    assert ATTRIBUTION  # drawn on the chart
+    # January: 2 hours x 2 kWh at the average of lignite and solar (500 g/kWh) = 2 kg; worst emitter 1,000 g/kWh.
+    kg = {(r.month, r.model): r.kg for r in spark.sql(
+        "SELECT month, model, emissions_kg AS kg FROM gold.report_monthly WHERE basis = 'direct'").collect()}
+    assert kg[(1, "average")] == pytest.approx(2.0) and kg[(1, "worst_emitter")] == pytest.approx(4.0)
+    assert kg[(2, "average")] == pytest.approx(1.0)
+
+    # Re-run with the same inputs: nothing recomputed, same report.
+    again = materialise_report()
+    assert again.metadata["months_recomputed"] == 0
+    assert again.metadata["table"] == metadata["table"]
+
+    # One February day's consumption doubles: only February is recomputed, and its figure follows.
+    february = report_inputs[-1]
+    writer.replace_days("silver.consumption", consumption(spark, [february], kwh=4.0), february, february)
+    changed = materialise_report()
+    assert changed.metadata["months_recomputed"] == 1
+    kg = {(r.month, r.model): r.kg for r in spark.sql(
+        "SELECT month, model, emissions_kg AS kg FROM gold.report_monthly WHERE basis = 'direct'").collect()}
+    assert kg[(1, "average")] == pytest.approx(2.0) and kg[(2, "average")] == pytest.approx(2.0)
+
+    # February's inputs are deleted: its figures and fingerprint go too.
+    empty = spark.createDataFrame([], spark.table("silver.consumption").schema)
+    writer.replace_days("silver.consumption", empty, february, february)
+    writer.replace_days("silver.production", spark.createDataFrame([], spark.table("silver.production").schema),
+                        february, february)
+    dropped = materialise_report()
+    assert dropped.metadata["last_month"] == "2024-01"
+    assert spark.sql("SELECT DISTINCT month FROM gold.report_inputs").collect() == [(1,)]
+
+
+def test_report_store_figures_equal_the_gold_view(spark, registry, report_inputs):
+    from emission_assets.gold.report_store import refresh
+
+    refresh(spark, registry, months_per_query=1)
+    key = "year, month, home_id, model, basis"
+    stored = spark.sql(f"SELECT {key}, energy_kwh, emissions_kg, spread_kg FROM gold.report_monthly "
+                       f"ORDER BY {key}").collect()
+    view = spark.sql(f"SELECT {key}, energy_kwh, emissions_kg, spread_kg FROM gold.emissions_monthly "
+                     f"ORDER BY {key}").collect()
+    assert len(stored) == 2 * 3 * 2  # 2 months x 3 national models x 2 bases (no control area: no locality)
+    assert [tuple(r)[:6] for r in stored] == [tuple(r)[:6] for r in view]
+    assert [r.emissions_kg for r in stored] == pytest.approx([r.emissions_kg for r in view])

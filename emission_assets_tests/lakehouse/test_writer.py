@@ -115,3 +115,29 @@ def test_registration_survives_a_new_session_catalog(spark, writer, registry):
     writer.append("silver.production", production_rows(spark, DAYS[:1], 1.0))
     registry.register(spark, force=True)
     assert spark.sql("SELECT count(*) FROM silver.production").collect()[0][0] == 24
+
+
+def report_rows(spark, months, kg: float):
+    data = [("home", "average", "direct", 1.0, kg, year, month) for year, month in months]
+    return spark.sql(
+        "SELECT home_id, model, basis, CAST(e AS DECIMAL(24,6)) AS energy_kwh, CAST(0 AS DECIMAL(24,6)) AS ev_kwh, "
+        "CAST(e AS DECIMAL(24,6)) AS household_kwh, CAST(kg AS DOUBLE) AS emissions_kg, "
+        "CAST(0 AS DOUBLE) AS ev_emissions_kg, CAST(kg AS DOUBLE) AS household_emissions_kg, "
+        "CAST(kg AS DOUBLE) AS g_per_kwh, CAST(0 AS DOUBLE) AS spread_kg, CAST(year AS INT) AS year, "
+        "CAST(month AS INT) AS month FROM VALUES "
+        + ", ".join(str(row) for row in data) + " AS t(home_id, model, basis, e, kg, year, month)")
+
+
+def test_replace_months_leaves_every_other_month_intact(spark, writer, registry):
+    months = [(2023, 12), (2024, 1), (2024, 2)]
+    writer.replace_months("gold.report_monthly", report_rows(spark, months, 1.0), months)
+    writer.replace_months("gold.report_monthly", report_rows(spark, [(2024, 1)], 5.0), [(2024, 1)])
+    kg = dict(((r.year, r.month), r.kg) for r in spark.sql(
+        "SELECT year, month, emissions_kg AS kg FROM gold.report_monthly").collect())
+    assert kg == {(2023, 12): 1.0, (2024, 1): 5.0, (2024, 2): 1.0}
+    # and through delta-rs: one file set per month, protocol untouched
+    table = DeltaTable(registry.path("gold.report_monthly"))
+    assert table.to_pyarrow_table().num_rows == 3
+    assert (table.protocol().min_reader_version, table.protocol().min_writer_version) == (1, 2)
+    with pytest.raises(ValueError, match="another month"):
+        writer.replace_months("gold.report_monthly", report_rows(spark, [(2024, 3)], 1.0), [(2024, 2)])

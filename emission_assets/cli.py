@@ -230,16 +230,18 @@ def _console_logger():
 
 def _expected_failure(qualified_name: str) -> bool:
     """Whether an exception class (by its dotted name) is a failure the user can act on from its message: a user
-    error, or a source API that failed after its retries. Anything else is a bug and keeps its traceback."""
+    error, a source API that failed after its retries, or a write that lost to concurrent writers every time.
+    Anything else is a bug and keeps its traceback."""
     from pydoc import locate
 
+    from emission_assets.lakehouse.writer import ConcurrentWriteError
     from emission_assets.redispatch.client import NetztransparenzError
     from emission_assets.smard.client import SmardRequestError
     from emission_assets.tibber.client import TibberError
 
     cls = locate(qualified_name)
     return isinstance(cls, type) and issubclass(
-        cls, (UserInputError, SmardRequestError, TibberError, NetztransparenzError)
+        cls, (UserInputError, SmardRequestError, TibberError, NetztransparenzError, ConcurrentWriteError)
     )
 
 
@@ -413,6 +415,21 @@ def query_command(sql) -> None:
     except PySparkException as error:  # the engine's message names the problem (syntax, unknown table or column)
         raise UserError(f"query failed: {str(error).splitlines()[0]}") from None
     frame.to_csv(sys.stdout, index=False)
+
+
+@main.command("maintain")
+@click.option("--retain-hours", type=click.IntRange(min=1), default=168, show_default=True,
+              help="keep files that a table version of the last this many hours still needs")
+def maintain_command(retain_hours) -> None:
+    """Compact small files and vacuum replaced ones in every lakehouse table (what the weekly schedule runs)."""
+    from tabulate import tabulate
+
+    from emission_assets.lakehouse.session import open_lakehouse
+    from emission_assets.orchestration.maintenance import maintain_all
+
+    check_environment()
+    results = maintain_all(open_lakehouse().writer, retain_hours)
+    click.echo(tabulate(results, headers="keys", tablefmt="github"))
 
 
 @main.command("reset")

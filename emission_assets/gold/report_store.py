@@ -1,8 +1,8 @@
 """The report's store: gold.emissions_monthly kept in ``gold.report_monthly``, recomputed only where inputs changed.
 
 Each local month gets a fingerprint of everything its figures depend on: its silver.production and silver.consumption
-rows (count and an order-independent hash), the whole factor dimension and redispatch table, and the text of the
-model SQL (which holds the home region, the control area and the capacity figures). :func:`refresh` recomputes the
+data (locally the month's live Delta files, read from the log; in Unity Catalog a count and an order-independent hash
+of the rows), the whole factor dimension and redispatch table (small: hashed), and the text of the model SQL (which holds the home region, the control area and the capacity figures). :func:`refresh` recomputes the
 months whose fingerprint differs from the stored one, a few months per query (bounded memory), over silver narrowed
 to those months (:class:`~emission_assets.gold.scope.MonthScope`), and drops months whose inputs are gone. A month's
 figures are written before its fingerprint, so a run that dies in between recomputes that month next time.
@@ -71,10 +71,34 @@ def model_sql_digest(registry: Registry) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _month_files(path: str) -> dict[Month, str]:
+    """Per (year, month): the table's live data files there, from the Delta log alone (no data is read).
+
+    The writer rewrites a partition with new files, so any change to a month's rows changes its file list."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    actions = pa.table(DeltaTable(path).get_add_actions(flatten=True))
+    files: dict[Month, list[str]] = {}
+    for row in actions.select(["path", "size_bytes", "partition.year", "partition.month"]).to_pylist():
+        month = (int(row["partition.year"]), int(row["partition.month"]))
+        files.setdefault(month, []).append(f"{row['path']}:{row['size_bytes']}")
+    return {month: hashlib.sha256("\n".join(sorted(paths)).encode()).hexdigest() for month, paths in files.items()}
+
+
+def _month_fingerprints(spark, registry: Registry, name: str, row_hash: str) -> dict[Month, str]:
+    """Local Delta tables: from the log (a one-day update reads no table in full); Unity Catalog tables (no path):
+    a count and an order-independent hash of the rows per month."""
+    path = registry.path(name)
+    if path is not None:
+        return _month_files(path)
+    return _month_sums(spark, registry.sql_name(name), row_hash)
+
+
 def input_fingerprints(spark, registry: Registry) -> dict[Month, str]:
     """Per local month that has production or consumption rows: the fingerprint of what its figures depend on."""
-    production = _month_sums(spark, registry.sql_name("silver.production"), _PRODUCTION_HASH)
-    consumption = _month_sums(spark, registry.sql_name("silver.consumption"), _CONSUMPTION_HASH)
+    production = _month_fingerprints(spark, registry, "silver.production", _PRODUCTION_HASH)
+    consumption = _month_fingerprints(spark, registry, "silver.consumption", _CONSUMPTION_HASH)
     shared = "|".join((
         _table_sum(spark, registry.sql_name("silver.emission_factors"), _FACTORS_HASH),
         _table_sum(spark, registry.sql_name("silver.redispatch"), _REDISPATCH_HASH),

@@ -5,7 +5,8 @@ Three operations, chosen because they are safe on every engine:
 - ``replace_days`` / ``replace_months``: overwrite exactly the given local days / months with ``replaceWhere`` on
   the table *path*;
 - ``merge``/``insert_new``: SQL ``MERGE INTO``; ``insert_new_stream`` runs ``insert_new`` per micro-batch of a
-  streaming source (Databricks Auto Loader), so streamed rows take the same exactly-once path.
+  streaming source (Databricks Auto Loader), so streamed rows take the same exactly-once path;
+- ``maintain``: compaction and vacuum (delta-rs locally, ``OPTIMIZE`` / ``VACUUM`` in Unity Catalog).
 
 Never used, because on Sail they silently overwrite whole tables or fail: ``partitionOverwriteMode=dynamic``,
 ``replaceWhere`` with ``saveAsTable``, ``insertInto``, ``INSERT OVERWRITE ... PARTITION``,
@@ -97,7 +98,12 @@ class DeltaWriter:
 
     def _writer(self, name: str, df, mode: str):
         table = spec(name)
-        writer = self._ordered(name, df).write.format("delta").mode(mode)
+        df = self._ordered(name, df)
+        if table.partition_by:
+            # One file per partition: otherwise every parallel task writes its own file into each partition it
+            # sees (two per day on two cores), and reads open twice the files.
+            df = df.repartition(*table.partition_by)
+        writer = df.write.format("delta").mode(mode)
         if table.partition_by:
             writer = writer.partitionBy(*table.partition_by)
         return writer
@@ -157,6 +163,31 @@ class DeltaWriter:
     def collect(self, name: str, df) -> list:
         """``df.collect()`` of a read of ``name`` that may race its concurrent writers (retried like a write)."""
         return df.collect()
+
+    def maintain(self, name: str, retain_hours: int = 168) -> dict:
+        """Compact each partition's small files into few, then delete files that no version of the last
+        ``retain_hours`` needs. Locally with delta-rs (Sail has no OPTIMIZE / VACUUM); in Unity Catalog with SQL.
+
+        Bronze gains a small file per partition at every ingest, and every silver rewrite leaves the replaced files
+        behind; neither changes what a query returns. A concurrent write makes the compaction's commit fail
+        (optimistic concurrency): nothing is lost, the next maintenance run compacts.
+        """
+        path = self.registry.path(name)
+        if path is None:
+            table = self.registry.sql_name(name)
+            self.spark.sql(f"OPTIMIZE {table}").collect()
+            self.spark.sql(f"VACUUM {table} RETAIN {int(retain_hours)} HOURS").collect()
+            return {"table": name}
+        from deltalake import DeltaTable
+
+        table = DeltaTable(path)
+        before = len(table.file_uris())
+        metrics = table.optimize.compact()
+        # The retention check is delta-rs's own (default 7 days); our readers never time-travel, so a shorter
+        # retention is safe as long as no query runs longer than it.
+        removed = table.vacuum(retention_hours=int(retain_hours), dry_run=False, enforce_retention_duration=False)
+        return {"table": name, "files_before": before, "files_after": len(DeltaTable(path).file_uris()),
+                "files_compacted": int(metrics.get("numFilesRemoved", 0)), "files_deleted": len(removed)}
 
     def insert_new(self, name: str, df, keys: list[str]) -> int:
         """Insert the rows whose ``keys`` are not in the table yet: exactly once, even for concurrent runs."""

@@ -1,4 +1,4 @@
-"""Asset jobs over the daily-partitioned assets, one per source, plus the reservoir retention op job.
+"""Asset jobs over the daily-partitioned assets, one per source, plus the reservoir retention and lakehouse maintenance op jobs.
 
 Every asset job has the daily partitions (Europe/Berlin) of its assets (Dagster infers them from the selection),
 so sensors and schedules request one local day per run; a range backfilled from the UI still runs as one run (the
@@ -7,6 +7,7 @@ assets' single-run backfill policy).
 
 from dagster import AssetKey, AssetSelection, define_asset_job
 
+from emission_assets.orchestration.maintenance import lakehouse_maintenance_job
 from emission_assets.orchestration.retention import retention_job
 
 SOURCES = ("smard", "tibber", "redispatch")
@@ -52,9 +53,9 @@ def refresh_run_config(source: str) -> dict:
     return {"ops": {reservoir_op_name(source): {"config": {"refresh": True}}}}
 
 
-JOBS = [smard_job, tibber_job, redispatch_job, retention_job]
+JOBS = [smard_job, tibber_job, redispatch_job, retention_job, lakehouse_maintenance_job]
 
 __all__ = [
-    "BRONZE_KEYS", "JOBS", "RESERVOIR_KEYS", "SILVER_KEYS", "SOURCES", "SOURCE_JOBS", "job_name",
+    "BRONZE_KEYS", "JOBS", "lakehouse_maintenance_job", "RESERVOIR_KEYS", "SILVER_KEYS", "SOURCES", "SOURCE_JOBS", "job_name",
     "redispatch_job", "refresh_run_config", "reservoir_op_name", "retention_job", "smard_job", "tibber_job",
 ]

@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from emission_assets.orchestration.jobs import (
+    lakehouse_maintenance_job,
     redispatch_job,
     refresh_run_config,
     smard_job,
@@ -80,7 +81,17 @@ def _revision_schedule(source: str, job, hour: int, minute: int):
 smard_revision_schedule = _revision_schedule("smard", smard_job, 8, 0)
 tibber_revision_schedule = _revision_schedule("tibber", tibber_job, 8, 15)
 
+# Sunday night, when no daily or revision run is due: a compaction commit loses against a concurrent write.
+lakehouse_maintenance_schedule = schedule(
+    name="lakehouse_maintenance_schedule",
+    job=lakehouse_maintenance_job,
+    cron_schedule="30 3 * * 0",
+    execution_timezone=TIMEZONE,
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Weekly: compact small files and vacuum replaced ones in every lakehouse table.",
+)(lambda context: RunRequest())
+
 SCHEDULES = [
     smard_daily_schedule, tibber_daily_schedule, redispatch_daily_schedule,
-    smard_revision_schedule, tibber_revision_schedule,
+    smard_revision_schedule, tibber_revision_schedule, lakehouse_maintenance_schedule,
 ]

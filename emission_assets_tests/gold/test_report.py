@@ -349,3 +349,24 @@ def test_report_store_figures_equal_the_gold_view(spark, registry, report_inputs
     assert len(stored) == 2 * 3 * 2  # 2 months x 3 national models x 2 bases (no control area: no locality)
     assert [tuple(r)[:6] for r in stored] == [tuple(r)[:6] for r in view]
     assert [r.emissions_kg for r in stored] == pytest.approx([r.emissions_kg for r in view])
+
+
+def test_fingerprints_change_with_a_month_s_rows_and_only_for_that_month(spark, registry, writer, report_inputs):
+    """Both ways of fingerprinting: from the Delta log (local tables) and from the rows (Unity Catalog tables)."""
+    from emission_assets.gold.report_store import _CONSUMPTION_HASH, _month_files, _month_sums
+
+    def both():
+        return (_month_files(registry.path("silver.consumption")),
+                _month_sums(spark, registry.sql_name("silver.consumption"), _CONSUMPTION_HASH))
+
+    before = both()
+    february = report_inputs[-1]
+    writer.replace_days("silver.consumption", consumption(spark, [february], kwh=4.0), february, february)
+    after = both()
+    for old, new in zip(before, after):
+        assert set(old) == set(new) == {(2024, 1), (2024, 2)}
+        assert old[(2024, 1)] == new[(2024, 1)] and old[(2024, 2)] != new[(2024, 2)]
+    # the same rows written again: the row hash stays, the file list changes (a recompute too many, never too few)
+    writer.replace_days("silver.consumption", consumption(spark, [february], kwh=4.0), february, february)
+    again = both()
+    assert again[1] == after[1] and again[0][(2024, 2)] != after[0][(2024, 2)]

@@ -12,7 +12,7 @@ def test_definitions_with_orchestration_validate():
     assert {s.name for s in repository.sensor_defs} == {"smard_api_sensor", "tibber_api_sensor", "reservoir_sensor"}
     assert {s.name for s in repository.schedule_defs} == {
         "smard_daily_schedule", "tibber_daily_schedule", "redispatch_daily_schedule",
-        "smard_revision_schedule", "tibber_revision_schedule"}
+        "smard_revision_schedule", "tibber_revision_schedule", "lakehouse_maintenance_schedule"}
     smard = repository.get_job("smard_job")
     assert smard.partitions_def.timezone == "Europe/Berlin"
     assert set(smard.asset_layer.executable_asset_keys) == {
@@ -26,4 +26,5 @@ def test_definitions_with_orchestration_validate():
 
 def test_orchestration_exports_lists():
     assert set(ORCHESTRATION) == {"jobs", "sensors", "schedules"}
-    assert [j.name for j in ORCHESTRATION["jobs"]] == ["smard_job", "tibber_job", "redispatch_job", "retention_job"]
+    assert [j.name for j in ORCHESTRATION["jobs"]] == [
+        "smard_job", "tibber_job", "redispatch_job", "retention_job", "lakehouse_maintenance_job"]

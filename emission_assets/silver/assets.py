@@ -29,6 +29,7 @@ from emission_assets.silver.consumption import (
     consumption_from_bronze,
 )
 from emission_assets.silver.consumption import quality_summary as consumption_quality
+from emission_assets.silver.consumption import unparsed_payloads as consumption_unparsed
 from emission_assets.silver.production import production_from_bronze, quality_summary, unparsed_payloads
 from emission_assets.smard.catalog import GENERATION_FILTERS, series
 from emission_assets.timeutil import days_between, expected_intervals, month_spans
@@ -231,6 +232,13 @@ def silver_consumption(
     bronze = lakehouse.table(BRONZE_TIBBER_TABLE).where(F.col("file_date").between(F.lit(file_from), F.lit(file_to)))
     rows = consumption_from_bronze(bronze, first_day, last_day, config.ev_charge_kw)
     lakehouse.writer.replace_days(CONSUMPTION_TABLE, rows, first_day, last_day)
+    # Pages or batches of an unknown shape give no rows: name them rather than let them vanish (bronze keeps them).
+    unparsed = sorted(f"{r.file_name}: {r.reason}" for r in consumption_unparsed(bronze).collect())
+    if unparsed:
+        context.log.warning(
+            f"silver/consumption skipped {len(unparsed)} bronze file(s) of an unknown shape (kept in bronze and the "
+            f"reservoir): {'; '.join(unparsed[:20])}"
+        )
 
     written, summary = written_days(lakehouse, CONSUMPTION_TABLE, first_day, last_day, consumption_quality)
     energy = sum((r["energy_kwh"] for r in summary), Decimal(0))
@@ -243,6 +251,8 @@ def silver_consumption(
             "ev_kwh": float(ev),
             "household_kwh": float(energy - ev),
             "ev_charge_kw": config.ev_charge_kw,
+            "unparsed_bronze_files": len(unparsed),
+            "unparsed": _sample(unparsed),
         },
         check_results=evaluate_consumption_checks(summary, first_day, last_day),
     )

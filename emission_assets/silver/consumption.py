@@ -68,6 +68,23 @@ def hourly_rows(bronze: DataFrame) -> DataFrame:
     )
 
 
+def unparsed_payloads(bronze: DataFrame) -> DataFrame:
+    """``file_name``, ``reason`` of Tibber bronze rows that yield no consumption because they are not the shape this
+    module reads (an hourly GraphQL page without ``data.viewer.home.consumption.nodes``, a live batch without
+    ``measurements``, or an unknown kind). The silver asset reports them by name; bronze keeps them."""
+    nodes = F.from_json("payload", HOURLY_PAYLOAD)["data"]["viewer"]["home"]["consumption"]["nodes"]
+    measurements = F.from_json("payload", LIVE_PAYLOAD)["measurements"]
+    reason = (
+        F.when((F.col("kind") == "hourly") & nodes.isNull(),
+               F.lit("hourly page without data.viewer.home.consumption.nodes (not JSON, or not Tibber's shape)"))
+        .when((F.col("kind") == "live") & measurements.isNull(),
+              F.lit("live batch without a measurements list (not JSON, or not the recorder's shape)"))
+        .when(~F.col("kind").isin("hourly", "live") | F.col("kind").isNull(),
+              F.concat(F.lit("unknown kind "), F.coalesce(F.col("kind"), F.lit("null"))))
+    )
+    return bronze.select("file_name", reason.alias("reason")).where(F.col("reason").isNotNull())
+
+
 def _is_local_midnight(timestamp: Column) -> Column:
     local = F.from_utc_timestamp(timestamp, "Europe/Berlin")
     return (F.hour(local) == 0) & (F.minute(local) == 0)

@@ -127,3 +127,26 @@ def test_quality_summary_counts_hours_and_split(spark):
     df = spark.createDataFrame(rows).drop("start_ms", "end_ms")
     summary = quality_summary(df).collect()[0]
     assert (summary.hours, summary.intervals, summary.duplicates, summary.negatives, summary.split_mismatches) == (23.0, 23, 0, 0, 0)
+
+
+def test_unparsed_payloads_names_each_file_of_an_unknown_shape_and_why(spark):
+    from emission_assets.silver.consumption import unparsed_payloads
+
+    day = date(2022, 10, 1)
+    good_hourly = hourly_file("good_hourly.json", 1, [node(hours_of(day)[0], 0.5)])
+    good_live = live_file("good_live.json", [])
+    renamed = hourly_file("renamed.json", 1, [])[:11] + (json.dumps({"data": {"viewer": {"home": {"usage": []}}}}),
+                                                          day)
+    not_json = hourly_file("not_json.json", 1, [])[:11] + ("<html>busy</html>", day)
+    no_measurements = live_file("no_measurements.json", [])[:11] + (json.dumps({"home_id": HOME}), day)
+    odd_kind = good_live[:7] + ("daily",) + good_live[8:13]
+    odd_kind = ("odd_kind.json",) + odd_kind[1:]
+    bronze = spark.createDataFrame([good_hourly, good_live, renamed, not_json, no_measurements, odd_kind], ROW_SCHEMA)
+
+    found = {r.file_name: r.reason for r in unparsed_payloads(bronze).collect()}
+    assert set(found) == {"renamed.json", "not_json.json", "no_measurements.json", "odd_kind.json"}
+    assert "consumption.nodes" in found["renamed.json"] and "consumption.nodes" in found["not_json.json"]
+    assert "measurements" in found["no_measurements.json"]
+    assert found["odd_kind.json"] == "unknown kind daily"
+    # and the good rows still land: the unknown shapes only lose their own (absent) rows
+    assert len(run(spark, [good_hourly, renamed, not_json], day)) == 1

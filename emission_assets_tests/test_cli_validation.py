@@ -340,3 +340,23 @@ def test_a_negative_settle_time_in_run_config_is_rejected_before_any_fetch(settl
     message = failure_message(result)
     assert "settle_hours" in message and "greater than or equal to 0" in message
     assert fake_smard.requests == [] and reservoir_files() == []
+
+
+@pytest.mark.parametrize("ev_charge_kw", [0.0, -11.0])
+def test_a_non_positive_charger_power_in_run_config_is_rejected_by_name(ev_charge_kw, spark):
+    """The EV split needs a positive charger power; the run fails on the config, naming the field."""
+    from dagster import DagsterInstance, materialize
+
+    from emission_assets.cli import failure_message
+    from emission_assets.resources import SparkResource
+    from emission_assets.silver.assets import silver_consumption
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [silver_consumption], instance=instance, partition_key="2024-03-27", raise_on_error=False,
+            resources={"spark": SparkResource()},
+            run_config={"ops": {"silver__consumption": {"config": {"ev_charge_kw": ev_charge_kw}}}},
+        )
+    assert not result.success
+    message = failure_message(result)
+    assert "ev_charge_kw" in message and "greater than 0" in message

@@ -169,7 +169,9 @@ CONSUMPTION_CHECKS = {
 
 
 class SilverConsumptionConfig(Config):
-    ev_charge_kw: float = Field(default=DEFAULT_EV_CHARGE_KW, description="EV charger power; above it, load is EV")
+    ev_charge_kw: float = Field(
+        gt=0, default=DEFAULT_EV_CHARGE_KW, description="EV charger power (kW, > 0); above it, load is EV"
+    )
 
 
 def evaluate_consumption_checks(summary_rows: list, first_day: date, last_day: date) -> list[AssetCheckResult]:

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 
 from emission_assets.gold.aggregates import control_area, home_region
+from emission_assets.gold.intensity import LOCAL_TIME_ZONE
+from emission_assets.gold.report import BASES
 from emission_assets.gold.scope import Month, MonthScope
 from emission_assets.lakehouse.registry import Registry, spec
 from emission_assets.lakehouse.writer import DeltaWriter
@@ -26,9 +28,7 @@ from emission_assets.lakehouse.writer import DeltaWriter
 # plans for ~1 s).
 MONTHS_PER_QUERY = 6
 MAX_G_PER_KWH = 1500.0  # above any fuel's lifecycle factor (lignite ~1,100-1,200 g/kWh)
-BASES = ("direct", "lifecycle")
 SAMPLE = 50
-LOCAL_TIME_ZONE = "Europe/Berlin"
 
 _PRODUCTION_HASH = "xxhash64(interval_start, interval_end, region, production_type, resolution, energy_mwh)"
 _CONSUMPTION_HASH = ("xxhash64(interval_start, interval_end, home_id, source, energy_kwh, ev_kwh, household_kwh, "

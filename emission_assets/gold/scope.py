@@ -11,6 +11,7 @@ from typing import Iterable
 
 from emission_assets.lakehouse.registry import VIEWS, Registry
 from emission_assets.lakehouse.writer import month_predicate
+from emission_assets.timeutil import month_spans
 
 # The day-partitioned inputs that hold per-interval data; the factor dimension and redispatch are read whole (small,
 # and a redispatch measure may cross a month boundary).
@@ -21,8 +22,7 @@ Month = tuple[int, int]
 
 def months_between(first, last) -> list[Month]:
     """Every (year, month) from ``first``'s month to ``last``'s, both included."""
-    key, end = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
-    return [(k // 12, k % 12 + 1) for k in range(key, end + 1)]
+    return [(start.year, start.month) for start, _ in month_spans(first, last)]
 
 
 class MonthScope:

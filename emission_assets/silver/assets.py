@@ -62,6 +62,18 @@ def written_metadata(summary: list[dict], first_day: date, last_day: date) -> di
     }
 
 
+def report_unparsed(context, asset: str, findings: set[str]) -> dict:
+    """Warn about bronze files that gave no rows because of their shape ("name: why"; bronze and the reservoir keep
+    them, so nothing is lost) and return the asset metadata that lists them."""
+    unparsed = sorted(findings)
+    if unparsed:
+        context.log.warning(
+            f"{asset} skipped {len(unparsed)} bronze file(s) of an unknown shape (kept in bronze and the reservoir): "
+            f"{'; '.join(unparsed[:20])}"
+        )
+    return {"unparsed_bronze_files": len(unparsed), "unparsed": _sample(unparsed)}
+
+
 def _sample(items: list[str]) -> MetadataValue:
     """The first 50 findings as a markdown list, for the check's page in the UI."""
     return MetadataValue.md("\n".join(f"- {i}" for i in items[:50]) or "none")
@@ -138,19 +150,13 @@ def silver_production(context: AssetExecutionContext, spark: SparkResource) -> M
         # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
         # them). A weekly window can span two months: the set reports it once.
         unparsed_files |= {f"{r.file_name}: {r.reason}" for r in unparsed_payloads(bronze).collect()}
-    unparsed = sorted(unparsed_files)
-    if unparsed:
-        context.log.warning(
-            f"silver/production skipped {len(unparsed)} bronze file(s) that are not SMARD windows (kept in bronze "
-            f"and the reservoir): {'; '.join(unparsed[:20])}"
-        )
+    unparsed = report_unparsed(context, "silver/production", unparsed_files)
 
     written, summary = written_days(lakehouse, TABLE, first_day, last_day, quality_summary)
     return MaterializeResult(
         metadata={
             **written_metadata(summary, first_day, last_day),
-            "unparsed_bronze_files": len(unparsed),
-            "unparsed": _sample(unparsed),
+            **unparsed,
             "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
             "preview": preview(written.drop("source_file"), "interval_start"),
         },
@@ -235,12 +241,8 @@ def silver_consumption(
     rows = consumption_from_bronze(bronze, first_day, last_day, config.ev_charge_kw)
     lakehouse.writer.replace_days(CONSUMPTION_TABLE, rows, first_day, last_day)
     # Pages or batches of an unknown shape give no rows: name them rather than let them vanish (bronze keeps them).
-    unparsed = sorted(f"{r.file_name}: {r.reason}" for r in consumption_unparsed(bronze).collect())
-    if unparsed:
-        context.log.warning(
-            f"silver/consumption skipped {len(unparsed)} bronze file(s) of an unknown shape (kept in bronze and the "
-            f"reservoir): {'; '.join(unparsed[:20])}"
-        )
+    unparsed = report_unparsed(
+        context, "silver/consumption", {f"{r.file_name}: {r.reason}" for r in consumption_unparsed(bronze).collect()})
 
     written, summary = written_days(lakehouse, CONSUMPTION_TABLE, first_day, last_day, consumption_quality)
     energy = sum((r["energy_kwh"] for r in summary), Decimal(0))
@@ -253,8 +255,7 @@ def silver_consumption(
             "ev_kwh": float(ev),
             "household_kwh": float(energy - ev),
             "ev_charge_kw": config.ev_charge_kw,
-            "unparsed_bronze_files": len(unparsed),
-            "unparsed": _sample(unparsed),
+            **unparsed,
         },
         check_results=evaluate_consumption_checks(summary, first_day, last_day),
     )

@@ -12,7 +12,7 @@ import click
 
 from emission_assets.errors import UserInputError
 from emission_assets.settings import check_url, emission_home, paths
-from emission_assets.timeutil import BERLIN, parse_day
+from emission_assets.timeutil import BERLIN, parse_day, today_in_berlin
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_REPLAY = Path(__file__).resolve().parent / "data" / "smard_replay"
@@ -116,7 +116,7 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
         raise UserError(f"--start {first} is after --end {last}")
     if first < date.fromisoformat(FIRST_DAY):
         raise UserError(f"--start {first} is before the first partition {FIRST_DAY}")
-    if last >= datetime.now(BERLIN).date():
+    if last >= today_in_berlin():
         raise UserError(f"--end {last} is not a complete day yet in Europe/Berlin; the last partition is yesterday")
     for region in reservoir_config.get("regions", []):
         check_region(region)

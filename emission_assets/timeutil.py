@@ -15,6 +15,16 @@ RESOLUTION_STEP = {
 }
 
 
+def now_utc() -> datetime:
+    """The current instant. The one clock "today" is derived from, so tests can pin it (monkeypatch this)."""
+    return datetime.now(UTC)
+
+
+def today_in_berlin() -> date:
+    """Today's local date in Europe/Berlin, whatever the machine's time zone: the partitions' calendar."""
+    return now_utc().astimezone(BERLIN).date()
+
+
 def local_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=BERLIN)
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, timedelta
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from emission_assets import timeutil
 from emission_assets.cli import main
 from emission_assets.settings import paths
 
@@ -122,10 +123,40 @@ def test_materialize_rejects_start_after_end():
     assert_user_error(result, "--start 2024-02-10 is after --end 2024-02-01")
 
 
-def test_materialize_rejects_an_incomplete_day():
-    today = date.today().isoformat()
-    result = run("materialize", "--start", (date.today() - timedelta(days=1)).isoformat(), "--end", today)
-    assert_user_error(result, f"--end {today} is not a complete day yet")
+# 2026-06-30 21:30 UTC is 23:30 on June 30 in Berlin (CEST); 22:30 UTC is already 00:30 on July 1 there.
+BEFORE_BERLIN_MIDNIGHT = datetime(2026, 6, 30, 21, 30, tzinfo=timezone.utc)
+AFTER_BERLIN_MIDNIGHT = datetime(2026, 6, 30, 22, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Pins the instant the CLI takes "today" from (``timeutil.now_utc``); returns the setter."""
+    def pin(moment: datetime) -> None:
+        monkeypatch.setattr(timeutil, "now_utc", lambda: moment)
+    return pin
+
+
+def test_today_is_the_berlin_date_of_the_instant(clock):
+    clock(BEFORE_BERLIN_MIDNIGHT)
+    assert timeutil.today_in_berlin() == date(2026, 6, 30)
+    clock(AFTER_BERLIN_MIDNIGHT)
+    assert timeutil.today_in_berlin() == date(2026, 7, 1)  # the UTC date is still June 30
+
+
+def test_materialize_rejects_a_day_not_yet_over_in_berlin(clock):
+    clock(BEFORE_BERLIN_MIDNIGHT)
+    result = run("materialize", "--start", "2026-06-29", "--end", "2026-06-30")
+    assert_user_error(result, "--end 2026-06-30 is not a complete day yet in Europe/Berlin")
+
+
+def test_materialize_accepts_a_day_over_in_berlin_but_not_in_utc(clock):
+    """Past Berlin midnight June 30 is complete; the unknown region stops the command before any run starts."""
+    clock(AFTER_BERLIN_MIDNIGHT)
+    result = run("materialize", "--start", "2026-06-29", "--end", "2026-06-30", "--region", "XX")
+    assert_user_error(result, "unknown SMARD region 'XX'")
+    assert not paths().dagster_home.exists()  # no Dagster instance, so no run
+    assert_user_error(run("materialize", "--start", "2026-06-30", "--end", "2026-07-01"),
+                      "--end 2026-07-01 is not a complete day yet")
 
 
 # --- query -----------------------------------------------------------------------------------------------------

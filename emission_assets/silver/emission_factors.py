@@ -7,8 +7,8 @@ axes are kept (see the table's comment in the registry):
 - transaction time ``[recorded_at, retired_at)``: when the lakehouse believed a row. Rows are never rewritten,
   except that a row is retired (``retired_at`` set, ``is_current`` false) when the seed no longer says the same.
 
-"Active" rows (``retired_at IS NULL``) are the dimension as known now; :func:`factors_known_at` is the dimension
-as it was known at an earlier moment.
+"Active" rows (``retired_at IS NULL``) are the dimension as known now; gold joins them (or the rows known at an
+earlier moment, :func:`emission_assets.gold.factors.factor_condition`) to production by local date.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, DoubleType, StringType, StructField, StructType
 
-from emission_assets.silver.production import local_date
 from emission_assets.smard.catalog import SERIES
 
 TABLE = "silver.emission_factors"
@@ -214,33 +213,3 @@ def merge_seed(spark, writer, seed_rows: list[dict], now: datetime, table=None) 
 def current_factors(factors_df: DataFrame) -> DataFrame:
     """The active rows: the dimension as known now (every validity version, retired_at IS NULL)."""
     return factors_df.where(F.col("retired_at").isNull())
-
-
-def factors_known_at(factors_df: DataFrame, when: datetime) -> DataFrame:
-    """The dimension as it was known at ``when``: recorded by then and not yet retired at that moment."""
-    moment = F.lit(when).cast("timestamp")
-    return factors_df.where(
-        (F.col("recorded_at") <= moment) & (F.col("retired_at").isNull() | (F.col("retired_at") > moment))
-    )
-
-
-def point_in_time(production_df: DataFrame, factors_df: DataFrame, known_at: datetime | None = None) -> DataFrame:
-    """Each production row joined with the factor version valid on its interval's local (Europe/Berlin) date,
-    one row per production row and basis, adding ``basis``, ``g_per_kwh`` and ``factor_id``.
-
-    ``factors_df`` is the table itself (full history); it is reduced to one snapshot first: the active rows, or
-    with ``known_at`` the rows as known at that moment. A production row without any matching factor keeps one
-    row with NULL ``basis``/``g_per_kwh``/``factor_id`` instead of silently disappearing.
-    """
-    snapshot = factors_known_at(factors_df, known_at) if known_at is not None else current_factors(factors_df)
-    f = snapshot.select(
-        F.col("production_type").alias("_f_type"), "basis", "g_per_kwh", "factor_id",
-        F.col("valid_from").alias("_f_from"), F.coalesce("valid_to", F.lit(FAR_FUTURE)).alias("_f_to"),
-    )
-    p = production_df.withColumn("_local_date", local_date(F.col("interval_start")))
-    joined = p.join(
-        f,
-        (p["production_type"] == f["_f_type"]) & (f["_f_from"] <= p["_local_date"]) & (p["_local_date"] < f["_f_to"]),
-        "left",
-    )
-    return joined.drop("_f_type", "_f_from", "_f_to", "_local_date")

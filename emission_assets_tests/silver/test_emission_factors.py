@@ -1,4 +1,4 @@
-"""The emission-factor SCD2 dimension on the real embedded engine: seed, merge, history and point-in-time lookup."""
+"""The emission-factor SCD2 dimension on the real embedded engine: seed, merge, history and the "as known at" filter."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -6,14 +6,13 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from deltalake import DeltaTable
 
+from emission_assets.gold.factors import factor_condition
 from emission_assets.silver.emission_factors import (
     BASES,
     PRODUCTION_TYPES,
     TABLE,
     current_factors,
-    factors_known_at,
     merge_seed,
-    point_in_time,
     read_seed,
 )
 
@@ -113,61 +112,14 @@ def test_a_new_dated_version_closes_the_previous_one(spark, registry, writer):
     assert version(registry) == before
 
 
-def production(spark, starts):
-    return spark.createDataFrame(
-        [(s, s + timedelta(minutes=15), "DE", "lignite", 100.0) for s in starts],
-        "interval_start timestamp, interval_end timestamp, region string, production_type string, energy_mwh double",
-    )
-
-
-def test_point_in_time_uses_the_version_valid_on_the_local_date(spark, registry, writer):
-    merge_seed(spark, writer, [
-        row(g=1100.0), row(g=1050.0, valid_from=date(2023, 1, 1)),
-        row(basis="lifecycle", g=1160.0),
-    ], T0)
-    starts = [
-        datetime(2022, 12, 31, 22, 45, tzinfo=UTC),  # 2022-12-31 23:45 Berlin: old factor
-        datetime(2022, 12, 31, 23, 30, tzinfo=UTC),  # 2023-01-01 00:30 Berlin: new factor
-        datetime(2023, 6, 1, 12, tzinfo=UTC),
-        datetime(2016, 6, 1, 12, tzinfo=UTC),
-    ]
-    out = point_in_time(production(spark, starts), table(spark, registry)).collect()
-    # one row per production row and basis
-    assert len(out) == 2 * len(starts)
-    assert len({r.factor_id for r in out}) == 3
-    by_start = {}
-    for r in out:
-        by_start.setdefault((r.interval_start, r.basis), []).append(r.g_per_kwh)
-    direct = sorted((k[0], v) for k, v in by_start.items() if k[1] == "direct")
-    lifecycle = sorted((k[0], v) for k, v in by_start.items() if k[1] == "lifecycle")
-    assert [v for _, v in direct] == [[1100.0], [1100.0], [1050.0], [1050.0]]  # sorted by interval_start
-    assert [v for _, v in lifecycle] == [[1160.0]] * 4
-    assert all(r.energy_mwh == 100.0 and r.region == "DE" for r in out)  # production columns survive
-
-
-def test_point_in_time_as_known_at_an_earlier_moment(spark, registry, writer):
-    merge_seed(spark, writer, [row(g=1100.0)], T0)
-    merge_seed(spark, writer, [row(g=1100.0), row(g=1050.0, valid_from=date(2023, 1, 1))], T1)
-    prod = production(spark, [datetime(2023, 6, 1, 12, tzinfo=UTC)])
-    now = [r.g_per_kwh for r in point_in_time(prod, table(spark, registry)).collect()]
-    then = [r.g_per_kwh for r in point_in_time(prod, table(spark, registry), known_at=T0 + timedelta(days=1)).collect()]
-    assert now == [1050.0]
-    assert then == [1100.0]  # before the new version was recorded, 2023 used the only version there was
-
-
-def test_missing_factor_keeps_the_production_row(spark, registry, writer):
-    merge_seed(spark, writer, [row(valid_from=date(2020, 1, 1))], T0)
-    out = point_in_time(production(spark, [datetime(2016, 6, 1, tzinfo=UTC)]), table(spark, registry)).collect()
-    assert [(r.basis, r.g_per_kwh, r.factor_id) for r in out] == [(None, None, None)]
-
-
-def test_factors_known_at_before_and_after_a_change(spark, registry, writer):
+def test_gold_factor_condition_before_and_after_a_change(spark, registry, writer):
+    """Gold's "as known at" filter (its join is tested in gold/test_factor_join.py) on a history the merge wrote."""
     merge_seed(spark, writer, [row(g=1100.0), row("natural_gas", g=388.0)], T0)
     merge_seed(spark, writer, [row(g=1110.0)], T1)
     full = table(spark, registry)
 
     def known(when):
-        return sorted((r.production_type, r.g_per_kwh) for r in factors_known_at(full, when).collect())
+        return sorted((r.production_type, r.g_per_kwh) for r in full.where(factor_condition(when)).collect())
 
     assert known(T0 - timedelta(seconds=1)) == []
     assert known(T0) == known(T1 - timedelta(seconds=1)) == [("lignite", 1100.0), ("natural_gas", 388.0)]

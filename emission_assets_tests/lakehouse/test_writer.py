@@ -90,7 +90,7 @@ def test_replace_across_month_boundary(spark, writer, registry):
 def test_day_predicate():
     assert day_predicate(date(2024, 3, 31), date(2024, 3, 31)) == "year = 2024 AND month = 3 AND day = 31"
     assert "BETWEEN 20231231 AND 20240102" in day_predicate(date(2023, 12, 31), date(2024, 1, 2))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"empty day range 2024-01-02\.\.2024-01-01"):
         day_predicate(date(2024, 1, 2), date(2024, 1, 1))
 
 

@@ -111,7 +111,7 @@ def test_numbers_tsos_directions():
     assert german_number("1.234,5") == 1234.5
     assert german_number("-0,25") == -0.25
     assert german_number("") is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"not a German number: '12a'"):
         german_number("12a")
     assert [region_of_tso(n) for n in ("TenneT DE", "TenneT TSO", "50Hertz", "Amprion", "TransnetBW", "Elia")] == [
         "TenneT", "TenneT", "50Hertz", "Amprion", "TransnetBW", None]

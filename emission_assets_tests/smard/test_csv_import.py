@@ -1,8 +1,9 @@
 """SMARD CSV import against real export excerpts: layouts, DST days, reservoir windows and user-mistake errors."""
 from __future__ import annotations
 
-import time
-from datetime import date, datetime, timedelta
+import gzip
+import json
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ SPRING = FIXTURES / "smard_realisierte_erzeugung_DE_hour_2022-03-26_2022-03-28.c
 QUARTER = FIXTURES / "smard_realisierte_erzeugung_DE_quarterhour_2025-08-28_2025-08-29.csv"
 CONSUMPTION = FIXTURES / "smard_realisierter_stromverbrauch_DE_hour_2023-12-23_2023-12-24.csv"
 CONSUMPTION_QUARTER = FIXTURES / "smard_realisierter_stromverbrauch_DE_quarterhour_2025-08-28_2025-08-28.csv"
-FULL_HOURLY = Path("/work/shared/data/smard/smard_realisierte_erzeugung_DE_hour_2019-01-01_2023-02-27.csv")
+YEAR_2022 = FIXTURES / "smard_realisierte_erzeugung_DE_hour_2022-01-01_2022-12-31.csv.gz"
+REPLAY = Path(__file__).resolve().parents[2] / "emission_assets" / "data" / "smard_replay" / "chart_data"
 IMPORTED_AT = datetime(2025, 9, 10, 12, 0, tzinfo=UTC)
 CLASSIC_HEADER = "Datum;Anfang;Ende;Braunkohle [MWh] Berechnete Auflösungen;Erdgas [MWh] Berechnete Auflösungen"
 
@@ -263,24 +265,34 @@ def test_unknown_region_and_bad_file_write_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"unknown SMARD region 'Bayern'"):
         import_smard_csv([AUTUMN], "Bayern", reservoir, imported_at=IMPORTED_AT)
     bad = write_csv(tmp_path, CLASSIC_HEADER, "02.01.2023;00:00;01:00;x;2")
-    with pytest.raises(SmardCsvError):
+    with pytest.raises(SmardCsvError, match=r"export\.csv, line 2, column 'Braunkohle .*': cannot parse number 'x'"):
         import_smard_csv([AUTUMN, bad], "DE", reservoir, imported_at=IMPORTED_AT)
     assert not (tmp_path / "reservoir").exists()  # all files are parsed before anything is written
 
 
-# --- the full real export (only where ../shared exists) ----------------------------------------------------------
+# --- a whole real year -------------------------------------------------------------------------------------------
 
 
-def test_full_hourly_generation_file():
-    if not FULL_HOURLY.exists():
-        pytest.skip(f"{FULL_HOURLY} not available (only in the shared workspace)")
-    started = time.monotonic()
-    parsed = read_smard_csv(FULL_HOURLY)
-    assert time.monotonic() - started < 10
-    assert parsed.resolution == "hour" and sorted(parsed.series) == sorted(GENERATION_FILTERS)
+def test_a_whole_real_year_has_every_hour_once_and_matches_the_bundled_replay(tmp_path):
+    """The real 2022 excerpt (gzipped to keep the repository small; parse time is measured in benchmarks/)."""
+    path = tmp_path / YEAR_2022.name.removesuffix(".gz")
+    path.write_bytes(gzip.decompress(YEAR_2022.read_bytes()))
+    parsed = read_smard_csv(path)
+    assert parsed.layout == "classic" and parsed.resolution == "hour" and parsed.warnings == []
+    assert sorted(parsed.series) == sorted(GENERATION_FILTERS)
     start, end = to_epoch_ms(local_midnight(date(2022, 1, 1))), to_epoch_ms(local_midnight(date(2023, 1, 1)))
+    assert (parsed.first_start_ms, parsed.last_start_ms) == (start, end - 3_600_000)
     for points in parsed.series.values():
-        year = [t for t, _ in points if start <= t < end]
-        assert len(year) == len(set(year)) == 8760
-        assert year == list(range(start, end, 3_600_000))
-    assert timedelta(milliseconds=parsed.last_start_ms - parsed.first_start_ms) == timedelta(hours=36456 - 1)
+        assert [t for t, _ in points] == list(range(start, end, 3_600_000))  # 8,760 hours, each once, in order
+    # the DST days: 23 and 25 local hours
+    assert len(local_day_points(parsed.series[LIGNITE], date(2022, 3, 27))) == 23
+    assert len(local_day_points(parsed.series[LIGNITE], date(2022, 10, 30))) == 25
+    # the bundled demo replay was converted from the same export: every value agrees
+    for filter_id, points in parsed.series.items():
+        replay = {}
+        for window in sorted((REPLAY / str(filter_id) / "DE").glob(f"{filter_id}_DE_hour_*.json")):
+            replay.update((t, v) for t, v in json.loads(window.read_bytes())["series"] if start <= t < end)
+        assert replay == dict(points), f"filter {filter_id}: the CSV and the replay differ"
+    lignite = dict(parsed.series[LIGNITE])  # values read off the file by eye: "3.562", and the doubled 02:00 row
+    assert lignite[utc_ms(2021, 12, 31, 23)] == 3562.0
+    assert (lignite[utc_ms(2022, 10, 30, 0)], lignite[utc_ms(2022, 10, 30, 1)]) == (11279.25, 11087.5)

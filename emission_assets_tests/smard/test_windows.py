@@ -173,7 +173,7 @@ def test_store_window_twice_with_new_fetch_time_keeps_both_versions(reservoir):
     start = local_ms(date(2025, 8, 25))
     store(reservoir, hourly(start, 2), fetched_at=FETCHED)
     store(reservoir, hourly(start, 3), fetched_at=FETCHED + timedelta(microseconds=1))
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match=r"reservoir file .*2025-08-25.* exists already; versions are never overwritten"):
         store(reservoir, hourly(start, 4), fetched_at=FETCHED)
     assert sorted(f.meta["points"] for f in reservoir.list("smard/2025-08-25")) == [2, 3]
 

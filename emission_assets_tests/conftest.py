@@ -37,10 +37,11 @@ def writer(spark, registry):
     return DeltaWriter(spark, registry)
 
 
-@pytest.fixture(scope="module")
-def _local_http_server():
-    """One fake HTTP server per test module on 127.0.0.1 (the plugin's default binds to localhost); threaded, so a
-    handler sleeping past a client's timeout does not hold up the requests after it."""
+@pytest.fixture
+def httpserver():
+    """pytest-httpserver's ``httpserver``, but on 127.0.0.1 and a new server (new port, empty log) per test: a
+    handler still sleeping past a client's timeout when its test ends cannot put requests into the next test's log.
+    Threaded, so such a handler does not hold up the requests after it."""
     from pytest_httpserver import HTTPServer
 
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
@@ -48,14 +49,6 @@ def _local_http_server():
     yield server
     server.clear()
     server.stop()
-
-
-@pytest.fixture
-def httpserver(_local_http_server):
-    """pytest-httpserver's ``httpserver``, on 127.0.0.1 and cleared around each test."""
-    _local_http_server.clear()
-    yield _local_http_server
-    _local_http_server.clear()
 
 
 @pytest.fixture

@@ -75,6 +75,19 @@ class FakeTime:
         time.sleep(0.001)
 
 
+class ManualClock:
+    """A monotonic clock that moves only when the test says so."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
 def tibber():
     started: list[FakeTibber] = []
@@ -166,18 +179,22 @@ def test_happy_path_batches_hold_each_measurement_once_and_ping_is_answered(tibb
     assert sent[0]["timestamp"].endswith("+01:00") and sent[-1]["timestamp"].endswith("+02:00")
     pongs = []
 
+    frozen = ManualClock()  # the recorder flushes when the test advances the clock, not after a real sleep
+
     def script(conn: Conn):
         conn.handshake()
         for item in sent[:3]:
             conn.send_next(item)
         pongs.append(conn.ping({"nonce": 7}))
-        time.sleep(0.4)  # > flush_seconds: the first three land in their own batch
+        wait_for(lambda: recorder.stats.measurements_received == 3)
+        frozen.advance(0.2)  # flush_seconds have passed: the first three land in their own batch
+        wait_for(lambda: recorder.stats.batches_written == 1)
         for item in sent[3:]:
             conn.send_next(item)
         conn.hold()
 
     fake = tibber(script)
-    recorder = recorder_for(fake, reservoir, flush_seconds=0.2)
+    recorder = recorder_for(fake, reservoir, flush_seconds=0.2, clock=frozen.clock)
     background = Background(recorder)
     wait_for(lambda: recorder.stats.measurements_received == len(sent))
     stats = background.finish()
@@ -198,7 +215,8 @@ def test_happy_path_batches_hold_each_measurement_once_and_ping_is_answered(tibb
 
     files, items = stored_measurements(reservoir)
     assert items == sent
-    assert len(files) >= 2 and stats.batches_written == len(files)
+    assert [json.loads(f.read_bytes())["measurements"] for f in files] == [sent[:3], sent[3:]]  # the rest on stop
+    assert stats.batches_written == len(files) == 2
     assert sorted(stats.files) == sorted(f.name for f in files)
     assert stats.connections_opened == 1 and stats.reconnects == 0 and stats.measurements_received == 5
     for f in files:

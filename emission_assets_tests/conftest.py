@@ -44,7 +44,11 @@ def httpserver():
     Threaded, so such a handler does not hold up the requests after it."""
     from pytest_httpserver import HTTPServer
 
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    class QuickStop(HTTPServer):
+        def thread_target(self) -> None:  # the documented hook; stop() returns in ~20 ms instead of ~0.5 s
+            self.server.serve_forever(poll_interval=0.02)
+
+    server = QuickStop(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield server
     server.clear()

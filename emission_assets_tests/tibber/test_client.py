@@ -1,7 +1,8 @@
-"""TibberClient against a fake Tibber GraphQL endpoint on 127.0.0.1.
+"""TibberClient against a fake Tibber GraphQL endpoint on 127.0.0.1, a new server per test.
 
-The fake delegates to ``sample.answer`` (so paging is Relay paging over a real year) unless a test installs a
-handler for a fault: GraphQL errors, HTTP 401/429/503, an HTML page, a token echoed back, several homes.
+The fake (:mod:`emission_assets_tests.fake_tibber`) serves a year of hourly nodes built from a real Tibber demo-account
+response, in Tibber's wire format, with Relay paging; tests install a handler for a fault: GraphQL errors, HTTP
+401/429/503, an HTML page, a token echoed back, several homes. The product's ``sample`` module is not involved.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from emission_assets.tibber import client as client_module
-from emission_assets.tibber import sample
 from emission_assets.tibber.client import (
     CONSUMPTION_QUERY,
     DEFAULT_API_URL,
@@ -37,10 +37,12 @@ from emission_assets.tibber.client import (
     token_from_environment,
 )
 from emission_assets.timeutil import BERLIN, UTC, local_date_of_ms, to_epoch_ms
+from emission_assets_tests import fake_tibber
+from emission_assets_tests.fake_tibber import FakeTibber, recorded_history, recorded_hourly_nodes
 
 TOKEN = "tbr-FAKE-7f3c9e1d2a4b-SECRET-do-not-log"
-PATH = "/v1-beta/gql"
-HOME = sample.SAMPLE_HOME_ID
+PATH = fake_tibber.PATH
+HOME = fake_tibber.DEMO_HOME_ID
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "tibber" / "tibber_demo_consumption_response_2023-04-10.json"
 
 
@@ -55,16 +57,10 @@ def json_response(document, status: int = 200, headers: dict | None = None) -> R
     return Response(json.dumps(document), status=status, content_type="application/json", headers=headers)
 
 
-def sample_answer(request) -> Response:
-    """What Tibber would answer for the sample home, with Tibber's check of the bearer token."""
-    if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-        return json_response({"errors": [{"message": "unauthorized", "extensions": {"code": "UNAUTHENTICATED"}}]},
-                             status=401)
-    return json_response(sample.answer(request.get_json()))
-
-
-def serve(server: HTTPServer, handler=sample_answer) -> None:
-    server.expect_request(PATH, method="POST").respond_with_handler(handler)
+@pytest.fixture
+def tibber() -> FakeTibber:
+    """The account: one home with hourly nodes for 2022 (local time), the values of the real demo response."""
+    return FakeTibber(recorded_history(local(2022, 1, 1), local(2023, 1, 1)), token=TOKEN)
 
 
 def client_for(server: HTTPServer, **kwargs) -> TibberClient:
@@ -96,8 +92,9 @@ def assert_no_token(*texts: str) -> None:
      (date(2022, 10, 23), date(2022, 11, 13), date(2022, 10, 30), 25)],
     ids=["spring", "autumn"],
 )
-def test_paging_covers_every_hour_once_in_order(httpserver, direction, first_day, end_day, dst_day, dst_hours):
-    serve(httpserver)
+def test_paging_covers_every_hour_once_in_order(httpserver, tibber, direction, first_day, end_day, dst_day,
+                                                dst_hours):
+    tibber.serve(httpserver)
     client = client_for(httpserver)
     start, end = local(*first_day.timetuple()[:3]), local(*end_day.timetuple()[:3])
     fetch = client.consumption_range if direction == "backward" else client.consumption_range_forward
@@ -143,8 +140,33 @@ def test_paging_covers_every_hour_once_in_order(httpserver, direction, first_day
     assert request.headers["Content-Type"] == "application/json"
 
 
-def test_range_ending_in_the_future_and_before_the_data(httpserver):
-    serve(httpserver)
+def test_the_fake_serves_the_real_demo_response_as_recorded(httpserver):
+    """Where the fake's history covers 2023-04-10 00:00-13:00 its nodes are the real demo response's, field for
+    field (integer zeros included): the client is checked against Tibber's own bytes, not a model of them."""
+    recorded = recorded_hourly_nodes()
+    end = datetime(2023, 4, 10, 13, tzinfo=BERLIN)
+    tibber = FakeTibber(recorded_history(local(2023, 4, 9), end), token=TOKEN)
+    tibber.serve(httpserver)
+
+    pages = client_for(httpserver).consumption_range(HOME, local(2023, 4, 10), end, page_size=13)
+
+    assert len(pages) == 1 and len(pages[0].nodes) == 13 == len(recorded)
+    nodes = pages[0].nodes
+    assert [{field: node[field] for field in recorded_node} for node, recorded_node in zip(nodes, recorded)] == recorded
+    assert {node["currency"] for node in nodes} == {"SEK"}  # asked for by the client, not in the recorded query
+    assert type(nodes[8]["consumption"]) is int and nodes[8]["consumption"] == 0  # Tibber sends 0, not 0.0
+    assert pages[0].non_null_nodes == 13
+    assert (pages[0].series_start_ms, pages[0].series_end_ms) == (to_epoch_ms(local(2023, 4, 10)), to_epoch_ms(end))
+    assert pages[0].page_info == {
+        "startCursor": "MjAyMy0wNC0xMFQwMDowMDowMC4wMDArMDI6MDA=",  # base64("2023-04-10T00:00:00.000+02:00")
+        "endCursor": base64.b64encode(recorded[-1]["from"].encode()).decode(),
+        "hasNextPage": False, "hasPreviousPage": True, "count": 13,
+    }
+    assert tibber.requests[0]["variables"] == {"homeId": HOME, "last": 13, "before": cursor_for(end)}
+
+
+def test_range_ending_in_the_future_and_before_the_data(httpserver, tibber):
+    tibber.serve(httpserver)
     client = client_for(httpserver)
     pages = client.consumption_range(HOME, local(2022, 12, 20), local(2023, 2, 1), page_size=744)
     assert len(pages) == 1 and len(pages[0].nodes) == 744 and pages[0].nodes[-1]["to"] == "2023-01-01T00:00:00.000+01:00"
@@ -164,14 +186,10 @@ def test_cursor_format_matches_tibber():
         cursor_for(datetime(2023, 4, 10))
 
 
-def test_null_nodes_are_kept_and_counted(httpserver):
-    def recent_hours_unknown(request):
-        document = sample.answer(request.get_json())
-        for node in document["data"]["viewer"]["home"]["consumption"]["nodes"][-5:]:
-            node["consumption"] = node["cost"] = None
-        return json_response(document)
-
-    serve(httpserver, recent_hours_unknown)
+def test_null_nodes_are_kept_and_counted(httpserver, tibber):
+    for node in tibber.history[-5:]:  # the most recent hours, not metered yet
+        node["consumption"] = node["cost"] = None
+    tibber.serve(httpserver)
     page = client_for(httpserver).consumption_page(HOME, last=24)
     assert len(page.nodes) == 24 and page.non_null_nodes == 19
     assert [node["consumption"] for node in page.nodes[-5:]] == [None] * 5
@@ -182,8 +200,11 @@ def test_null_nodes_are_kept_and_counted(httpserver):
 
 def test_page_size_is_checked_before_sending():
     client = TibberClient(TOKEN, "http://127.0.0.1:9")
-    for kwargs in ({"first": 0}, {"last": 745}, {"first": 10, "last": 10}, {}, {"first": True}):
-        with pytest.raises(ValueError):
+    for kwargs, message in (({"first": 0}, "page size must be an integer 1..744"),
+                            ({"last": 745}, "page size must be an integer 1..744.*got 745"),
+                            ({"first": 10, "last": 10}, "give exactly one of first"), ({}, "give exactly one of first"),
+                            ({"first": True}, "page size must be an integer 1..744.*got True")):
+        with pytest.raises(ValueError, match=message):
             client.consumption_page(HOME, **kwargs)
     with pytest.raises(ValueError, match="1..744"):
         client.consumption_range(HOME, local(2022, 1, 1), local(2022, 2, 1), page_size=800)
@@ -194,9 +215,9 @@ def test_page_size_is_checked_before_sending():
 
 # --- errors ----------------------------------------------------------------------------------------------------------
 
-def test_graphql_errors_with_partial_data_are_rejected(httpserver):
+def test_graphql_errors_with_partial_data_are_rejected(httpserver, tibber):
     def partial(request):
-        document = sample.answer(request.get_json())
+        document = tibber.answer(request.get_json())
         document["errors"] = [
             {"message": "Could not fetch prices", "path": ["viewer", "home", "consumption", "nodes", 3, "unitPrice"],
              "extensions": {"code": "INTERNAL_SERVER_ERROR"}},
@@ -204,7 +225,7 @@ def test_graphql_errors_with_partial_data_are_rejected(httpserver):
         ]
         return json_response(document)
 
-    serve(httpserver, partial)
+    tibber.serve(httpserver, partial)
     with pytest.raises(TibberGraphQLError) as caught:
         client_for(httpserver).consumption_page(HOME, last=24)
     message = str(caught.value)
@@ -215,8 +236,8 @@ def test_graphql_errors_with_partial_data_are_rejected(httpserver):
     assert len(caught.value.errors) == 2 and caught.value.status == 200
 
 
-def test_sample_graphql_error_for_unknown_home(httpserver):
-    serve(httpserver)
+def test_unknown_home_is_a_graphql_error(httpserver, tibber):
+    tibber.serve(httpserver)
     with pytest.raises(TibberGraphQLError, match="Could not find home.*code NOT_FOUND"):
         client_for(httpserver).consumption_page("no-such-home", first=10)
 
@@ -235,9 +256,9 @@ def test_http_auth_failure_never_shows_the_token(httpserver, caplog, status):
     assert_no_token(message, repr(caught.value), repr(client), str(vars(client)), caplog.text)
 
 
-def test_graphql_unauthenticated_never_shows_the_token(httpserver, caplog):
+def test_graphql_unauthenticated_never_shows_the_token(httpserver, tibber, caplog):
     caplog.set_level(logging.DEBUG)
-    serve(httpserver, lambda request: json_response({"errors": [{
+    tibber.serve(httpserver, lambda request: json_response({"errors": [{
         "message": f"Context creation failed: invalid token {TOKEN}", "path": None,
         "extensions": {"code": "UNAUTHENTICATED"}}]}))
     client = client_for(httpserver)
@@ -260,13 +281,6 @@ def test_token_echoed_in_an_error_body_is_scrubbed(httpserver, caplog):
     assert_no_token(message, repr(client), caplog.text)
 
 
-def test_sample_rejects_a_request_without_token():
-    client = TibberClient("sample", sample.SAMPLE_API_URL)
-    del client.session.headers["Authorization"]
-    with pytest.raises(TibberAuthError, match="UNAUTHENTICATED"):
-        client.homes()
-
-
 def test_token_is_never_an_attribute_or_in_repr():
     client = TibberClient(TOKEN, DEFAULT_API_URL)
     assert TOKEN not in repr(client)
@@ -279,31 +293,32 @@ def test_token_is_never_an_attribute_or_in_repr():
         assert_no_token(str(caught.value))
 
 
-def test_429_honours_retry_after(httpserver):
+def test_429_honours_retry_after(httpserver, tibber):
     calls = []
 
     def handler(request):
         calls.append(time.monotonic())
         if len(calls) == 1:
             return Response("slow down", status=429, headers={"Retry-After": "1"})
-        return sample_answer(request)
+        return tibber.respond(request)
 
-    serve(httpserver, handler)
+    tibber.serve(httpserver, handler)
     client = client_for(httpserver)
     started = time.monotonic()
-    assert client.homes() == [{"id": HOME, "timeZone": "Europe/Berlin"}]
+    assert client.homes() == [{"id": HOME, "timeZone": "Europe/Stockholm"}]
+    # a lower bound on the deliberate wait Retry-After asks for (never an upper bound on speed)
     assert len(calls) == 2 and calls[1] - calls[0] >= 0.95 and time.monotonic() - started >= 0.95
     assert client.requests_sent == 2  # the retry counts against the budget
 
 
-def test_503_then_success(httpserver):
+def test_503_then_success(httpserver, tibber):
     calls = []
 
     def handler(request):
         calls.append(request.path)
-        return Response("busy", status=503) if len(calls) == 1 else sample_answer(request)
+        return Response("busy", status=503) if len(calls) == 1 else tibber.respond(request)
 
-    serve(httpserver, handler)
+    tibber.serve(httpserver, handler)
     page = client_for(httpserver).consumption_page(HOME, first=48)
     assert len(page.nodes) == 48 and len(calls) == 2
 
@@ -336,14 +351,18 @@ def test_json_without_data_or_connection(httpserver):
         client_for(httpserver).homes()
 
 
-def test_read_timeout(httpserver):
-    def slow(request):
-        time.sleep(0.8)
-        return sample_answer(request)
+def test_read_timeout(httpserver, tibber):
+    attempts = []
 
-    serve(httpserver, slow)
-    with pytest.raises(TibberRequestError, match="timed out"):
+    def slow(request):
+        attempts.append(request.path)  # on arrival: the client gives up before this handler answers
+        time.sleep(0.8)
+        return tibber.respond(request)
+
+    tibber.serve(httpserver, slow)
+    with pytest.raises(TibberRequestError, match="Tibber homes: POST .* timed out"):
         client_for(httpserver, timeout=(1, 0.3), retries=1).homes()
+    assert attempts == [PATH, PATH]  # the first try and one retry
 
 
 def test_connection_refused():
@@ -355,30 +374,30 @@ def test_connection_refused():
     assert_no_token(message)
 
 
-def test_request_budget(httpserver):
-    serve(httpserver)
+def test_request_budget(httpserver, tibber):
+    tibber.serve(httpserver)
     client = client_for(httpserver, max_requests=3)
     with pytest.raises(TibberRequestBudgetError) as caught:
         client.consumption_range(HOME, local(2022, 1, 1), local(2023, 1, 1), page_size=100)
     assert "budget of 3" in str(caught.value) and "100 requests in 5 minutes" in str(caught.value)
     assert isinstance(caught.value, TibberError)
     assert len(httpserver.log) == 3
-    with pytest.raises(TibberRequestBudgetError):
+    with pytest.raises(TibberRequestBudgetError, match=r"Tibber homes: request budget of 3 .* \(3 sent"):
         client.homes()
     assert len(httpserver.log) == 3
 
 
-def test_range_is_bounded_even_if_the_server_never_ends(httpserver):
+def test_range_is_bounded_even_if_the_server_never_ends(httpserver, tibber):
     def endless(request):  # the same February page every time, claiming ever new earlier pages
         body = request.get_json()
         body["variables"]["before"] = cursor_for(local(2022, 3, 1))
-        document = sample.answer(body)
+        document = tibber.answer(body)
         info = document["data"]["viewer"]["home"]["consumption"]["pageInfo"]
-        info["startCursor"] = base64.b64encode(str(len(httpserver.log)).encode()).decode()
+        info["startCursor"] = base64.b64encode(str(len(tibber.requests)).encode()).decode()
         info["hasPreviousPage"] = True
         return json_response(document)
 
-    serve(httpserver, endless)
+    tibber.serve(httpserver, endless)
     with pytest.raises(TibberRequestError, match="not covered within 4 pages"):
         client_for(httpserver).consumption_range(HOME, local(2022, 1, 1), local(2022, 3, 1), page_size=744)
     assert len(httpserver.log) == 4  # ceil(1416 / 744) + 2
@@ -417,13 +436,15 @@ def test_no_home(httpserver):
         client_for(httpserver).resolve_home(None)
 
 
-def test_sample_homes_and_websocket_url(httpserver):
-    serve(httpserver)
+def test_homes_and_websocket_url(httpserver, tibber):
+    tibber.serve(httpserver)
     client = client_for(httpserver)
     assert client.resolve_home(None) == HOME
     with pytest.raises(TibberHomeError, match=HOME):
         client.resolve_home("unknown")
-    assert client.websocket_url() == sample.SAMPLE_WEBSOCKET_URL
+    assert client.websocket_url() == fake_tibber.WEBSOCKET_URL
+    # the home's time zone from Tibber is the one cursors are built in from now on
+    assert client.cursor_for(local(2023, 4, 10)) == base64.b64encode(b"2023-04-10T00:00:00.000+02:00").decode()
 
 
 # --- the real demo response ------------------------------------------------------------------------------------------
@@ -495,8 +516,8 @@ def test_token_from_databricks_secret(monkeypatch):
         token_from_environment()
 
 
-def test_from_env(monkeypatch, httpserver):
-    serve(httpserver)
+def test_from_env(monkeypatch, httpserver, tibber):
+    tibber.serve(httpserver)
     monkeypatch.setenv("TIBBER_TOKEN", TOKEN)
     monkeypatch.setenv("TIBBER_API_URL", httpserver.url_for(PATH))
     client = TibberClient.from_env(backoff_factor=0.01)

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from emission_assets.tibber import sample
-from emission_assets.tibber.client import CONSUMPTION_QUERY, TibberClient, TibberGraphQLError, node_time_ms
+from emission_assets.tibber.client import (
+    CONSUMPTION_QUERY,
+    TibberAuthError,
+    TibberClient,
+    TibberGraphQLError,
+    node_time_ms,
+)
 from emission_assets.timeutil import BERLIN, local_date_of_ms, to_epoch_ms
 
 HOME = sample.SAMPLE_HOME_ID
@@ -191,3 +197,10 @@ def test_from_env_serves_the_sample_without_a_token(monkeypatch):
     client = TibberClient.from_env()
     page = client.consumption_page(client.resolve_home(None), last=24)
     assert page.series_end_ms == to_epoch_ms(local(2023, 1, 1)) and page.non_null_nodes == 24
+
+
+def test_sample_rejects_a_request_without_token():
+    client = TibberClient("sample", sample.SAMPLE_API_URL)
+    del client.session.headers["Authorization"]
+    with pytest.raises(TibberAuthError, match="UNAUTHENTICATED"):
+        client.homes()

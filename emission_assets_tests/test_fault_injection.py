@@ -31,9 +31,9 @@ from emission_assets.settings import paths
 from emission_assets.silver.production import unparsed_payloads
 from emission_assets.smard.client import SmardClient
 from emission_assets.smard.windows import window_dir
-from emission_assets.tibber import sample
 from emission_assets.timeutil import UTC, day_bounds_utc, local_midnight, to_epoch_ms, week_start
 from emission_assets_tests.fake_smard import FakeSmard
+from emission_assets_tests.fake_tibber import FakeTibber, recorded_history
 
 SMARD = AssetSelection.tag("source", "smard")
 TIBBER = AssetSelection.tag("source", "tibber")
@@ -357,10 +357,12 @@ def test_tibber_graphql_errors_with_partial_data_land_nothing_and_a_rerun_lands_
     day = date(2022, 5, 18)
     served: list[dict] = []  # every consumption node the fake sent in a response without errors
     broken = False
+    account = FakeTibber(recorded_history(local_midnight(day - timedelta(days=7)), local_midnight(day + timedelta(days=7))),
+                         token=TIBBER_TOKEN)
 
     def graphql(request: Request) -> Response:
         assert request.headers.get("Authorization") == f"Bearer {TIBBER_TOKEN}"
-        document = sample.answer(request.get_json())
+        document = account.answer(request.get_json())
         consumption = document.get("data", {}).get("viewer", {}).get("home", {}).get("consumption")
         if consumption is not None and broken:
             consumption["nodes"][3]["cost"] = None  # what Tibber sends when a field resolver fails

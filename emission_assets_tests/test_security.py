@@ -28,10 +28,10 @@ from emission_assets.lakehouse.session import open_lakehouse
 from emission_assets.reservoir.store import Reservoir
 from emission_assets.reservoir.tibber import fill as tibber_fill
 from emission_assets.settings import paths
-from emission_assets.tibber import sample
 from emission_assets.tibber.client import TibberClient
 from emission_assets.tibber.live import LiveRecorder
 from emission_assets.timeutil import local_midnight
+from emission_assets_tests import fake_tibber
 from emission_assets_tests.fake_tibber_ws import FakeTibber
 
 TIBBER_TOKEN = "tbr-SECURITY-3f9a1c7e5b2d8a60-DO-NOT-LEAK"
@@ -40,24 +40,26 @@ DATABRICKS_TOKEN = "dapi-SECURITY-0c4e7a91b3d5f268-DO-NOT-LEAK"
 SECRETS = (TIBBER_TOKEN, WRONG_TOKEN, DATABRICKS_TOKEN)
 # the secrets and a distinctive middle part of each (a token cut in two is still a leak)
 PIECES = [piece for secret in SECRETS for piece in (secret, secret[9:29])]
-API_PATH = "/v1-beta/gql"
-HOME = sample.SAMPLE_HOME_ID
+HOME = fake_tibber.DEMO_HOME_ID
 DAY = date(2022, 6, 1)  # a Wednesday of the sample year; SMARD's window starts on Monday 2022-05-30
 
 
 def tibber_api(server) -> str:
-    """A fake Tibber GraphQL API serving the sample home for ``TIBBER_TOKEN``; any other token gets Tibber's 401,
-    whose body echoes the token it was sent (a careless upstream: the client must not pass it on)."""
+    """A fake Tibber GraphQL API (the recorded demo home's values over June 2022) for ``TIBBER_TOKEN``; any other
+    token gets Tibber's 401, whose body echoes the token it was sent (a careless upstream: the client must not pass
+    it on)."""
+    account = fake_tibber.FakeTibber(
+        fake_tibber.recorded_history(local_midnight(date(2022, 5, 1)), local_midnight(date(2022, 7, 1))),
+        token=TIBBER_TOKEN)
 
     def handle(request: Request) -> Response:
         presented = request.headers.get("Authorization", "")
         if presented != f"Bearer {TIBBER_TOKEN}":
             body = {"errors": [{"message": f"invalid token in '{presented}'", "extensions": {"code": "UNAUTHENTICATED"}}]}
             return Response(json.dumps(body), status=401, content_type="application/json")
-        return Response(json.dumps(sample.answer(request.get_json())), content_type="application/json")
+        return account.respond(request)
 
-    server.expect_request(API_PATH, method="POST").respond_with_handler(handle)
-    return server.url_for(API_PATH)
+    return account.serve(server, handle)
 
 
 def pulse_measurements(count: int) -> list[dict]:

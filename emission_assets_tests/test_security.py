@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import stat
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -203,7 +204,16 @@ def test_personal_consumption_files_and_their_folders_are_owner_only(httpserver,
         fake = FakeTibber(streaming(pulse_measurements(5)), token=TIBBER_TOKEN)
         try:
             recorder = LiveRecorder(fake.url, TIBBER_TOKEN, HOME, reservoir, flush_seconds=0.2)
-            stats = recorder.run(duration=1.5)
+            stop = threading.Event()
+            worker = threading.Thread(target=lambda: recorder.run(stop=stop))
+            worker.start()
+            for _ in range(1000):  # until all five arrived (not a time bound: at most ~10 s of polling)
+                if recorder.stats.measurements_received == 5:
+                    break
+                stop.wait(0.01)
+            stop.set()  # the recorder writes what it holds when it stops
+            worker.join(20)
+            stats = recorder.stats
         finally:
             fake.close()
     finally:

@@ -116,7 +116,7 @@ def test_429_respects_retry_after(httpserver):
 
 def test_retries_exhausted_names_series_window_and_status(httpserver):
     httpserver.expect_request(window_path(WEEK1)).respond_with_data("boom", status=500)
-    with pytest.raises(SmardRequestError) as caught:
+    with pytest.raises(SmardRequestError, match="HTTP 500") as caught:
         client_for(httpserver, retries=2).window(FILTER, REGION, RES, WEEK1)
     message = str(caught.value)
     assert "HTTP 500" in message and caught.value.status == 500
@@ -130,7 +130,7 @@ def test_retries_exhausted_names_series_window_and_status(httpserver):
 def test_truncated_body_is_rejected(httpserver):
     body = window_json(week_points(date(2024, 3, 18)))
     httpserver.expect_request(window_path(WEEK1)).respond_with_data(body[: len(body) // 2], status=200)
-    with pytest.raises(SmardRequestError) as caught:
+    with pytest.raises(SmardRequestError, match="not valid JSON") as caught:
         client_for(httpserver).window(FILTER, REGION, RES, WEEK1)
     message = str(caught.value)
     assert "not valid JSON" in message
@@ -139,7 +139,7 @@ def test_truncated_body_is_rejected(httpserver):
 
 def test_404_hints_missing_window(httpserver):
     httpserver.expect_request(window_path(WEEK1)).respond_with_data("not found", status=404)
-    with pytest.raises(SmardRequestError) as caught:
+    with pytest.raises(SmardRequestError, match="does not exist") as caught:
         client_for(httpserver).window(FILTER, REGION, RES, WEEK1)
     message = str(caught.value)
     assert "404" in message and "does not exist" in message and caught.value.status == 404
@@ -156,7 +156,7 @@ def test_read_timeout(httpserver):
         return Response(window_json([]), status=200)
 
     httpserver.expect_request(window_path(WEEK1)).respond_with_handler(slow)
-    with pytest.raises(SmardRequestError) as caught:
+    with pytest.raises(SmardRequestError, match="timed out") as caught:
         client_for(httpserver, timeout=(1, 0.3), retries=1).window(FILTER, REGION, RES, WEEK1)
     message = str(caught.value)
     assert "timed out" in message and "filter 4068" in message and str(WEEK1) in message
@@ -165,7 +165,7 @@ def test_read_timeout(httpserver):
 
 def test_connection_refused():
     client = SmardClient("http://127.0.0.1:9", retries=1, backoff_factor=0.01)  # discard port: nothing listens
-    with pytest.raises(SmardRequestError) as caught:
+    with pytest.raises(SmardRequestError, match="failed") as caught:
         client.index(FILTER, REGION, RES)
     message = str(caught.value)
     assert "failed" in message and "timed out" not in message

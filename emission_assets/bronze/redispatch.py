@@ -29,7 +29,8 @@ def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple
     )
 
 
-def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str) -> int:
+def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str, known: set[str] | None = None) -> int:
     return ingest_files(
         spark, writer, TABLE, files, row=bronze_row, partition=("file_date", series_date), run_id=run_id,
+        known=known,
     )

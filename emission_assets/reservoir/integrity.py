@@ -400,8 +400,10 @@ def _tibber_rules() -> SourceRules:
         return None
 
     def repair(damaged: list[Damage], first: date, last: date) -> str:
+        live_lost = any((d.meta or {}).get("kind") != HOURLY for d in damaged)
         return (f"{_materialize(first, last, 'tibber')} (its reservoir step fetches the days' hourly consumption "
-                "again from the Tibber API; live measurements cannot be fetched again, hourly values replace them)")
+                "again from the Tibber API" + ("; live measurements cannot be fetched again, hourly values replace "
+                                              "them" if live_lost else "") + ")")
 
     return SourceRules(
         source="tibber",

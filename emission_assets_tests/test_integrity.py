@@ -363,3 +363,36 @@ def test_quarantine_never_overwrites_and_finishes_a_move_cut_short(tmp_path):
     # another run moved the sidecar first: nothing is moved twice, no record left behind
     assert reservoir.quarantine(file.name, {"reason": "late"}) is None
     assert len(list((reservoir.root / QUARANTINE_DIR).rglob("*.reason.json"))) == 2
+
+
+def test_a_quarantined_live_batch_is_covered_by_an_hourly_page_and_otherwise_named_with_its_day(tmp_path):
+    from emission_assets.reservoir.integrity import TIBBER_RULES, ReservoirIntegrityError
+    from emission_assets.tibber.layout import HOURLY, LIVE, store_hourly_page, store_live_batch, stored_files
+
+    day = date(2024, 4, 17)
+    start, end = (to_epoch_ms(moment) for moment in day_bounds_utc(day))
+    reservoir = Reservoir(tmp_path / "reservoir")
+    batch = store_live_batch(reservoir, home_id="home-1", written_at=datetime(2024, 4, 17, 12, tzinfo=UTC),
+                             measurements=[{"timestamp": "2024-04-17T12:00:00+02:00", "power": 1.0}])
+    batch.path.write_bytes(batch.path.read_bytes()[:-5])  # cut short
+
+    def inspect() -> tuple[Inspector, list]:
+        inspector = Inspector(reservoir, TIBBER_RULES, "bronze/tibber_responses")
+        files = stored_files(reservoir, HOURLY, day, day, inspector) + stored_files(reservoir, LIVE, day, day, inspector)
+        return inspector, inspector.verified(files)
+
+    inspector, intact = inspect()
+    assert intact == [] and [d.name for d in inspector.quarantined] == [batch.name]
+    with pytest.raises(ReservoirIntegrityError, match=rf"{batch.name} \(payload has \d+ bytes.* leaves {day} "
+                       r"\(Tibber consumption\) incomplete.*live measurements cannot be fetched again"):
+        inspector.conclude(logging.getLogger("test"), then="-", coverage=(intact, day, day, set()))
+
+    # an intact hourly page of the day: silver falls back to it, so nothing is incomplete
+    page = store_hourly_page(reservoir, home_id="home-1", payload=b"{}", url="test://", source="api",
+                             fetched_at=datetime(2024, 5, 1, tzinfo=UTC), series_start_ms=start, series_end_ms=end,
+                             nodes=24, non_null_nodes=24)
+    inspector, intact = inspect()
+    assert intact == [page] and inspector.quarantined == []  # quarantined once, in the run before
+    assert inspector.incomplete(intact, day, day, held=set()) == []
+    # bronze holding the batch (ingested while intact) also leaves nothing incomplete
+    assert inspector.incomplete([], day, day, held={batch.name}) == []

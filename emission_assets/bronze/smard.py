@@ -1,4 +1,8 @@
-"""SMARD reservoir files into ``bronze.smard_responses``: the raw payload plus ingest metadata, exactly once."""
+"""SMARD reservoir files into ``bronze.smard_responses``: the raw payload plus ingest metadata, exactly once.
+
+Only files that match their sidecar (sha256, byte count) are ingested; the others are quarantined in the reservoir
+(:mod:`emission_assets.reservoir.integrity`).
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta

@@ -1,4 +1,8 @@
-"""Tibber reservoir files (hourly API pages and live batches) into ``bronze.tibber_responses``, exactly once."""
+"""Tibber reservoir files (hourly API pages and live batches) into ``bronze.tibber_responses``, exactly once.
+
+Only files that match their sidecar (sha256, byte count) are ingested; the others are quarantined in the reservoir
+(:mod:`emission_assets.reservoir.integrity`).
+"""
 from __future__ import annotations
 
 from datetime import date, datetime

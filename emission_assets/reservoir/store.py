@@ -9,6 +9,7 @@ A file that does not match its sidecar is moved (not deleted) to ``_quarantine/<
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -96,11 +97,6 @@ def _atomic_create(target: Path, data: bytes, mode: int) -> None:
         os.link(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
-
-
-def glob_escape(text: str) -> str:
-    """``text`` as a literal in a glob pattern."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def _complete(listing: Listing, root: Path) -> list[ReservoirFile]:
@@ -254,7 +250,7 @@ class Reservoir:
         target_dir = self.root / QUARANTINE_DIR / Path(name).parent
         if not target_dir.is_dir():
             return None
-        for meta_path in sorted(target_dir.glob(f"{glob_escape(stem)}*{META_SUFFIX}")):
+        for meta_path in sorted(target_dir.glob(f"{glob.escape(stem)}*{META_SUFFIX}")):
             target_stem = meta_path.name[: -len(META_SUFFIX)]
             if target_stem != stem and not target_stem.startswith(f"{stem}~"):
                 continue

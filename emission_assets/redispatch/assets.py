@@ -65,7 +65,7 @@ def redispatch_reservoir(
     store = reservoir.store()
     inspector = Inspector(store, REDISPATCH_RULES, "reservoir/redispatch_responses", context.run.run_id)
     files = inspector.verified(stored_files(store, first_day, last_day, inspector))  # only intact files count
-    integrity = inspector.conclude(context.log, then="with credentials this step fetches their days again")
+    integrity = inspector.conclude(context.log, then="with netztransparenz credentials their days are fetched again")
     missing = missing_days(files, first_day, last_day, timedelta(hours=config.settle_hours))
     if config.refresh:
         missing = sorted({first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)})

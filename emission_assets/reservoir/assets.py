@@ -19,7 +19,7 @@ from emission_assets.smard.catalog import (
     series,
 )
 
-REFETCHED = "this step fetches the days of the run they covered again"
+REFETCHED = "the days of this run they covered are fetched again unless another intact file covers them"
 
 
 class SmardReservoirConfig(Config):

@@ -287,7 +287,7 @@ class Inspector:
         if self.quarantined:
             log.warning(
                 f"{self.step} quarantined {len(self.quarantined)} reservoir file(s) that do not match their sidecar "
-                f"(kept under {self.reservoir.root / QUARANTINE_DIR}, never ingested; {then}): "
+                f"(kept under {self.reservoir.root / QUARANTINE_DIR} and not ingested; {then}): "
                 + _named([d.text() for d in self.quarantined])
             )
             metadata["quarantined"] = MetadataValue.md("\n".join(f"- {d.text()}" for d in self.quarantined[:50]))

@@ -5,7 +5,9 @@ from emission_assets.assets_metadata import OWNERS, table_metadata
 from emission_assets.bronze import autoloader
 from emission_assets.bronze import smard as bronze_smard
 from emission_assets.bronze import tibber as bronze_tibber
+from emission_assets.bronze.ingest import checked_ingest, series_date
 from emission_assets.partitions import DAILY, day_range
+from emission_assets.reservoir.integrity import SMARD_RULES, TIBBER_RULES, Inspector
 from emission_assets.resources import ReservoirResource, SparkResource
 from emission_assets.smard.windows import stored_windows
 from emission_assets.tibber.layout import HOURLY, LIVE, stored_files
@@ -31,9 +33,13 @@ def smard_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir
         checkpoint = f"{store.root}/_checkpoints/bronze_smard_responses"
         autoloader.autoload_smard(lakehouse.spark, lakehouse.writer, str(store.root), checkpoint, context.run.run_id)
         return MaterializeResult(metadata={"ingest": "auto-loader", "checkpoint": checkpoint})
-    files = stored_windows(store, first_day, last_day)
-    added = bronze_smard.ingest(lakehouse.spark, lakehouse.writer, files, context.run.run_id)
-    return MaterializeResult(metadata={"ingest": "batch", "reservoir_files_seen": len(files), "rows_added": added})
+    inspector = Inspector(store, SMARD_RULES, "bronze/smard_responses", context.run.run_id)
+    files = stored_windows(store, first_day, last_day, inspector)
+    metadata = checked_ingest(
+        context, lakehouse, inspector, files, table=bronze_smard.TABLE, ingest=bronze_smard.ingest,
+        partition=("window_date", bronze_smard.window_date), first_day=first_day, last_day=last_day,
+    )
+    return MaterializeResult(metadata={"ingest": "batch", **metadata})
 
 
 @asset(
@@ -53,6 +59,11 @@ def tibber_bronze(context: AssetExecutionContext, spark: SparkResource, reservoi
     first_day, last_day = day_range(context)
     lakehouse = spark.open()
     store = reservoir.store()
-    files = stored_files(store, HOURLY, first_day, last_day) + stored_files(store, LIVE, first_day, last_day)
-    added = bronze_tibber.ingest(lakehouse.spark, lakehouse.writer, files, context.run.run_id)
-    return MaterializeResult(metadata={"reservoir_files_seen": len(files), "rows_added": added})
+    inspector = Inspector(store, TIBBER_RULES, "bronze/tibber_responses", context.run.run_id)
+    files = (stored_files(store, HOURLY, first_day, last_day, inspector)
+             + stored_files(store, LIVE, first_day, last_day, inspector))
+    metadata = checked_ingest(
+        context, lakehouse, inspector, files, table=bronze_tibber.TABLE, ingest=bronze_tibber.ingest,
+        partition=("file_date", series_date), first_day=first_day, last_day=last_day,
+    )
+    return MaterializeResult(metadata=metadata)

@@ -1,4 +1,5 @@
-"""Reservoir files into an append-only bronze table, each file exactly once."""
+"""Reservoir files into an append-only bronze table, each file exactly once, and only files that match their
+sidecar (:mod:`emission_assets.reservoir.integrity`)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -24,6 +25,15 @@ def series_date(file: ReservoirFile) -> date:
     return local_date_of_ms(file.meta["series_start_ms"])
 
 
+def known_names(spark, writer: DeltaWriter, table: str, column: str, dates: set[date]) -> set[str]:
+    """``file_name`` of the rows of ``table`` in the partitions ``dates`` (one small column, pruned)."""
+    if not dates:
+        return set()
+    listed = ", ".join(f"date'{d.isoformat()}'" for d in sorted(dates))
+    names = spark.sql(f"SELECT file_name FROM {writer.registry.sql_name(table)} WHERE {column} IN ({listed})")
+    return {r[0] for r in writer.collect(table, names)}  # a concurrent run may be writing the table
+
+
 def ingest(
     spark,
     writer: DeltaWriter,
@@ -33,22 +43,48 @@ def ingest(
     row: Callable[[ReservoirFile, datetime, str], tuple],
     partition: tuple[str, Callable[[ReservoirFile], date]],
     run_id: str,
+    known: set[str] | None = None,
 ) -> int:
     """Append the files ``table`` does not hold yet; returns how many rows were added.
 
-    A name check on the files' partitions (one small column, pruned) skips reading payloads that are in already;
-    the MERGE on (partition, file_name) keeps it exactly once even when two runs ingest the same file at once.
+    A name check on the files' partitions (``known``, if the caller asked already) skips reading payloads that are
+    in already; the MERGE on (partition, file_name) keeps it exactly once even when two runs ingest the same file
+    at once.
     """
     column, partition_of = partition
-    dates = sorted({partition_of(f) for f in files})
-    if not dates:
-        return 0
-    listed = ", ".join(f"date'{d.isoformat()}'" for d in dates)
-    names = spark.sql(f"SELECT file_name FROM {writer.registry.sql_name(table)} WHERE {column} IN ({listed})")
-    known = {r[0] for r in writer.collect(table, names)}  # a concurrent run may be writing the table
+    if known is None:
+        known = known_names(spark, writer, table, column, {partition_of(f) for f in files})
     new = [f for f in files if f.name not in known]
     if not new:
         return 0
     ingested_at = datetime.now(UTC)
     df = spark.createDataFrame([row(f, ingested_at, run_id) for f in new], spec(table).ddl)
     return writer.insert_new(table, df, [column, "file_name"])
+
+
+def checked_ingest(
+    context,
+    lakehouse,
+    inspector,
+    files: list[ReservoirFile],
+    *,
+    table: str,
+    partition: tuple[str, Callable[[ReservoirFile], date]],
+    ingest: Callable[..., int],
+    first_day: date,
+    last_day: date,
+) -> dict:
+    """Verify the files bronze does not hold yet against their sidecars (quarantining the others), ingest the
+    intact ones, then warn once about what was quarantined and about halves without their pair, and fail
+    (:class:`~emission_assets.reservoir.integrity.ReservoirIntegrityError`) if quarantined files leave days of
+    ``first_day..last_day`` that no intact file covers. Returns the step's metadata."""
+    column, partition_of = partition
+    dates = {partition_of(f) for f in files} | inspector.folder_dates()  # the folder date is the partition
+    known = known_names(lakehouse.spark, lakehouse.writer, table, column, dates)
+    intact = inspector.verified(files, should=lambda f: f.name not in known, keep=True)
+    added = ingest(lakehouse.spark, lakehouse.writer, intact, context.run.run_id, known=known)
+    metadata = inspector.conclude(
+        context.log, then="a run with the reservoir step fetches their days again", list_unpaired=True,
+        coverage=(intact, first_day, last_day, known),
+    )
+    return {"reservoir_files_seen": len(files), "rows_added": added, **metadata}

@@ -1,4 +1,5 @@
-"""Redispatch reservoir files (netztransparenz.de CSV) into ``bronze.redispatch_responses``, exactly once.
+"""Redispatch reservoir files (netztransparenz.de CSV) into ``bronze.redispatch_responses``, exactly once; only
+files that match their sidecar (:mod:`emission_assets.reservoir.integrity`).
 
 ``payload`` is the file's text, decoded with :func:`emission_assets.redispatch.parse.decode_text` (UTF-8, else per
 line cp1252/latin-1), so mixed-encoding files land as valid strings; the raw bytes stay in the reservoir.
@@ -29,7 +30,8 @@ def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple
     )
 
 
-def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str) -> int:
+def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str, known: set[str] | None = None) -> int:
     return ingest_files(
         spark, writer, TABLE, files, row=bronze_row, partition=("file_date", series_date), run_id=run_id,
+        known=known,
     )

@@ -1,4 +1,8 @@
-"""Tibber reservoir files (hourly API pages and live batches) into ``bronze.tibber_responses``, exactly once."""
+"""Tibber reservoir files (hourly API pages and live batches) into ``bronze.tibber_responses``, exactly once.
+
+Only files that match their sidecar (sha256, byte count) are ingested; the others are quarantined in the reservoir
+(:mod:`emission_assets.reservoir.integrity`).
+"""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -27,10 +31,10 @@ def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple
     )
 
 
-def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str) -> int:
+def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str, known: set[str] | None = None) -> int:
     return ingest_files(
         spark, writer, TABLE, files, row=bronze_row, partition=("file_date", series_date),
-        run_id=run_id,
+        run_id=run_id, known=known,
     )
 
 

@@ -7,6 +7,11 @@ reader (which lists sidecars) never finds a sidecar without its payload.
 
 Note: the reservoir assets decide which days are present from the reservoir, so a day whose files were removed is
 fetched again if a run for it is requested later (bronze then holds both versions; silver takes the latest).
+
+Quarantined files (``_quarantine/``, files that did not match their sidecar, see
+:mod:`emission_assets.reservoir.integrity`) are never deleted here, whatever their age: they are the evidence of
+what went wrong, and for an imported file that cannot be fetched again, possibly the only copy. The job counts them
+in its log line and metadata, so they are not forgotten; the user deletes them by hand.
 """
 
 import json
@@ -20,6 +25,7 @@ from pydantic import Field
 from emission_assets.reservoir.store import (
     META_SUFFIX,
     PAYLOAD_SUFFIX,
+    QUARANTINE_DIR,
     Reservoir,
     ReservoirFile,
 )
@@ -37,12 +43,15 @@ DEFAULT_RETENTION_DAYS = 30.0
 
 
 def all_files(reservoir: Reservoir) -> list[ReservoirFile]:
-    """Every complete file (payload with sidecar) in the reservoir, by name."""
+    """Every complete file (payload with sidecar) of the sources' folders, by name; not the quarantine (nor other
+    ``_``-folders such as Auto Loader checkpoints)."""
     root = reservoir.root
     if not root.is_dir():
         return []
     files = []
     for meta_path in sorted(root.rglob(f"*{META_SUFFIX}")):
+        if meta_path.relative_to(root).parts[0].startswith("_"):
+            continue
         stem = meta_path.name[: -len(META_SUFFIX)]
         payload = meta_path.with_name(stem + PAYLOAD_SUFFIX)
         try:
@@ -87,6 +96,14 @@ def expired_files(
         if fetched_at is not None and fetched_at < cutoff:
             expired.append(file)
     return expired
+
+
+def quarantined_count(reservoir: Reservoir) -> int:
+    """How many payloads (or sidecars without one) sit in the quarantine: kept by retention, listed in its log."""
+    folder = reservoir.root / QUARANTINE_DIR
+    if not folder.is_dir():
+        return 0
+    return sum(1 for _ in folder.rglob(f"*{META_SUFFIX}"))
 
 
 def _remove(file: ReservoirFile) -> None:
@@ -143,11 +160,17 @@ def reservoir_retention(
     counts = Counter(source_of(f.name) for f in removed)
     per_source = {source: counts.get(source, 0) for source in BRONZE_TABLES}
     verb = "would remove" if config.dry_run else "removed"
+    quarantined = quarantined_count(store)
     context.log.info(
         f"reservoir retention ({config.retention_days:g} days, cutoff {(now - retention).isoformat()}): {verb} "
         + ", ".join(f"{n} {source}" for source, n in per_source.items())
         + f" file(s); bronze holds {len(ingested)} file name(s)"
     )
+    if quarantined:
+        context.log.warning(
+            f"reservoir retention kept {quarantined} quarantined file(s) in {store.root / QUARANTINE_DIR} (never "
+            "deleted automatically; see each <name>.reason.json, then delete them by hand)"
+        )
     return Output(
         {"removed": [f.name for f in removed], "per_source": per_source},
         metadata={
@@ -156,6 +179,7 @@ def reservoir_retention(
             "dry_run": config.dry_run,
             "retention_days": config.retention_days,
             "ingested_names": len(ingested),
+            "quarantined_kept": quarantined,
             "sample": MetadataValue.md("\n".join(f"- {f.name}" for f in removed[:50]) or "none"),
         },
     )

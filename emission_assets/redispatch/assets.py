@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 
 from emission_assets.assets_metadata import OWNERS, table_metadata
 from emission_assets.bronze import redispatch as bronze_redispatch
+from emission_assets.bronze.ingest import checked_ingest, series_date
 from emission_assets.lakehouse.writer import day_predicate
 from emission_assets.partitions import DAILY, day_range
 from emission_assets.redispatch.client import (
@@ -29,6 +30,7 @@ from emission_assets.redispatch.client import (
     credentials_from_env,
 )
 from emission_assets.redispatch.layout import API, missing_days, store_csv, stored_files
+from emission_assets.reservoir.integrity import REDISPATCH_RULES, Inspector
 from emission_assets.resources import ReservoirResource, SparkResource
 from emission_assets.silver.redispatch import TABLE as SILVER_TABLE
 from emission_assets.silver.redispatch import redispatch_from_bronze
@@ -61,7 +63,9 @@ def redispatch_reservoir(
 ) -> MaterializeResult:
     first_day, last_day = day_range(context)
     store = reservoir.store()
-    files = stored_files(store, first_day, last_day)
+    inspector = Inspector(store, REDISPATCH_RULES, "reservoir/redispatch_responses", context.run.run_id)
+    files = inspector.verified(stored_files(store, first_day, last_day, inspector))  # only intact files count
+    integrity = inspector.conclude(context.log, then="with netztransparenz credentials their days are fetched again")
     missing = missing_days(files, first_day, last_day, timedelta(hours=config.settle_hours))
     if config.refresh:
         missing = sorted({first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)})
@@ -86,6 +90,7 @@ def redispatch_reservoir(
         )
     return MaterializeResult(
         metadata={
+            **integrity,
             "days": (last_day - first_day).days + 1,
             "files_present": len(files),
             "files_written": len(written),
@@ -112,9 +117,14 @@ def redispatch_bronze(
 ) -> MaterializeResult:
     first_day, last_day = day_range(context)
     lakehouse = spark.open()
-    files = stored_files(reservoir.store(), first_day, last_day)
-    added = bronze_redispatch.ingest(lakehouse.spark, lakehouse.writer, files, context.run.run_id)
-    return MaterializeResult(metadata={"reservoir_files_seen": len(files), "rows_added": added})
+    store = reservoir.store()
+    inspector = Inspector(store, REDISPATCH_RULES, "bronze/redispatch_responses", context.run.run_id)
+    files = stored_files(store, first_day, last_day, inspector)
+    metadata = checked_ingest(
+        context, lakehouse, inspector, files, table=bronze_redispatch.TABLE, ingest=bronze_redispatch.ingest,
+        partition=("file_date", series_date), first_day=first_day, last_day=last_day,
+    )
+    return MaterializeResult(metadata=metadata)
 
 
 @asset(

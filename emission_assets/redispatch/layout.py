@@ -69,9 +69,12 @@ def store_csv(
     return reservoir.write(folder, f"{span[0]}_{span[1]}__{_stamp(fetched_at)}", payload, meta)
 
 
-def stored_files(reservoir: Reservoir, first_day: date, last_day: date) -> list[ReservoirFile]:
-    """Every stored redispatch file whose span overlaps the local days ``first_day..last_day``."""
-    files = reservoir.list_dated(RESERVOIR_DIR, first_day - LOOKBACK, last_day)
+def stored_files(reservoir: Reservoir, first_day: date, last_day: date, inspector=None) -> list[ReservoirFile]:
+    """Every stored redispatch file whose span overlaps the local days ``first_day..last_day``; listed through
+    ``inspector`` (:class:`emission_assets.reservoir.integrity.Inspector`) if given."""
+    first_folder = first_day - LOOKBACK
+    files = (inspector.listed(RESERVOIR_DIR, first_folder, last_day) if inspector is not None
+             else reservoir.list_dated(RESERVOIR_DIR, first_folder, last_day))
     return overlapping(files, to_epoch_ms(day_bounds_utc(first_day)[0]), to_epoch_ms(day_bounds_utc(last_day)[1]))
 
 

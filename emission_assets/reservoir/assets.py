@@ -9,6 +9,7 @@ from emission_assets.assets_metadata import OWNERS
 from emission_assets.partitions import DAILY, day_range
 from emission_assets.reservoir import smard as smard_fill
 from emission_assets.reservoir import tibber as tibber_fill
+from emission_assets.reservoir.integrity import SMARD_RULES, TIBBER_RULES, Inspector
 from emission_assets.resources import ReservoirResource, SmardResource, TibberResource
 from emission_assets.smard.catalog import (
     DEFAULT_RESOLUTION,
@@ -17,6 +18,8 @@ from emission_assets.smard.catalog import (
     check_resolution,
     series,
 )
+
+REFETCHED = "the days of this run they covered are fetched again unless another intact file covers them"
 
 
 class SmardReservoirConfig(Config):
@@ -49,22 +52,29 @@ def smard_reservoir(
         series(filter_id)
     check_resolution(config.resolution)
     first_day, last_day = day_range(context)
-    with smard.client() as client:
-        report = smard_fill.fill(
-            client,
-            reservoir.store(),
-            first_day,
-            last_day,
-            regions=config.regions,
-            filters=config.filters,
-            resolution=config.resolution,
-            refresh=config.refresh,
-            settle=timedelta(hours=config.settle_hours),
-        )
+    store = reservoir.store()
+    inspector = Inspector(store, SMARD_RULES, "reservoir/smard_responses", context.run.run_id)
+    try:
+        with smard.client() as client:
+            report = smard_fill.fill(
+                client,
+                store,
+                first_day,
+                last_day,
+                regions=config.regions,
+                filters=config.filters,
+                resolution=config.resolution,
+                refresh=config.refresh,
+                settle=timedelta(hours=config.settle_hours),
+                inspector=inspector,
+            )
+    finally:  # named even when a fetch fails afterwards
+        integrity = inspector.conclude(context.log, then=REFETCHED)
     for text in report.days_without_values:  # the run log a backfill's reader sees, not only the Python log
         context.log.warning(f"SMARD sent no values for {text}: silver has no rows for it until a refresh brings them")
     return MaterializeResult(
         metadata={
+            **integrity,
             "days": report.days,
             "series_days_already_present": report.series_days_present,
             "series_days_fetched": report.series_days_fetched,
@@ -103,13 +113,19 @@ def tibber_reservoir(
     first_day, last_day = day_range(context)
     client = tibber.client()
     home_id = client.resolve_home(config.home_id or tibber.home_id)
-    report = tibber_fill.fill(
-        client, reservoir.store(), first_day, last_day, home_id=home_id, refresh=config.refresh,
-        settle=timedelta(hours=config.settle_hours),
-        source="sample" if tibber.api_url.startswith("sample://") else "api",
-    )
+    store = reservoir.store()
+    inspector = Inspector(store, TIBBER_RULES, "reservoir/tibber_responses", context.run.run_id)
+    try:
+        report = tibber_fill.fill(
+            client, store, first_day, last_day, home_id=home_id, refresh=config.refresh,
+            settle=timedelta(hours=config.settle_hours),
+            source="sample" if tibber.api_url.startswith("sample://") else "api", inspector=inspector,
+        )
+    finally:  # named even when a fetch fails afterwards
+        integrity = inspector.conclude(context.log, then=REFETCHED)
     return MaterializeResult(
         metadata={
+            **integrity,
             "days": report.days,
             "days_already_present": report.days_present,
             "days_fetched": report.days_fetched,

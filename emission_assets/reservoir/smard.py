@@ -1,7 +1,9 @@
 """Fill the reservoir with the SMARD windows that a range of local days needs, and no more.
 
 A day whose series already sit in the reservoir (an earlier fetch or a CSV import, at any resolution) makes no
-network call unless ``refresh`` is asked for, so backfills over imported history never hammer the API.
+network call unless ``refresh`` is asked for, so backfills over imported history never hammer the API. Only intact
+files count: each stored window of the days is checked against its sidecar first, and one that fails is
+quarantined (:mod:`emission_assets.reservoir.integrity`), so its days are fetched again here.
 A fetched window without a single value for a requested day (empty series, or every slot null) is stored as
 SMARD sent it and reported by day and URL: silver gets no rows for it until a refresh brings the values.
 """
@@ -11,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from emission_assets.reservoir.integrity import SMARD_RULES, Inspector
 from emission_assets.reservoir.store import Reservoir, ReservoirFile
 from emission_assets.smard.catalog import series
 from emission_assets.smard.client import SmardClient, SmardRequestError
@@ -33,6 +36,7 @@ class FillReport:
     series_days_fetched: int = 0
     written: list[ReservoirFile] = field(default_factory=list)
     days_without_values: list[str] = field(default_factory=list)  # "<day> <region> <type>: why (URL)"
+    inspector: Inspector | None = None  # what was quarantined on the way
 
 
 def fill(
@@ -46,10 +50,13 @@ def fill(
     resolution: str,
     refresh: bool = False,
     settle: timedelta = timedelta(hours=6),
+    inspector: Inspector | None = None,
 ) -> FillReport:
     days = days_between(first_day, last_day)
-    covered = set() if refresh else covered_days(stored_windows(reservoir, first_day, last_day), settle)
-    report = FillReport(days=len(days))
+    inspector = inspector or Inspector(reservoir, SMARD_RULES, "reservoir/smard_responses")
+    intact = inspector.verified(stored_windows(reservoir, first_day, last_day, inspector))
+    covered = set() if refresh else covered_days(intact, settle)
+    report = FillReport(days=len(days), inspector=inspector)
     wanted: dict[tuple[str, int, int], list[date]] = {}  # (region, filter, window start) -> days, in request order
     for region in regions:
         for filter_id in filters:

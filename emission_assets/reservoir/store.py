@@ -3,23 +3,34 @@
 Each payload ``<stem>.json`` gets a sidecar ``<stem>.meta.json`` (source URL, fetched_at, sha256, ...). Both are
 written to a temporary name, fsynced and linked into place, payload first: a sidecar exists only for a complete payload, so
 readers list sidecars and never see half-written files. Names are never overwritten; a re-fetch is a new stem.
+
+A file that does not match its sidecar is moved (not deleted) to ``_quarantine/<its relative path>`` with a
+``<stem>.reason.json`` record, see :meth:`Reservoir.quarantine` and :mod:`emission_assets.reservoir.integrity`.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
+from emission_assets.errors import UserInputError
 from emission_assets.timeutil import day_bounds_utc, local_date_of_ms, to_epoch_ms
 
 PAYLOAD_SUFFIX = ".json"
 META_SUFFIX = ".meta.json"
+QUARANTINE_DIR = "_quarantine"
+REASON_SUFFIX = ".reason.json"
+
+
+class SidecarError(UserInputError):
+    """A ``.meta.json`` sidecar that cannot be read as a JSON object; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -27,9 +38,50 @@ class ReservoirFile:
     path: Path  # the payload file
     name: str  # path relative to the reservoir root (posix); the file's identity in bronze
     meta: dict
+    # The bytes as verified against the sidecar (see integrity.py): ingest uses exactly what was checked.
+    payload: bytes | None = field(default=None, repr=False, compare=False)
 
     def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
+        return self.payload if self.payload is not None else self.path.read_bytes()
+
+
+def is_temporary(file_name: str) -> bool:
+    """``.<name>.<random>.tmp``: an atomic write in flight (or left by a crash), never a file of its own."""
+    return file_name.startswith(".") and file_name.endswith(".tmp")
+
+
+@dataclass
+class Listing:
+    """What one or more reservoir folders hold, sorted by name.
+
+    ``files`` have a payload and a sidecar that is a JSON object (not yet checked against the payload);
+    ``malformed`` are (payload name, why) of sidecars that are unreadable or not a JSON object; the other two are
+    halves without their pair (relative names).
+    """
+
+    files: list[ReservoirFile] = field(default_factory=list)
+    malformed: list[tuple[str, str]] = field(default_factory=list)
+    sidecars_without_payload: list[ReservoirFile] = field(default_factory=list)
+    files_without_sidecar: list[str] = field(default_factory=list)
+
+    def extend(self, other: "Listing") -> None:
+        self.files += other.files
+        self.malformed += other.malformed
+        self.sidecars_without_payload += other.sidecars_without_payload
+        self.files_without_sidecar += other.files_without_sidecar
+
+
+def _read_sidecar(meta_path: Path) -> tuple[dict | None, str | None]:
+    """(meta, None), or (None, why) for a sidecar that is unreadable, not JSON or not a JSON object."""
+    try:
+        meta = json.loads(meta_path.read_bytes())
+    except OSError as error:
+        return None, f"sidecar unreadable ({type(error).__name__}: {error.strerror or error})"
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        return None, f"sidecar is not valid JSON ({error})"
+    if not isinstance(meta, dict):
+        return None, f"sidecar is JSON but not an object ({type(meta).__name__})"
+    return meta, None
 
 
 def _atomic_create(target: Path, data: bytes, mode: int) -> None:
@@ -45,6 +97,16 @@ def _atomic_create(target: Path, data: bytes, mode: int) -> None:
         os.link(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _complete(listing: Listing, root: Path) -> list[ReservoirFile]:
+    if listing.malformed:
+        name, why = listing.malformed[0]
+        more = f" (and {len(listing.malformed) - 1} more)" if len(listing.malformed) > 1 else ""
+        sidecar = (root / name).with_name(Path(name).name[: -len(PAYLOAD_SUFFIX)] + META_SUFFIX)
+        raise SidecarError(f"reservoir sidecar {sidecar}: {why}{more}; a materialize run that includes the "
+                           "reservoir or bronze step moves it to the quarantine and fetches its days again")
+    return listing.files
 
 
 def _make_dirs(root: Path, directory: Path, private: bool) -> None:
@@ -91,27 +153,137 @@ class Reservoir:
         _atomic_create(meta_path, json.dumps(full_meta, sort_keys=True, indent=1).encode(), mode)
         return ReservoirFile(payload_path, name, full_meta)
 
-    def list(self, relative_dir: str) -> list[ReservoirFile]:
-        """Complete files (those with a sidecar) in one directory, by name."""
+    def scan(self, relative_dir: str) -> Listing:
+        """Everything in one directory: complete files, malformed sidecars, and halves without their pair
+        (temporary files of atomic writes in flight are not files yet and are left out)."""
         directory = self.root / relative_dir
-        if not directory.is_dir():
-            return []
-        files = []
-        for meta_path in sorted(directory.glob(f"*{META_SUFFIX}")):
-            stem = meta_path.name[: -len(META_SUFFIX)]
-            payload_path = directory / f"{stem}{PAYLOAD_SUFFIX}"
-            meta = json.loads(meta_path.read_text())
-            files.append(ReservoirFile(payload_path, payload_path.relative_to(self.root).as_posix(), meta))
-        return files
+        try:
+            with os.scandir(directory) as entries:
+                names = {entry.name for entry in entries if entry.is_file()}
+        except (FileNotFoundError, NotADirectoryError):
+            return Listing()
+        listing = Listing()
+        for file_name in sorted(names):
+            if is_temporary(file_name):
+                continue
+            path = directory / file_name
+            if file_name.endswith(META_SUFFIX):
+                payload_path = path.with_name(file_name[: -len(META_SUFFIX)] + PAYLOAD_SUFFIX)
+                name = payload_path.relative_to(self.root).as_posix()
+                meta, why = _read_sidecar(path)
+                if meta is None:
+                    listing.malformed.append((name, why))
+                elif payload_path.name in names or payload_path.exists():
+                    listing.files.append(ReservoirFile(payload_path, name, meta))
+                else:
+                    listing.sidecars_without_payload.append(ReservoirFile(payload_path, name, meta))
+            elif file_name.endswith(PAYLOAD_SUFFIX):
+                sidecar = file_name[: -len(PAYLOAD_SUFFIX)] + META_SUFFIX
+                # re-checked on disk: a write in flight links its sidecar just after the payload
+                if sidecar not in names and not (directory / sidecar).exists():
+                    listing.files_without_sidecar.append(path.relative_to(self.root).as_posix())
+            else:
+                listing.files_without_sidecar.append(path.relative_to(self.root).as_posix())
+        return listing
+
+    def scan_dated(self, prefix: str, first: date, last: date) -> Listing:
+        """:meth:`scan` of the dated folders ``prefix/<YYYY-MM-DD>`` from ``first`` to ``last`` inclusive."""
+        listing = Listing()
+        day = first
+        while day <= last:
+            listing.extend(self.scan(f"{prefix}/{day.isoformat()}"))
+            day += timedelta(days=1)
+        return listing
+
+    def list(self, relative_dir: str) -> list[ReservoirFile]:
+        """Complete files (payload and sidecar) in one directory, by name; a malformed sidecar is a one-line
+        :class:`SidecarError` naming it (the reservoir and bronze steps quarantine such files instead)."""
+        return _complete(self.scan(relative_dir), self.root)
 
     def list_dated(self, prefix: str, first: date, last: date) -> list[ReservoirFile]:
         """Files in the dated folders ``prefix/<YYYY-MM-DD>`` from ``first`` to ``last`` inclusive."""
-        files: list[ReservoirFile] = []
+        return _complete(self.scan_dated(prefix, first, last), self.root)
+
+    def quarantine(self, name: str, record: dict) -> str | None:
+        """Move the payload ``name`` and its sidecar to ``_quarantine/<name>`` and write ``record`` (why, when,
+        what it covered) next to them as ``<stem>.reason.json``; returns the quarantined payload's relative name,
+        or None when another run quarantined the file first. Never deletes or overwrites: a name quarantined
+        before gets a ``~<n>`` stem.
+
+        Order, for crash safety: the record first (created exclusively: it claims the stem), then the sidecar
+        (from then on readers no longer list the file), then the payload. A crash between the last two leaves a
+        payload without a sidecar, which the next inspection moves after its sidecar (:meth:`finish_quarantine`).
+        """
+        payload_path = self.root / name
+        stem = payload_path.name[: -len(PAYLOAD_SUFFIX)]
+        target_dir = self.root / QUARANTINE_DIR / Path(name).parent
+        _make_dirs(self.root, target_dir, private=True)
+        data = json.dumps({**record, "name": name}, sort_keys=True, indent=1, default=str).encode()
+        for n in range(10_000):
+            target_stem = f"{stem}~{n}" if n else stem
+            if any((target_dir / f"{target_stem}{suffix}").exists() for suffix in (META_SUFFIX, PAYLOAD_SUFFIX)):
+                continue
+            try:
+                _atomic_create(target_dir / f"{target_stem}{REASON_SUFFIX}", data, 0o600)
+                break
+            except FileExistsError:  # claimed by another run (or a crashed one)
+                continue
+        else:
+            raise FileExistsError(f"no free quarantine name for {name} in {target_dir}")
+        reason_path = target_dir / f"{target_stem}{REASON_SUFFIX}"
+        try:
+            os.rename(payload_path.with_name(stem + META_SUFFIX), target_dir / f"{target_stem}{META_SUFFIX}")
+        except FileNotFoundError:  # another run moved the sidecar first: the file is its to move
+            reason_path.unlink(missing_ok=True)
+            return None
+        try:
+            os.rename(payload_path, target_dir / f"{target_stem}{PAYLOAD_SUFFIX}")
+        except FileNotFoundError:  # a sidecar without payload
+            pass
+        return (target_dir / f"{target_stem}{PAYLOAD_SUFFIX}").relative_to(self.root).as_posix()
+
+    def finish_quarantine(self, name: str) -> str | None:
+        """Move the payload ``name`` after its sidecar if a quarantine of it was cut short (its record and sidecar
+        are in ``_quarantine``, the payload is not); returns the quarantined name, or None if there is none."""
+        payload_path = self.root / name
+        stem = payload_path.name[: -len(PAYLOAD_SUFFIX)]
+        target_dir = self.root / QUARANTINE_DIR / Path(name).parent
+        if not target_dir.is_dir():
+            return None
+        for meta_path in sorted(target_dir.glob(f"{glob.escape(stem)}*{META_SUFFIX}")):
+            target_stem = meta_path.name[: -len(META_SUFFIX)]
+            if target_stem != stem and not target_stem.startswith(f"{stem}~"):
+                continue
+            target = meta_path.with_name(target_stem + PAYLOAD_SUFFIX)
+            if not target.exists() and meta_path.with_name(target_stem + REASON_SUFFIX).exists():
+                try:
+                    os.rename(payload_path, target)
+                except FileNotFoundError:  # the quarantining run got there meanwhile
+                    pass
+                return target.relative_to(self.root).as_posix()
+        return None
+
+    def quarantine_records(self, prefix: str, first: date, last: date) -> list[dict]:
+        """The records of files quarantined from the dated folders ``prefix/<YYYY-MM-DD>``, ``first..last``;
+        each with ``quarantined_as`` (the quarantined payload's relative name)."""
+        records = []
         day = first
         while day <= last:
-            files.extend(self.list(f"{prefix}/{day.isoformat()}"))
+            folder = self.root / QUARANTINE_DIR / prefix / day.isoformat()
+            for path in sorted(folder.glob(f"*{REASON_SUFFIX}")) if folder.is_dir() else []:
+                try:
+                    record = json.loads(path.read_bytes())
+                except (OSError, ValueError):
+                    record = None
+                stem = path.name[: -len(REASON_SUFFIX)]
+                if not any(path.with_name(stem + suffix).exists() for suffix in (META_SUFFIX, PAYLOAD_SUFFIX)):
+                    continue  # a claim whose move never started (a crash, or another run just now): no file
+                if not isinstance(record, dict):  # the record itself got damaged: still a quarantined file
+                    record = {"name": None, "reason": f"record {path.name} unreadable"}
+                records.append({**record, "quarantined_as": path.with_name(stem + PAYLOAD_SUFFIX).relative_to(
+                    self.root).as_posix()})
             day += timedelta(days=1)
-        return files
+        return records
 
     def delete_all(self) -> int:
         """Remove every file (``reset``); returns how many payloads were removed."""

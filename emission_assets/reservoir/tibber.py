@@ -1,7 +1,8 @@
 """Fill the reservoir with the Tibber consumption pages a range of local days needs.
 
 A day counts as stored when a page spans it and was fetched ``settle`` (48 h) after it ended: Tibber corrects
-recent hours, so a recent day is fetched again (a new version) on later runs until it has settled.
+recent hours, so a recent day is fetched again (a new version) on later runs until it has settled. Only intact
+pages count: a page that does not match its sidecar is quarantined and its days fetched again.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from emission_assets.reservoir.integrity import TIBBER_RULES, Inspector
 from emission_assets.reservoir.store import Reservoir, ReservoirFile, covered_days
 from emission_assets.tibber.layout import HOURLY, store_hourly_page, stored_files
 from emission_assets.timeutil import day_bounds_utc, days_between
@@ -24,6 +26,7 @@ class TibberFillReport:
     days_fetched: int = 0
     requests: int = 0
     written: list[ReservoirFile] = field(default_factory=list)
+    inspector: Inspector | None = None  # what was quarantined on the way
 
 
 def fill(
@@ -36,14 +39,17 @@ def fill(
     refresh: bool = False,
     settle: timedelta = DEFAULT_SETTLE,
     source: str = "api",
+    inspector: Inspector | None = None,
 ) -> TibberFillReport:
-    """Fetch one contiguous span from the first to the last day not yet stored (bounded pages), store each page."""
+    """Fetch one contiguous span from the first to the last day not yet stored intact (bounded pages), store each
+    page."""
     days = days_between(first_day, last_day)
-    covered = set() if refresh else covered_days(
-        stored_files(reservoir, HOURLY, first_day, last_day), settle, lambda meta: (meta["home_id"],)
-    )
+    inspector = inspector or Inspector(reservoir, TIBBER_RULES, "reservoir/tibber_responses")
+    intact = inspector.verified(stored_files(reservoir, HOURLY, first_day, last_day, inspector))
+    covered = set() if refresh else covered_days(intact, settle, lambda meta: (meta["home_id"],))
     missing = [day for day in days if (home_id, day) not in covered]
-    report = TibberFillReport(days=len(days), days_present=len(days) - len(missing), days_fetched=len(missing))
+    report = TibberFillReport(days=len(days), days_present=len(days) - len(missing), days_fetched=len(missing),
+                              inspector=inspector)
     if not missing:
         return report
     start, end = day_bounds_utc(missing[0])[0], day_bounds_utc(missing[-1])[1]

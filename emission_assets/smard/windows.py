@@ -115,10 +115,14 @@ def store_window(
     return reservoir.write(window_dir(window_start_ms), stem, payload, meta)
 
 
-def stored_windows(reservoir: Reservoir, first_day: date, last_day: date) -> list[ReservoirFile]:
-    """Every stored version of every window that may overlap the local days ``first_day..last_day``."""
+def stored_windows(reservoir: Reservoir, first_day: date, last_day: date, inspector=None) -> list[ReservoirFile]:
+    """Every stored version of every window that may overlap the local days ``first_day..last_day``; listed
+    through ``inspector`` (:class:`emission_assets.reservoir.integrity.Inspector`) if given, which quarantines
+    files with a bad sidecar."""
     # A week window starting up to 7 days before first_day can reach into it.
-    files = reservoir.list_dated(RESERVOIR_DIR, first_day - timedelta(days=7), last_day)
+    first_folder = first_day - timedelta(days=7)
+    files = (inspector.listed(RESERVOIR_DIR, first_folder, last_day) if inspector is not None
+             else reservoir.list_dated(RESERVOIR_DIR, first_folder, last_day))
     return overlapping(
         files, to_epoch_ms(day_bounds_utc(first_day)[0]), to_epoch_ms(day_bounds_utc(last_day)[1])
     )

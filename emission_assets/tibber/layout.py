@@ -29,7 +29,8 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _home_part(home_id: str) -> str:
+def home_part(home_id: str) -> str:
+    """The home id as it appears in file names."""
     return _SAFE_ID.sub("_", home_id)
 
 
@@ -59,7 +60,7 @@ def store_hourly_page(
         "non_null_points": non_null_nodes,
     }
     folder = f"{RESERVOIR_DIR}/{HOURLY}/{local_date_of_ms(series_start_ms).isoformat()}"
-    stem = f"{_home_part(home_id)}_{series_start_ms}_{series_end_ms}__{_stamp(fetched_at)}"
+    stem = f"{home_part(home_id)}_{series_start_ms}_{series_end_ms}__{_stamp(fetched_at)}"
     return reservoir.write(folder, stem, payload, meta, private=True)
 
 
@@ -83,14 +84,19 @@ def store_live_batch(
     }
     payload = json.dumps({"home_id": home_id, "measurements": measurements}, separators=(",", ":")).encode()
     folder = f"{RESERVOIR_DIR}/{LIVE}/{local_date_of_ms(stamps[0]).isoformat()}"
-    stem = f"{_home_part(home_id)}_{stamps[0]}__{_stamp(written_at)}"
+    stem = f"{home_part(home_id)}_{stamps[0]}__{_stamp(written_at)}"
     return reservoir.write(folder, stem, payload, meta, private=True)
 
 
-def stored_files(reservoir: Reservoir, kind: str, first_day: date, last_day: date) -> list[ReservoirFile]:
-    """Every stored hourly page or live batch overlapping the local days ``first_day..last_day``."""
+def stored_files(
+    reservoir: Reservoir, kind: str, first_day: date, last_day: date, inspector=None
+) -> list[ReservoirFile]:
+    """Every stored hourly page or live batch overlapping the local days ``first_day..last_day``; listed through
+    ``inspector`` (:class:`emission_assets.reservoir.integrity.Inspector`) if given, which quarantines bad sidecars."""
     lookback = PAGE_LOOKBACK if kind == HOURLY else timedelta(days=1)
-    files = reservoir.list_dated(f"{RESERVOIR_DIR}/{kind}", first_day - lookback, last_day)
+    folder, first_folder = f"{RESERVOIR_DIR}/{kind}", first_day - lookback
+    files = (inspector.listed(folder, first_folder, last_day) if inspector is not None
+             else reservoir.list_dated(folder, first_folder, last_day))
     return overlapping(
         files, to_epoch_ms(day_bounds_utc(first_day)[0]), to_epoch_ms(day_bounds_utc(last_day)[1])
     )

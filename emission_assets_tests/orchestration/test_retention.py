@@ -76,3 +76,17 @@ def test_retention_job_reads_bronze_file_names(tmp_path, spark):
     assert output["per_source"] == {"smard": 1, "tibber": 0, "redispatch": 0}
     assert not ingested.path.exists()
     assert not_ingested.path.exists() and young.path.exists()
+
+
+def test_quarantined_files_are_never_removed_and_are_counted(tmp_path):
+    from emission_assets.orchestration.retention import quarantined_count
+    from emission_assets.reservoir.store import QUARANTINE_DIR
+
+    reservoir = Reservoir(tmp_path / "reservoir")
+    corrupt = window(reservoir, NOW - timedelta(days=400))
+    kept_as = reservoir.quarantine(corrupt.name, {"reason": "test"})
+    ingested = {corrupt.name, kept_as}
+
+    assert delete_expired(reservoir, ingested, timedelta(0), NOW + timedelta(days=3650)) == []
+    assert (reservoir.root / kept_as).is_file() and kept_as.startswith(f"{QUARANTINE_DIR}/smard/")
+    assert quarantined_count(reservoir) == 1

@@ -94,3 +94,26 @@ def test_delete_all_counts_payloads_and_removes_the_root(reservoir):
     assert reservoir.delete_all() == 3
     assert not reservoir.root.exists()
     assert reservoir.list("x/1") == []
+
+
+def test_scan_sorts_files_into_complete_malformed_and_unpaired_and_skips_writes_in_flight(reservoir):
+    from emission_assets.reservoir.store import SidecarError
+
+    reservoir.write("d", "good", b"1", {})
+    reservoir.write("d", "no_payload", b"2", {})
+    reservoir.write("d", "bad_sidecar", b"3", {})
+    directory = reservoir.root / "d"
+    (directory / "no_payload.json").unlink()
+    (directory / "bad_sidecar.meta.json").write_text('{"sha256": ')
+    (directory / "no_sidecar.json").write_bytes(b"4")
+    (directory / ".good.json.x1y2z3.tmp").write_bytes(b"in flight")
+
+    listing = reservoir.scan("d")
+
+    assert [f.name for f in listing.files] == ["d/good.json"]
+    assert [(name, why.split(" (")[0]) for name, why in listing.malformed] == [
+        ("d/bad_sidecar.json", "sidecar is not valid JSON")]
+    assert [f.name for f in listing.sidecars_without_payload] == ["d/no_payload.json"]
+    assert listing.files_without_sidecar == ["d/no_sidecar.json"]
+    with pytest.raises(SidecarError, match=r"reservoir sidecar .*/d/bad_sidecar\.meta\.json: sidecar is not valid JSON"):
+        reservoir.list("d")

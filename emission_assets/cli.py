@@ -100,14 +100,15 @@ def prepare_dagster_home() -> Path:
     return home
 
 
-def run_materialize(first: date, last: date, selection: list[str], reservoir_config: dict):
+def run_materialize(first: date, last: date, selection: list[str], reservoir_config: dict, results: list | None = None):
     """Materialise the selection (default: every asset) for a day range, recorded in the persistent instance.
 
     Partitioned assets run as one Dagster run over the whole range (single-run backfill). Unpartitioned assets in
     the selection (the emission factor dimension, the report) run in their own runs: those with no partitioned
     upstream before the range, the others after it. Returns the last run's result (the first failed one, if
-    any); a failed run is returned, not raised (see :func:`echo_failure`). Mistakes in the arguments or the
-    environment raise :class:`UserError` before any run starts.
+    any); a failed run is returned, not raised (see :func:`echo_failure`); ``results``, if given, collects every
+    run's result (for :func:`finish_runs`). Mistakes in the arguments or the environment raise :class:`UserError`
+    before any run starts.
     """
     from emission_assets.partitions import FIRST_DAY
     from emission_assets.smard.catalog import check_region, check_resolution
@@ -159,6 +160,8 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     for group, tags in ((before, {}), (partitioned, range_tags), (after, {})):
         if group:
             result = _run(group, tags, reservoir_config if group is partitioned else {}, resources)
+            if results is not None:
+                results.append(result)
             if not result.success:
                 break
     return result
@@ -266,6 +269,16 @@ def failure_message(result) -> str:
     return f"{name.rsplit('.', 1)[-1]}: {message}" if message else name
 
 
+def finish_runs(results) -> None:
+    """Print every failed check of the runs and why a run failed; exit with the code they decide (3 for a failed
+    ERROR check, 1 for a failed run: :mod:`emission_assets.check_report`), or return if all is well."""
+    from emission_assets.check_report import exit_code
+
+    code = exit_code(results, lambda line: click.echo(line, err=True), echo_failure)
+    if code:
+        sys.exit(code)
+
+
 def echo_failure(result) -> None:
     """Print why a run failed, to stderr, ending with the one-line message; an unexpected error (a bug) first
     gets its full traceback."""
@@ -297,12 +310,10 @@ def materialize_command(start, end, selection, regions, resolution, refresh) -> 
         config["resolution"] = resolution
     if refresh:
         config["refresh"] = True
-    started = time.monotonic()
-    result = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config)
+    started, results = time.monotonic(), []
+    result = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config, results)
     click.echo(f"{'materialised' if result.success else 'FAILED'} {start}..{end} in {time.monotonic() - started:.1f} s")
-    if not result.success:
-        echo_failure(result)
-        sys.exit(1)
+    finish_runs(results)
 
 
 def check_ws_url(value: str) -> str:
@@ -463,13 +474,11 @@ def demo_command() -> None:
     os.environ.setdefault("TIBBER_API_URL", SAMPLE_API_URL)
     click.echo(f"home: {emission_home()}\nSMARD: {os.environ['SMARD_BASE_URL']}\nTibber: {os.environ['TIBBER_API_URL']}")
     for first, last, resolution, selection in DEMO_RANGES:
-        started = time.monotonic()
-        result = run_materialize(first, last, selection, {"resolution": resolution})
+        started, results = time.monotonic(), []
+        result = run_materialize(first, last, selection, {"resolution": resolution}, results)
         click.echo(f"{first}..{last} ({resolution}): {'ok' if result.success else 'FAILED'} "
                    f"in {time.monotonic() - started:.1f} s")
-        if not result.success:
-            echo_failure(result)
-            sys.exit(1)
+        finish_runs(results)
     click.echo(tabulate(demo_summary(), headers="keys", tablefmt="github"))
     click.echo(f"\nCO2 of the sample household by attribution model, {DEMO_REPORT[0]}..{DEMO_REPORT[1]} (direct):")
     print_report(*DEMO_REPORT, "direct")

@@ -35,7 +35,7 @@ def test_sample_days_over_both_dst_switches(spark, sample_api):
     assert result.success
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == {
         "no_duplicate_intervals": True, "complete_days": True, "non_negative_energy": True,
-        "ev_plus_household_is_total": True,
+        "ev_plus_household_is_total": True, "no_series_lost": True,
     }
     per_day = {(r.day): r.n for r in sql("SELECT day, count(*) AS n FROM silver.consumption GROUP BY day")}
     assert per_day == {26: 24, 27: 23, 28: 24}

@@ -104,7 +104,8 @@ def test_spark_asset_runs_on_the_fake_cluster_and_its_events_come_back(bronze_da
         metadata = materialization.event_specific_data.materialization.metadata
         assert metadata["dagster/row_count"].value == 96 * len(GENERATION_FILTERS)
         checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-        assert checks == {"no_duplicate_intervals": True, "complete_days": True, "non_negative_energy": True}
+        assert checks == {"no_duplicate_intervals": True, "complete_days": True, "non_negative_energy": True,
+                          "no_series_lost": True}
         # ... and the events are in the local instance too.
         stored = instance.get_latest_materialization_event(materialization.asset_key)
         assert stored is not None and stored.run_id == result.run_id

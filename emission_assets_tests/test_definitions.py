@@ -25,7 +25,20 @@ def test_graph_lineage_groups_and_partitions():
         assert node.partitions_def.timezone == "Europe/Berlin"
         assert node.backfill_policy.max_partitions_per_run is None  # single run per range
     checks = {check.name for check in graph.get(SILVER).check_keys}
-    assert checks == {"no_duplicate_intervals", "complete_days", "non_negative_energy"}
+    assert checks == {"no_duplicate_intervals", "complete_days", "non_negative_energy", "no_series_lost"}
+
+
+def test_error_checks_block_and_warnings_do_not():
+    """A failed ERROR check stops everything downstream of its asset; complete_days (WARN) never does."""
+    from emission_assets.definitions import ASSETS
+
+    specs = {(key.to_user_string(), spec.name): spec.blocking
+             for asset in ASSETS if hasattr(asset, "check_specs") for spec in asset.check_specs
+             for key in [spec.asset_key]}
+    assert {name for (_, name), blocking in specs.items() if not blocking} == {"complete_days"}
+    assert specs[("silver/production", "no_series_lost")] and specs[("silver/consumption", "no_series_lost")]
+    assert specs[("gold/emissions_report", "intensities_within_physical_bounds")]
+    assert len(specs) == 14
 
 
 def test_tibber_lineage_and_checks():
@@ -35,7 +48,7 @@ def test_tibber_lineage_and_checks():
     assert graph.get(bronze).parent_keys == {reservoir}
     assert graph.get(silver).parent_keys == {bronze}
     assert {c.name for c in graph.get(silver).check_keys} == {
-        "no_duplicate_intervals", "complete_days", "non_negative_energy", "ev_plus_household_is_total"}
+        "no_duplicate_intervals", "complete_days", "non_negative_energy", "ev_plus_household_is_total", "no_series_lost"}
     assert all(graph.get(k).tags.get("source") == "tibber" for k in (reservoir, bronze, silver))
 
 

@@ -46,7 +46,8 @@ def test_dst_day_has_the_right_number_of_quarter_hours(spark, fake_smard, day, q
     result = run_materialize(day, day, SMARD, {})
     assert result.success
     assert counts_per_day() == {day: quarter_hours * len(GENERATION_FILTERS)}
-    assert check_results(result) == {"no_duplicate_intervals": True, "complete_days": True, "non_negative_energy": True}
+    assert check_results(result) == {"no_duplicate_intervals": True, "complete_days": True, "non_negative_energy": True,
+                                     "no_series_lost": True}
     # Values are the API's, at the right instants: the day's first interval starts at local midnight.
     rows = sql(
         "SELECT unix_millis(interval_start) AS start_ms, unix_millis(interval_end) AS end_ms, energy_mwh, power_mw "

@@ -107,7 +107,8 @@ def report_metadata(frame, png_path) -> dict:
     description="kg CO2(eq) per month and attribution model (EV and household load) over all the data present, "
     "as a PNG under $EMISSION_HOME/reports and a table; keeps gold.report_monthly (recomputing only the months whose "
     "inputs changed) and checks the intensities and the factors' coverage.",
-    check_specs=[AssetCheckSpec(name, asset=KEY, description=text) for name, text in CHECKS.items()],
+    # ERROR checks, blocking: a failed one fails the step, so nothing downstream runs on what it flagged.
+    check_specs=[AssetCheckSpec(name, asset=KEY, description=text, blocking=True) for name, text in CHECKS.items()],
 )
 def emissions_report_asset(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
     lakehouse = spark.open()

@@ -30,6 +30,13 @@ from emission_assets.silver.consumption import (
 )
 from emission_assets.silver.consumption import quality_summary as consumption_quality
 from emission_assets.silver.consumption import unparsed_payloads as consumption_unparsed
+from emission_assets.silver.guards import (
+    SERIES_CHECK,
+    SERIES_CHECK_DESCRIPTION,
+    SeriesGuard,
+    SeriesKind,
+    guarded_replace,
+)
 from emission_assets.silver.production import production_from_bronze, quality_summary, unparsed_payloads
 from emission_assets.smard.catalog import GENERATION_FILTERS, series
 from emission_assets.timeutil import days_between, expected_intervals, month_spans
@@ -40,8 +47,20 @@ CHECKS = {
     "no_duplicate_intervals": "No (interval, region, production type) appears twice.",
     "complete_days": "Every type reported on a day has all of the day's intervals (92/96/100 quarter-hours or "
     "23/24/25 hours on DST days); types absent for a whole day (e.g. nuclear after April 2023) are listed.",
-    "non_negative_energy": "No negative energy values.",
+    "non_negative_energy": "No negative energy values (a negative value already fails the asset before it writes: "
+    "see emission_assets.silver.guards; this check guards what is stored).",
+    SERIES_CHECK: SERIES_CHECK_DESCRIPTION,
 }
+# Checks of severity WARN: reported, never blocking. Every other check is ERROR and blocking: when it fails, the
+# asset's step fails (its rows are written, the check records why) and no downstream asset runs on the rows.
+WARN_CHECKS = {"complete_days"}
+PRODUCTION_SERIES = SeriesKind(TABLE, "silver/production", ("region", "production_type"), "energy_mwh", "MWh")
+
+
+def check_specs(checks: dict[str, str], key: AssetKey) -> list[AssetCheckSpec]:
+    """Specs of an asset's checks, blocking unless the check is a warning (Dagster blocks on ERROR results only)."""
+    return [AssetCheckSpec(name, asset=key, description=text, blocking=name not in WARN_CHECKS)
+            for name, text in checks.items()]
 
 
 def written_days(lakehouse, table: str, first_day: date, last_day: date, summarise):
@@ -83,6 +102,10 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
     """Check results from :func:`quality_summary` rows of the written days."""
     duplicates = [r for r in summary_rows if r["duplicates"]]
     negatives = [r for r in summary_rows if r["negatives"]]
+
+    def group(r) -> str:
+        return f"{date(r['year'], r['month'], r['day'])} {r['region']} {r['production_type']} {r['resolution']}"
+
     incomplete = []
     present: dict[tuple[date, str], set[str]] = {}
     for r in summary_rows:
@@ -102,7 +125,8 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
         AssetCheckResult(
             check_name="no_duplicate_intervals",
             passed=not duplicates,
-            metadata={"duplicated_groups": len(duplicates)},
+            metadata={"duplicated_groups": len(duplicates),
+                      "duplicated": _sample([f"{group(r)}: {r['duplicates']} intervals twice" for r in duplicates])},
         ),
         AssetCheckResult(
             check_name="complete_days",
@@ -118,7 +142,8 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
         AssetCheckResult(
             check_name="non_negative_energy",
             passed=not negatives,
-            metadata={"groups_with_negatives": len(negatives)},
+            metadata={"groups_with_negatives": len(negatives),
+                      "negative": _sample([f"{group(r)}: {r['negatives']} negative values" for r in negatives])},
         ),
     ]
 
@@ -133,20 +158,22 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
     owners=OWNERS,
     description="Grid production per interval x region x production type (SMARD), latest download wins.",
     metadata=table_metadata(TABLE),
-    check_specs=[AssetCheckSpec(name, asset=KEY, description=text) for name, text in CHECKS.items()],
+    check_specs=check_specs(CHECKS, KEY),
 )
 def silver_production(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
     first_day, last_day = day_range(context)
     lakehouse = spark.open()
     unparsed_files: set[str] = set()
+    guard = SeriesGuard(PRODUCTION_SERIES)
     # One month per write: memory stays that of a month however long the range (a year in one write peaked at
     # ~1.9 GB on the embedded engine). Each month is replaced atomically; a re-run after a failure redoes them all.
     for span_first, span_last in month_spans(first_day, last_day):
         window_from, window_to = window_date_range(span_first, span_last)
         bronze = lakehouse.table(BRONZE_TABLE).where(
             F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
-        lakehouse.writer.replace_days(TABLE, production_from_bronze(bronze, span_first, span_last), span_first,
-                                      span_last)
+        # Refuses negative values and keeps days that would lose a series (emission_assets.silver.guards).
+        guarded_replace(lakehouse, guard, production_from_bronze(bronze, span_first, span_last), span_first,
+                        span_last, bronze, lambda r: f"{r['production_type']} in {r['region']} ({r['resolution']})")
         # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
         # them). A weekly window can span two months: the set reports it once.
         unparsed_files |= {f"{r.file_name}: {r.reason}" for r in unparsed_payloads(bronze).collect()}
@@ -160,7 +187,7 @@ def silver_production(context: AssetExecutionContext, spark: SparkResource) -> M
             "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
             "preview": preview(written.drop("source_file"), "interval_start"),
         },
-        check_results=evaluate_checks(summary, first_day, last_day),
+        check_results=[*evaluate_checks(summary, first_day, last_day), guard.check_result()],
     )
 
 
@@ -169,9 +196,14 @@ CONSUMPTION_KEY = AssetKey(["silver", "consumption"])
 CONSUMPTION_CHECKS = {
     "no_duplicate_intervals": "No (home, interval) appears twice.",
     "complete_days": "Every home's intervals cover its whole local day (23/24/25 hours on DST days).",
-    "non_negative_energy": "No negative energy values.",
+    "non_negative_energy": "No negative energy values (a negative value already fails the asset before it writes: "
+    "see emission_assets.silver.guards; this check guards what is stored).",
+    SERIES_CHECK: SERIES_CHECK_DESCRIPTION,
     "ev_plus_household_is_total": "ev_kwh + household_kwh equals energy_kwh exactly on every row.",
 }
+
+
+CONSUMPTION_SERIES = SeriesKind(CONSUMPTION_TABLE, "silver/consumption", ("home_id",), "energy_kwh", "kWh")
 
 
 class SilverConsumptionConfig(Config):
@@ -187,12 +219,18 @@ def evaluate_consumption_checks(summary_rows: list, first_day: date, last_day: d
         if r["hours"] != day_hours(date(r["year"], r["month"], r["day"]))
     ]
     present = {date(r["year"], r["month"], r["day"]) for r in summary_rows}
+
+    def listed(column: str, what: str) -> MetadataValue:
+        return _sample([f"{date(r['year'], r['month'], r['day'])} {r['home_id']}: {r[column]} {what}"
+                        for r in summary_rows if r[column]])
+
     missing_days = [d.isoformat() for d in days_between(first_day, last_day) if d not in present]
     return [
         AssetCheckResult(
             check_name="no_duplicate_intervals",
             passed=not any(r["duplicates"] for r in summary_rows),
-            metadata={"duplicated_rows": sum(r["duplicates"] for r in summary_rows)},
+            metadata={"duplicated_rows": sum(r["duplicates"] for r in summary_rows),
+                      "duplicated": listed("duplicates", "intervals twice")},
         ),
         AssetCheckResult(
             check_name="complete_days",
@@ -204,12 +242,14 @@ def evaluate_consumption_checks(summary_rows: list, first_day: date, last_day: d
         AssetCheckResult(
             check_name="non_negative_energy",
             passed=not any(r["negatives"] for r in summary_rows),
-            metadata={"negative_rows": sum(r["negatives"] for r in summary_rows)},
+            metadata={"negative_rows": sum(r["negatives"] for r in summary_rows),
+                      "negative": listed("negatives", "negative values")},
         ),
         AssetCheckResult(
             check_name="ev_plus_household_is_total",
             passed=not any(r["split_mismatches"] for r in summary_rows),
-            metadata={"mismatched_rows": sum(r["split_mismatches"] for r in summary_rows)},
+            metadata={"mismatched_rows": sum(r["split_mismatches"] for r in summary_rows),
+                      "mismatched": listed("split_mismatches", "rows where ev + household != total")},
         ),
     ]
 
@@ -229,7 +269,7 @@ def day_hours(day: date) -> int:
     description="Household consumption per interval and home (Tibber hourly API, or live quarter-hours where the "
     "Pulse stream covers a whole hour), with the EV / household split; latest download wins.",
     metadata=table_metadata(CONSUMPTION_TABLE),
-    check_specs=[AssetCheckSpec(name, asset=CONSUMPTION_KEY, description=text) for name, text in CONSUMPTION_CHECKS.items()],
+    check_specs=check_specs(CONSUMPTION_CHECKS, CONSUMPTION_KEY),
 )
 def silver_consumption(
     context: AssetExecutionContext, config: SilverConsumptionConfig, spark: SparkResource
@@ -239,7 +279,9 @@ def silver_consumption(
     file_from, file_to = file_date_range(first_day, last_day)
     bronze = lakehouse.table(BRONZE_TIBBER_TABLE).where(F.col("file_date").between(F.lit(file_from), F.lit(file_to)))
     rows = consumption_from_bronze(bronze, first_day, last_day, config.ev_charge_kw)
-    lakehouse.writer.replace_days(CONSUMPTION_TABLE, rows, first_day, last_day)
+    guard = SeriesGuard(CONSUMPTION_SERIES)
+    guarded_replace(lakehouse, guard, rows, first_day, last_day, bronze,
+                    lambda r: f"home {r['home_id']} ({r['source']})")
     # Pages or batches of an unknown shape give no rows: name them rather than let them vanish (bronze keeps them).
     unparsed = report_unparsed(
         context, "silver/consumption", {f"{r.file_name}: {r.reason}" for r in consumption_unparsed(bronze).collect()})
@@ -257,5 +299,5 @@ def silver_consumption(
             "ev_charge_kw": config.ev_charge_kw,
             **unparsed,
         },
-        check_results=evaluate_consumption_checks(summary, first_day, last_day),
+        check_results=[*evaluate_consumption_checks(summary, first_day, last_day), guard.check_result()],
     )

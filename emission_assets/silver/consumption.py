@@ -7,9 +7,12 @@ Sources and the rule between them:
   ``accumulatedConsumption`` counter (kWh since local midnight): a quarter's energy is the counter at its last
   sample minus the counter at the previous quarter's last sample (or minus 0 for the first quarter of a local day).
   A quarter is emitted only when the previous quarter (or midnight) and a later sample exist, so gaps and the
-  quarter still in progress are left out rather than guessed.
+  quarter still in progress are left out rather than guessed; so is a quarter whose counter went backwards (a
+  counter reset: its energy is unknown, and the hour falls back to the hourly API).
 - Where both exist, the finer source wins per whole hour: an hour with all four live quarter-hours uses them, any
   other hour uses the hourly API row. One source per hour, so energy is never counted twice or half.
+- Consumption is never negative (Tibber reports feed-in as production, separately): a negative hourly value fails
+  ``silver/consumption`` before it writes, naming the file (:mod:`emission_assets.silver.guards`).
 
 EV split (the product's seed rule): while an interval's average power is above the charger's power (11 kW by
 default), the charger's power is EV load and the rest is household; otherwise it is all household. ``ev_kwh +
@@ -126,7 +129,7 @@ def live_quarter_hours(bronze: DataFrame) -> DataFrame:
         quarters.withColumn("energy_kwh", delta("counter_kwh"))
         .withColumn("cost", delta("counter_cost"))
         .withColumn("complete", F.lead("quarter").over(by_time).isNotNull())
-        .where(F.col("energy_kwh").isNotNull() & F.col("complete"))
+        .where(F.col("energy_kwh").isNotNull() & (F.col("energy_kwh") >= 0) & F.col("complete"))
         .select(
             "home_id",
             F.col("quarter").alias("interval_start"),

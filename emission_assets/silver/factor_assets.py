@@ -76,7 +76,8 @@ def evaluate_factor_checks(active_rows: list[dict]) -> list[AssetCheckResult]:
     description="Emission factors (g CO2eq/kWh) per SMARD production type and basis (direct / lifecycle) as an "
     "SCD2 dimension with an audit trail, merged from the reviewed seed emission_assets/data/emission_factors.csv.",
     metadata=table_metadata(TABLE),
-    check_specs=[AssetCheckSpec(name, asset=KEY, description=text) for name, text in CHECKS.items()],
+    # ERROR checks, blocking: a failed one fails the step, so nothing downstream runs on what it flagged.
+    check_specs=[AssetCheckSpec(name, asset=KEY, description=text, blocking=True) for name, text in CHECKS.items()],
 )
 def emission_factors_asset(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
     lakehouse = spark.open()

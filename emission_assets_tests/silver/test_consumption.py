@@ -91,6 +91,21 @@ def test_live_quarter_hours_from_counters_and_the_finer_source_wins_per_hour(spa
     assert len(rows) == 4 + 23
 
 
+def test_a_live_counter_that_goes_backwards_gives_no_quarter_and_the_hour_falls_back_to_hourly(spark):
+    """A counter reset (meter reboot) mid-quarter: that quarter's energy is unknown, never negative."""
+    day = date(2022, 11, 2)
+    midnight = datetime(2022, 11, 2, tzinfo=BERLIN)
+    live = samples(midnight, 110, lambda minute: 2.0)
+    for sample in live[20:]:  # the counter restarts at 0 at 00:20
+        sample["accumulatedConsumption"] = round(sample["accumulatedConsumption"] - live[19]["accumulatedConsumption"], 6)
+    rows = run(spark, [hourly_file("h", 1, [node(h, 1.5) for h in hours_of(day)]), live_file("l", live)], day)
+
+    assert all(r.energy_kwh >= 0 for r in rows)
+    first_hour = [r for r in rows if r.start_ms < int((midnight + timedelta(hours=1)).timestamp() * 1000)]
+    assert [(r.source, float(r.energy_kwh)) for r in first_hour] == [("hourly_api", 1.5)]
+    assert len(rows) == 24  # no hour has all four live quarter-hours now
+
+
 def test_ev_split_on_quarter_hours_finds_what_hourly_data_hides(spark):
     """A 30-minute 11 kW session over 0.5 kW base: invisible in the hourly average, found in quarter-hours."""
     day = date(2022, 11, 2)

@@ -88,6 +88,8 @@ def test_quality_summary_and_checks(spark):
     results = {r.check_name: r for r in evaluate_checks(summary, DAY, date(2024, 3, 29))}
     assert results["no_duplicate_intervals"].passed
     assert not results["non_negative_energy"].passed
+    assert results["non_negative_energy"].metadata["negative"].value == "- 2024-03-28 DE lignite hour: 1 negative values"
+    assert results["no_duplicate_intervals"].metadata["duplicated"].value == "none"
     complete = results["complete_days"]
     assert not complete.passed
     assert "2024-03-28 DE lignite: 23/24 hour" in complete.metadata["incomplete"].value

@@ -403,11 +403,15 @@ def live_command(home_id, flush_seconds, duration, ws_url) -> None:
 @main.command("query")
 @click.argument("sql")
 def query_command(sql) -> None:
-    """Run SQL on the lakehouse (tables by registry name, e.g. silver.production) and print CSV."""
+    """Run one read-only query on the lakehouse (tables by registry name, e.g. silver.production) and print CSV.
+
+    SELECT, WITH ... SELECT, SHOW, DESCRIBE and EXPLAIN only: data changes go through the assets and ``reset``."""
     from pyspark.errors import PySparkException
 
+    from emission_assets.lakehouse.read_only_sql import check_read_only
     from emission_assets.lakehouse.session import open_lakehouse
 
+    check_read_only(sql)  # before any session starts: a refused statement touches nothing
     check_environment()
     lakehouse = open_lakehouse()
     try:

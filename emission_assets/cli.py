@@ -339,14 +339,16 @@ def import_group() -> None:
 @import_group.command("smard-csv")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--region", default="DE", show_default=True, help="region the export is for (the CSV does not say)")
-def import_smard_csv_command(files, region) -> None:
+@click.option("--kind", "export", type=click.Choice(["generation", "consumption"]), default="generation",
+              show_default=True, help="the export the files are: Realisierte Erzeugung or Realisierter Stromverbrauch")
+def import_smard_csv_command(files, region, export) -> None:
     """Turn SMARD download-center CSV exports into reservoir windows (then `materialize` the days)."""
     from emission_assets.reservoir.store import Reservoir
     from emission_assets.smard.catalog import check_region
     from emission_assets.smard.csv_import import import_smard_csv
 
     check_region(region)
-    summary = import_smard_csv(input_files(files), region, Reservoir(paths().reservoir))
+    summary = import_smard_csv(input_files(files), region, Reservoir(paths().reservoir), export=export)
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(

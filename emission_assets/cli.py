@@ -419,7 +419,10 @@ def query_command(sql) -> None:
     try:
         frame = lakehouse.spark.sql(sql).toPandas()
     except PySparkException as error:  # the engine's message names the problem (syntax, unknown table or column)
-        raise UserError(f"query failed: {str(error).splitlines()[0]}") from None
+        from emission_assets.gold.consumers import missing_view_hint
+
+        hint = missing_view_hint(sql, lakehouse.registry)  # a consumer view left out on purpose says why
+        raise UserError(f"query failed: {hint or str(error).splitlines()[0]}") from None
     frame.to_csv(sys.stdout, index=False)
 
 

@@ -228,10 +228,19 @@ def consumer_views(registry: Registry, consumers: Mapping[str, Consumer] | None 
         reason = _skipped(registry, consumer)
         if reason is None:
             views[consumer.view] = view_sql(registry, consumer)
-        elif reason not in _warned:
-            _warned.add(reason)
-            log.warning(reason)
+        elif reason not in _warned:  # every session start registers the views: said once, and quietly (the runs
+            _warned.add(reason)      # that would fill the views and a query naming one say it as a warning)
+            log.info(reason)
     return views
+
+
+def missing_view_hint(sql: str, registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> str | None:
+    """Why a consumer view that ``sql`` names was not created (for the ``query`` command's error), or None."""
+    consumers = load_consumers() if consumers is None else consumers
+    for consumer in consumers.values():
+        if consumer.view in sql and (reason := _skipped(registry, consumer)):
+            return reason
+    return None
 
 
 def create_consumer_views(spark, registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> list[str]:

@@ -21,7 +21,7 @@ from emission_assets.bronze.smard import TABLE as BRONZE_TABLE
 from emission_assets.bronze.smard import window_date_range
 from emission_assets.bronze.tibber import TABLE as BRONZE_TIBBER_TABLE
 from emission_assets.bronze.tibber import file_date_range
-from emission_assets.gold.pseudonyms import refresh_pseudonyms
+from emission_assets.gold.pseudonyms import MISSING_KEY, refresh_pseudonyms
 from emission_assets.lakehouse.writer import day_predicate
 from emission_assets.partitions import DAILY, day_range
 from emission_assets.resources import SparkResource
@@ -242,6 +242,8 @@ def silver_consumption(
     rows = consumption_from_bronze(bronze, first_day, last_day, config.ev_charge_kw)
     lakehouse.writer.replace_days(CONSUMPTION_TABLE, rows, first_day, last_day)
     pseudonymised_homes = refresh_pseudonyms(lakehouse)  # keyed home pseudonyms for the consumer views
+    if pseudonymised_homes is None:
+        context.log.warning(MISSING_KEY)
     # Pages or batches of an unknown shape give no rows: name them rather than let them vanish (bronze keeps them).
     unparsed = report_unparsed(
         context, "silver/consumption", {f"{r.file_name}: {r.reason}" for r in consumption_unparsed(bronze).collect()})

@@ -118,21 +118,35 @@ def test_the_bundled_config_defines_the_three_consumers_as_gold_views(monkeypatc
         "gold.consumer_public", "gold.consumer_analyst", "gold.consumer_household"}
 
 
-def test_without_a_key_the_pseudonymised_views_are_not_created_and_one_warning_says_why(
-        monkeypatch, caplog, tmp_path):
+def test_without_a_key_the_pseudonymised_views_are_not_created_said_once(monkeypatch, caplog, tmp_path):
     from emission_assets.gold import consumers
 
     monkeypatch.delenv("EMISSION_PSEUDONYM_KEY", raising=False)
     monkeypatch.setattr(consumers, "_warned", set())
-    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.INFO)
     registry = Registry(lakehouse_root=tmp_path)
 
-    for _ in range(3):  # every session start registers the views: one warning, not three
+    for _ in range(3):  # every session start registers the views: said once, not three times
         definitions = view_definitions(registry)
     assert [name for name in definitions if name.startswith("gold.consumer_")] == ["gold.consumer_household"]
-    warnings = [r.getMessage() for r in caplog.records if "EMISSION_PSEUDONYM_KEY" in r.getMessage()]
-    assert len(warnings) == 1
-    assert warnings[0].startswith("pseudonymised consumer views not created: set EMISSION_PSEUDONYM_KEY")
+    said = [r.getMessage() for r in caplog.records if "EMISSION_PSEUDONYM_KEY" in r.getMessage()]
+    assert len(said) == 1
+    assert said[0].startswith("pseudonymised consumer views not created: set EMISSION_PSEUDONYM_KEY")
+
+
+def test_a_query_of_a_view_left_out_says_which_variable_to_set(spark, monkeypatch):
+    from click.testing import CliRunner
+
+    from emission_assets.cli import main
+
+    monkeypatch.delenv("EMISSION_PSEUDONYM_KEY", raising=False)
+    result = CliRunner().invoke(main, ["query", "SELECT * FROM gold.consumer_public"])
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        "Error: query failed: pseudonymised consumer views not created: set EMISSION_PSEUDONYM_KEY (a secret of at "
+        "least 16 characters, e.g. from `python -c 'import secrets; print(secrets.token_hex(32))'`; on Databricks "
+        "via EMISSION_SECRETS)"]
 
 
 def test_pseudonyms_without_a_key_write_nothing(spark, registry, monkeypatch):
@@ -267,8 +281,11 @@ def test_owner_rows_are_filtered_by_the_principal_on_unity_catalog():
         "GRANT SELECT ON VIEW `prod`.`gold`.`consumer_owner` TO `homeowners`")
 
 
-def test_an_owner_filtered_view_is_not_created_where_no_principal_exists(tmp_path, caplog):
-    caplog.set_level(logging.WARNING)
+def test_an_owner_filtered_view_is_not_created_where_no_principal_exists(tmp_path, caplog, monkeypatch):
+    from emission_assets.gold import consumers
+
+    monkeypatch.setattr(consumers, "_warned", set())
+    caplog.set_level(logging.INFO)
     assert consumer_views(Registry(lakehouse_root=tmp_path), parse_consumers(OWNED)) == {}
     assert "consumer view gold.consumer_owner not created: its rows are filtered by the reading principal" \
         in caplog.text

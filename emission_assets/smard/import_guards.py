@@ -74,7 +74,7 @@ def check_region_of_values(csv_file: ParsedCsv, region: str, reservoir: Reservoi
             first_day, last_day = local_date_of_ms(comparison.first_ms), local_date_of_ms(comparison.last_ms)
             raise SmardCsvError(
                 csv_file.path,
-                f"--region {region} refused: its values equal the {other} series already imported for "
+                f"--region {region} refused: its values equal the {other} series already in the reservoir for "
                 f"{first_day}..{last_day} ({comparison.compared} values compared, all equal): this file looks like "
                 f"the {other} export; import it with --region {other}",
             )

@@ -121,7 +121,7 @@ def test_a_national_file_imported_as_tennet_is_refused_naming_the_region_it_equa
     line = one_error_line(run("import", "smard-csv", "--region", "TenneT", str(AUTUMN)))
 
     assert line == (
-        f"Error: {AUTUMN}: --region TenneT refused: its values equal the DE series already imported for "
+        f"Error: {AUTUMN}: --region TenneT refused: its values equal the DE series already in the reservoir for "
         f"2022-10-29..2022-10-31 ({AUTUMN_NON_ZERO} values compared, all equal): this file looks like the DE export; "
         "import it with --region DE"
     )
@@ -136,7 +136,7 @@ def test_the_guard_works_the_other_way_round(tmp_path):
     written = len(stored(tmp_path))
 
     with pytest.raises(SmardCsvError, match=re.escape("--region DE refused: its values equal the TenneT series "
-                                                      "already imported for 2025-08-28..2025-08-29")):
+                                                      "already in the reservoir for 2025-08-28..2025-08-29")):
         import_smard_csv(QUARTER, "DE", reservoir, imported_at=IMPORTED_AT)
     assert len(stored(tmp_path)) == written
 

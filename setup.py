@@ -32,6 +32,7 @@ setup(
         "tenacity==9.2.1",
         "websockets==17.4",
         "matplotlib==3.11.2",
+        "sqlglot==30.30.0",  # query: tell read-only statements from writing ones
     ],
     extras_require={
         "dev": ["pytest==9.2.0", "pytest-httpserver==1.2.0", "ruff==0.17.6", "duckdb==2.0.0"],

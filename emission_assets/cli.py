@@ -350,14 +350,16 @@ def import_group() -> None:
 @import_group.command("smard-csv")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--region", default="DE", show_default=True, help="region the export is for (the CSV does not say)")
-def import_smard_csv_command(files, region) -> None:
+@click.option("--kind", "export", type=click.Choice(["generation", "consumption"]), default="generation",
+              show_default=True, help="the export the files are: Realisierte Erzeugung or Realisierter Stromverbrauch")
+def import_smard_csv_command(files, region, export) -> None:
     """Turn SMARD download-center CSV exports into reservoir windows (then `materialize` the days)."""
     from emission_assets.reservoir.store import Reservoir
     from emission_assets.smard.catalog import check_region
     from emission_assets.smard.csv_import import import_smard_csv
 
     check_region(region)
-    summary = import_smard_csv(input_files(files), region, Reservoir(paths().reservoir))
+    summary = import_smard_csv(input_files(files), region, Reservoir(paths().reservoir), export=export)
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(
@@ -414,17 +416,24 @@ def live_command(home_id, flush_seconds, duration, ws_url) -> None:
 @main.command("query")
 @click.argument("sql")
 def query_command(sql) -> None:
-    """Run SQL on the lakehouse (tables by registry name, e.g. silver.production) and print CSV."""
+    """Run one read-only query on the lakehouse (tables by registry name, e.g. silver.production) and print CSV.
+
+    SELECT, WITH ... SELECT, SHOW, DESCRIBE and EXPLAIN only: data changes go through the assets and ``reset``."""
     from pyspark.errors import PySparkException
 
+    from emission_assets.lakehouse.read_only_sql import check_read_only
     from emission_assets.lakehouse.session import open_lakehouse
 
+    check_read_only(sql)  # before any session starts: a refused statement touches nothing
     check_environment()
     lakehouse = open_lakehouse()
     try:
         frame = lakehouse.spark.sql(sql).toPandas()
     except PySparkException as error:  # the engine's message names the problem (syntax, unknown table or column)
-        raise UserError(f"query failed: {str(error).splitlines()[0]}") from None
+        from emission_assets.gold.consumers import missing_view_hint
+
+        hint = missing_view_hint(sql, lakehouse.registry)  # a consumer view left out on purpose says why
+        raise UserError(f"query failed: {hint or str(error).splitlines()[0]}") from None
     frame.to_csv(sys.stdout, index=False)
 
 

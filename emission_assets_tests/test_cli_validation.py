@@ -19,6 +19,15 @@ from emission_assets.settings import paths
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SMARD_HOUR = FIXTURES / "smard" / "smard_realisierte_erzeugung_DE_hour_2022-10-29_2022-10-31.csv"
 REDISPATCH = FIXTURES / "redispatch" / "redispatch_synthetic_2024-03-25_2024-04-03.csv"
+CONSUMPTION = FIXTURES / "smard" / "smard_realisierter_stromverbrauch_DE_hour_2023-12-23_2023-12-24.csv"
+# statements `query` must refuse before any engine starts (issue 10)
+WRITING_SQL = {
+    "{delete}": ["DELETE FROM silver.production WHERE production_type = 'lignite'"],
+    "{insert}": ["INSERT INTO silver.production SELECT * FROM silver.production"],
+    "{drop}": ["DROP TABLE silver.production"],
+    "{with-insert}": ["WITH p AS (SELECT * FROM silver.production) INSERT INTO silver.production SELECT * FROM p"],
+    "{two}": ["SELECT 1; DROP TABLE silver.production"],
+}
 DAY = ["--start", "2022-01-01", "--end", "2022-01-01"]
 DATABRICKS = {  # a complete EMISSION_ENV=databricks set-up for a new job cluster, to vary one value of
     "EMISSION_ENV": "databricks", "EMISSION_CATALOG": "energy", "EMISSION_RESERVOIR": "/Volumes/energy/raw/reservoir",
@@ -69,6 +78,8 @@ FILES: dict[str, str | bytes] = {
     "redispatch_header_only.csv": redispatch_variant(rows=lambda r: []),
     "redispatch_bad_direction.csv": redispatch_variant(rows=lambda r: [r[0].replace("erh¿hen", "halten")]),
     "consumers_binary.yaml": b"\xf0\x28\x8c\x28 consumers:\n",
+    "consumers_raw_for_all.yaml": "consumers:\n  household:\n    principal: owner\n    level: interval\n"
+                                  "    home: raw\n    columns: [energy_kwh]\n",
     "a_file": "not a directory\n",
 }
 
@@ -166,6 +177,18 @@ CASES = [
      ["consumers_binary.yaml", "utf-8"]),
     ("grants-missing-config", "grants --catalog energy --config {tmp}/nope.yaml", {}, 2, ["no such file", "nope.yaml"]),
     ("reset-layer", "reset --layer lakehouse --yes", {}, 2, ["--layer", "'lakehouse'", "bronze"]),
+    # --- issue 10: query is read-only; import guards; consumer views safe by construction
+    ("query-delete", "query {delete}", {}, 2, ["query accepts only a single SELECT", ": DELETE statement"]),
+    ("query-insert", "query {insert}", {}, 2, ["query accepts only", ": INSERT statement"]),
+    ("query-drop", "query {drop}", {}, 2, ["query accepts only", ": DROP TABLE statement"]),
+    ("query-with-insert", "query {with-insert}", {}, 2, ["query accepts only", "INSERT (wrapped in WITH)"]),
+    ("query-two-statements", "query {two}", {}, 2, ["query accepts only", "2 statements (SELECT, DROP TABLE)"]),
+    ("smard-consumption-as-generation", "import smard-csv {consumption}", {}, 2,
+     ["stromverbrauch", "is a consumption export", "not a generation export", "--kind consumption"]),
+    ("smard-generation-as-consumption", "import smard-csv --kind consumption {smard}", {}, 2,
+     ["erzeugung", "is a generation export", "not a consumption export"]),
+    ("grants-raw-ids-for-everyone", "grants --catalog energy --config {tmp}/consumers_raw_for_all.yaml", {}, 2,
+     ["consumers_raw_for_all.yaml", "consumer 'household'", "exposes raw home ids", "homes"]),
 ]
 
 
@@ -205,8 +228,9 @@ def reservoir_files() -> list[Path]:
 
 @pytest.mark.parametrize(("arguments", "env", "exit_code", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_a_mistake_gives_a_clear_message_and_exit_code(arguments, env, exit_code, words, tmp_files, monkeypatch):
-    values = {"tmp": str(tmp_files), "smard": str(SMARD_HOUR), "redispatch": str(REDISPATCH)}
-    expanded = {"{day}": DAY, "{select}": ["SELECT 1"]}
+    values = {"tmp": str(tmp_files), "smard": str(SMARD_HOUR), "redispatch": str(REDISPATCH),
+              "consumption": str(CONSUMPTION)}
+    expanded = {"{day}": DAY, "{select}": ["SELECT 1"], **WRITING_SQL}
     args = [a for part in arguments.split() for a in (expanded[part] if part in expanded else [part.format(**values)])]
     for name, value in env.items():
         monkeypatch.setenv(name, value.format(**values))

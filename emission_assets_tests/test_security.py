@@ -9,6 +9,7 @@ under EMISSION_HOME (the SQLite stores dumped, the Delta tables read), and the e
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -38,7 +39,8 @@ from emission_assets_tests.fake_tibber_ws import FakeTibber
 TIBBER_TOKEN = "tbr-SECURITY-3f9a1c7e5b2d8a60-DO-NOT-LEAK"
 WRONG_TOKEN = "tbr-MISTYPED-8e1d4c2a9f7b3e51-ALSO-SECRET"
 DATABRICKS_TOKEN = "dapi-SECURITY-0c4e7a91b3d5f268-DO-NOT-LEAK"
-SECRETS = (TIBBER_TOKEN, WRONG_TOKEN, DATABRICKS_TOKEN)
+PSEUDONYM_KEY = "pk-SECURITY-6b2e9d0f4a7c1e83-DO-NOT-LEAK"  # the HMAC key of the pseudonymised views
+SECRETS = (TIBBER_TOKEN, WRONG_TOKEN, DATABRICKS_TOKEN, PSEUDONYM_KEY)
 # the secrets and a distinctive middle part of each (a token cut in two is still a leak)
 PIECES = [piece for secret in SECRETS for piece in (secret, secret[9:29])]
 HOME = fake_tibber.DEMO_HOME_ID
@@ -120,6 +122,16 @@ def stored_texts(home: Path) -> dict[str, str]:
     return texts
 
 
+def view_texts() -> dict[str, str]:
+    """Every gold view's definition as the engine's catalog stores it (what ``DESCRIBE TABLE EXTENDED`` shows)."""
+    spark = open_lakehouse().spark
+    texts = {}
+    for view in spark.sql("SHOW VIEWS IN gold").collect():
+        rows = spark.sql(f"DESCRIBE TABLE EXTENDED gold.{view.tableName}").collect()
+        texts[f"view gold.{view.tableName}"] = "\n".join(f"{r.col_name}: {r.data_type}" for r in rows)
+    return texts
+
+
 def test_no_secret_in_logs_run_records_files_or_errors_after_a_full_run(
         spark, fake_smard, httpserver, monkeypatch, caplog, capfd):
     caplog.set_level(logging.DEBUG)
@@ -127,6 +139,7 @@ def test_no_secret_in_logs_run_records_files_or_errors_after_a_full_run(
     monkeypatch.setenv("TIBBER_API_URL", tibber_api(httpserver))
     monkeypatch.setenv("DATABRICKS_HOST", "https://dbc-00000000-0000.cloud.databricks.com")
     monkeypatch.setenv("DATABRICKS_TOKEN", DATABRICKS_TOKEN)
+    monkeypatch.setenv("EMISSION_PSEUDONYM_KEY", PSEUDONYM_KEY)
     monkeypatch.setenv("DAGSTER_HOME", str(paths().dagster_home))  # the CLI sets it; restored after the test
     fake_smard.publish_weeks(DAY, 1)
     outputs = {}
@@ -168,12 +181,15 @@ def test_no_secret_in_logs_run_records_files_or_errors_after_a_full_run(
 
     outputs.update(instance_records(paths().dagster_home))
     outputs.update(stored_texts(paths().home))
+    outputs.update(view_texts())
+    assert "home_pseudonyms USING ( home_id )" in outputs["view gold.consumer_public"]  # the catalog's text was read
     assert any(name.endswith(".png") for name in outputs)  # the report was written and is searched too
     assert any("/reservoir/tibber/live/" in name for name in outputs)
     found = {where: leaks(text) for where, text in outputs.items() if leaks(text)}
     assert not found, f"secrets found in: {found}"
     # ... and the search would have found them: the secrets are where they belong
     assert os.environ["TIBBER_TOKEN"] == WRONG_TOKEN and os.environ["DATABRICKS_TOKEN"] == DATABRICKS_TOKEN
+    assert os.environ["EMISSION_PSEUDONYM_KEY"] == PSEUDONYM_KEY
     assert leaks(f"Bearer {TIBBER_TOKEN}") and leaks(WRONG_TOKEN[5:35])
 
     # Consumer views on the real gold views: the public one is monthly and pseudonymised through and through.
@@ -181,7 +197,7 @@ def test_no_secret_in_logs_run_records_files_or_errors_after_a_full_run(
     public = sql("SELECT * FROM gold.consumer_public").collect()
     assert public and not {"interval_start", "interval_end", "day", "home_id"} & set(public[0].asDict())
     assert len({(r.year, r.month, r.home_key, r.model, r.basis) for r in public}) == len(public)  # one row a month
-    assert {r.home_key for r in public} == {hashlib.sha256(f"home:{HOME}".encode()).hexdigest()}
+    assert {r.home_key for r in public} == {hmac.new(PSEUDONYM_KEY.encode(), HOME.encode(), hashlib.sha256).hexdigest()}
     for view in ("gold.consumer_public", "gold.consumer_analyst"):
         values = {str(v) for row in sql(f"SELECT * FROM {view}").collect() for v in row}
         assert not any(HOME in value for value in values), view

@@ -5,11 +5,15 @@ Each view's SELECT is built from three clauses, so a consumer sees nothing below
 - aggregation: the level picks the source view and the grain (``interval`` rows of gold.consumption_emissions,
   or one row per ``monthly`` / ``yearly`` key of gold.emissions_monthly / gold.emissions_yearly, enforced with a
   GROUP BY over the level's keys, so the view stays at that grain whatever the source holds);
-- obfuscation: the home as the raw ``home_id`` (the owner) or as ``home_key = sha2(concat('home:', home_id), 256)``.
-  That is pseudonymisation, not anonymisation: SHA-256 cannot be reversed, and Tibber home ids are random UUIDs,
-  so the key cannot be guessed from a list of candidates; but whoever knows a home id can compute its key and link
-  the rows, so pseudonymised rows remain personal data;
-- access: optionally only the rows of listed homes.
+- obfuscation: the home as the raw ``home_id`` (the owner) or as ``home_key``, a keyed hash (HMAC-SHA256 with the
+  secret ``$EMISSION_PSEUDONYM_KEY``, :mod:`emission_assets.gold.pseudonyms`) joined from silver.home_pseudonyms:
+  without the key nobody can compute a home's pseudonym from its id. That is pseudonymisation, not anonymisation
+  (the key holder can link the rows), so pseudonymised rows remain personal data. Without a key set the
+  pseudonymised views are not created;
+- access: a consumer with raw home ids must say whose rows it sees, by construction: ``homes`` (only these home
+  ids) or, on Unity Catalog, ``owners`` (home id -> the user or group owning it: a row filter on the reading
+  principal, ``current_user()`` / ``is_account_group_member``). Sail has no principals, so an ``owners``-only view
+  is created on Unity Catalog only.
 
 On Databricks the views are what a principal gets SELECT on (:func:`grant_statements`); Unity Catalog views run
 with their owner's rights, so consumers need no grant on the source views. Locally (Sail) nothing enforces
@@ -17,18 +21,22 @@ grants: the statements are only printed (``emission-tracker grants --catalog <ca
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from emission_assets.gold import pseudonyms
 from emission_assets.lakehouse.registry import CONSUMER_VIEW_PREFIX, Registry
 
+log = logging.getLogger(__name__)
 CONFIG_PATH = Path(__file__).resolve().parents[1] / "data" / "consumers.yaml"
 HOME_MODES = ("raw", "pseudonymised")
-PSEUDONYM_SQL = "sha2(concat('home:', home_id), 256)"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _HOME_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_PRINCIPAL = re.compile(r"^[A-Za-z0-9@._+ -]+$")  # Unity Catalog users, groups, service principals; no quotes
+_warned: set[str] = set()  # one warning per process for a view left out, not one per session start
 
 # Measures of the monthly and yearly levels with their aggregate over the level's keys (one source row per group:
 # the sums and the max are the source's values; g_per_kwh is re-derived as emissions over energy).
@@ -86,6 +94,7 @@ class Consumer:
     columns: tuple[str, ...]
     homes: tuple[str, ...] = ()
     description: str = ""
+    owners: Mapping[str, str] = field(default_factory=dict)  # home id -> owning user or group (Unity Catalog)
 
     @property
     def view(self) -> str:
@@ -114,7 +123,7 @@ def _consumer(name: str, entry) -> Consumer:
         fail("the name must be lower-case letters, digits and underscores (it names the view)")
     if not isinstance(entry, Mapping):
         fail("needs a mapping with principal, level, home and columns")
-    unknown_keys = set(entry) - {"principal", "level", "home", "columns", "homes", "description"}
+    unknown_keys = set(entry) - {"principal", "level", "home", "columns", "homes", "owners", "description"}
     if unknown_keys:
         fail(f"unknown setting(s) {sorted(unknown_keys)}")
     principal = entry.get("principal")
@@ -138,8 +147,17 @@ def _consumer(name: str, entry) -> Consumer:
     homes = entry.get("homes") or []
     if not isinstance(homes, list) or not all(isinstance(h, str) and _HOME_ID.match(h) for h in homes):
         fail("homes must be a list of home ids (letters, digits, '-', '_', '.', ':')")
+    owners = entry.get("owners") or {}
+    if not isinstance(owners, Mapping) or not all(
+            isinstance(h, str) and _HOME_ID.match(h) and isinstance(p, str) and _PRINCIPAL.match(p.strip())
+            for h, p in owners.items()):
+        fail("owners must map home ids to the Unity Catalog user or group owning each (letters, digits, '@._+ -')")
+    if home == "raw" and not homes and not owners:
+        fail("exposes raw home ids, so it must name its homes ('homes: [<home id>, ...]') or, on Unity Catalog, "
+             "their owners ('owners: {<home id>: <user or group>}')")
     measures = tuple(dict.fromkeys(c for c in columns if c not in allowed.keys))  # keys are always there
-    return Consumer(name, principal.strip(), level, home, measures, tuple(homes), str(entry.get("description") or ""))
+    return Consumer(name, principal.strip(), level, home, measures, tuple(homes), str(entry.get("description") or ""),
+                    {h: p.strip() for h, p in owners.items()})
 
 
 def load_consumers(path: Path | str = CONFIG_PATH) -> dict[str, Consumer]:
@@ -153,29 +171,76 @@ def load_consumers(path: Path | str = CONFIG_PATH) -> dict[str, Consumer]:
     return parse_consumers(config or {})
 
 
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _access_clause(consumer: Consumer) -> list[str]:
+    conditions = []
+    if consumer.homes:
+        conditions.append(f"home_id IN ({', '.join(_sql_string(h) for h in consumer.homes)})")
+    if consumer.owners:  # row filter on the reading principal (Unity Catalog functions)
+        per_home = [f"(home_id = {_sql_string(h)} AND (current_user() = {_sql_string(p)} "
+                    f"OR is_account_group_member({_sql_string(p)})))" for h, p in consumer.owners.items()]
+        conditions.append("(" + " OR ".join(per_home) + ")")
+    return conditions
+
+
 def view_sql(registry: Registry, consumer: Consumer) -> str:
-    """The consumer view's SELECT: the level's keys, the home (raw or pseudonymised) and the allowed measures."""
+    """The consumer view's SELECT: the level's keys, the home (raw or pseudonymised) and the allowed measures.
+
+    Pseudonymised views join silver.home_pseudonyms (inner join: a home without a pseudonym yet is left out rather
+    than shown); the SQL holds no key and no hash recipe."""
     level = LEVELS[consumer.level]
-    home = "home_id" if consumer.home == "raw" else PSEUDONYM_SQL
+    home = consumer.home_column
     if level.aggregated:
         measures = [f"{level.measures[c]} AS {c}" for c in consumer.columns]
         group_by = [*level.leading, home, *level.after_home, *level.trailing]
     else:
         measures, group_by = list(consumer.columns), []
-    selected = [*level.leading, f"{home} AS {consumer.home_column}" if home != "home_id" else "home_id",
-                *level.after_home, *measures, *level.trailing]
+    selected = [*level.leading, home, *level.after_home, *measures, *level.trailing]
     sql = f"SELECT {', '.join(selected)} FROM {registry.sql_name(level.source)}"
-    if consumer.homes:  # access clause
-        sql += f" WHERE home_id IN ({', '.join(repr(h) for h in consumer.homes)})"
+    if consumer.home == "pseudonymised":
+        sql += f" JOIN {registry.sql_name(pseudonyms.TABLE)} USING (home_id)"
+    access = _access_clause(consumer)
+    if access:
+        sql += " WHERE " + " AND ".join(access)
     if group_by:  # aggregation clause
         sql += f" GROUP BY {', '.join(group_by)}"
     return sql
 
 
+def _skipped(registry: Registry, consumer: Consumer) -> str | None:
+    """Why a consumer's view cannot be created safely here, or None."""
+    if consumer.home == "pseudonymised" and pseudonyms.pseudonym_key() is None:
+        return pseudonyms.MISSING_KEY
+    if consumer.owners and not consumer.homes and not registry.catalog:
+        return (f"consumer view {consumer.view} not created: its rows are filtered by the reading principal "
+                "(owners), which only Unity Catalog knows; add 'homes' for a local view")
+    return None
+
+
 def consumer_views(registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> dict[str, str]:
-    """View name -> SELECT for every consumer."""
+    """View name -> SELECT for every consumer whose view can be created safely here (see :func:`_skipped`)."""
     consumers = load_consumers() if consumers is None else consumers
-    return {c.view: view_sql(registry, c) for c in consumers.values()}
+    views = {}
+    for consumer in consumers.values():
+        reason = _skipped(registry, consumer)
+        if reason is None:
+            views[consumer.view] = view_sql(registry, consumer)
+        elif reason not in _warned:  # every session start registers the views: said once, and quietly (the runs
+            _warned.add(reason)      # that would fill the views and a query naming one say it as a warning)
+            log.info(reason)
+    return views
+
+
+def missing_view_hint(sql: str, registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> str | None:
+    """Why a consumer view that ``sql`` names was not created (for the ``query`` command's error), or None."""
+    consumers = load_consumers() if consumers is None else consumers
+    for consumer in consumers.values():
+        if consumer.view in sql and (reason := _skipped(registry, consumer)):
+            return reason
+    return None
 
 
 def create_consumer_views(spark, registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> list[str]:
@@ -193,7 +258,8 @@ def _quote(identifier: str) -> str:
 
 def grant_statements(registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> list[str]:
     """Unity Catalog GRANTs giving each consumer's principal its view, and only that: USE CATALOG and USE SCHEMA
-    (once per principal), then SELECT on the view. For Databricks; never executed on Sail."""
+    (once per principal), then SELECT on the view. A consumer filtered by its owners gets its view's definition
+    first, so the row filter on the principal is there to review. For Databricks; never executed on Sail."""
     if not registry.catalog:
         raise ValueError("GRANT statements need a Unity Catalog catalog (a registry with catalog=...)")
     consumers = load_consumers() if consumers is None else consumers
@@ -206,13 +272,16 @@ def grant_statements(registry: Registry, consumers: Mapping[str, Consumer] | Non
             seen.add(principal)
             statements.append(f"GRANT USE CATALOG ON CATALOG {_quote(catalog)} TO {principal}")
             statements.append(f"GRANT USE SCHEMA ON SCHEMA {_quote(catalog)}.{_quote(schema)} TO {principal}")
+        if consumer.owners:
+            statements.append(f"CREATE OR REPLACE VIEW {_quote(catalog)}.{_quote(schema)}.{_quote(view)} AS "
+                              f"{view_sql(registry, consumer)}")
         statements.append(
             f"GRANT SELECT ON VIEW {_quote(catalog)}.{_quote(schema)}.{_quote(view)} TO {principal}"
         )
     return statements
 
 
-# The configured consumers' views, for emission_assets.gold.views (registered after the views they read).
-BUILDERS: dict[str, Callable[[Registry], str]] = {
-    consumer.view: (lambda registry, c=consumer: view_sql(registry, c)) for consumer in load_consumers().values()
-}
+def builders(registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> dict[str, Callable[[Registry], str]]:
+    """The configured consumers' views that can be created on ``registry``, for emission_assets.gold.views
+    (registered after the views they read)."""
+    return {name: (lambda _registry, sql=sql: sql) for name, sql in consumer_views(registry, consumers).items()}

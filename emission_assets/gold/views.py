@@ -12,17 +12,21 @@ Builder = Callable[[Registry], str]  # registry -> SELECT statement (names throu
 _GOLD_NAME = re.compile(r"\bgold\.\w+")
 
 
-def _builders() -> dict[str, Builder]:
+def _builders(registry: Registry | None = None) -> dict[str, Builder]:
+    """Every gold view's builder; the consumer views only with a registry, and only those that can be created
+    safely on it (a pseudonymised view needs the key, an owners-filtered one Unity Catalog)."""
     from emission_assets.gold import aggregates, consumers, intensity
 
     builders: dict[str, Builder] = {}
-    for module in (intensity, aggregates, consumers):
+    for module in (intensity, aggregates):
         builders.update(module.BUILDERS)
+    if registry is not None:
+        builders.update(consumers.builders(registry))
     return builders
 
 
 def builder(name: str) -> Builder:
-    """The SQL builder of one gold view."""
+    """The SQL builder of one gold view (not the consumer views: see :mod:`emission_assets.gold.consumers`)."""
     try:
         return _builders()[name]
     except KeyError:
@@ -35,7 +39,7 @@ def view_definitions(registry: Registry) -> dict[str, str]:
     A view that reads a gold view which is not defined is left out (logged), so a partial gold layer still
     registers instead of failing every session start.
     """
-    builders = _builders()
+    builders = _builders(registry)
     unknown = {name for name in builders if name not in VIEWS and not name.startswith("gold.consumer_")}
     if unknown:
         raise KeyError(f"gold views without a registry entry: {sorted(unknown)}")

@@ -230,11 +230,23 @@ GOLD_REPORT_INPUTS = TableSpec(
     "gold.report_monthly was computed from, and that month's check counts.",
 )
 
+# Keyed pseudonyms of the homes (HMAC-SHA256 with $EMISSION_PSEUDONYM_KEY, emission_assets/gold/pseudonyms.py):
+# the pseudonymised consumer views join it, so neither the key nor a hash recipe is in any view's SQL. It links
+# pseudonyms to home ids: no consumer gets a grant on it (Unity Catalog views run with their owner's rights).
+SILVER_HOME_PSEUDONYMS = TableSpec(
+    name="silver.home_pseudonyms",
+    columns=(("home_id", "STRING"), ("home_key", "STRING")),
+    partition_by=(),
+    description="Per home id its keyed pseudonym (HMAC-SHA256, hex) for the pseudonymised consumer views; "
+    "restricted: it links pseudonyms to home ids.",
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
         BRONZE_SMARD_RESPONSES, BRONZE_TIBBER_RESPONSES, BRONZE_REDISPATCH_RESPONSES, SILVER_PRODUCTION,
         SILVER_CONSUMPTION, SILVER_EMISSION_FACTORS, SILVER_REDISPATCH, GOLD_REPORT_MONTHLY, GOLD_REPORT_INPUTS,
+        SILVER_HOME_PSEUDONYMS,
     )
 }
 

@@ -21,6 +21,7 @@ from emission_assets.bronze.smard import TABLE as BRONZE_TABLE
 from emission_assets.bronze.smard import window_date_range
 from emission_assets.bronze.tibber import TABLE as BRONZE_TIBBER_TABLE
 from emission_assets.bronze.tibber import file_date_range
+from emission_assets.gold.pseudonyms import MISSING_KEY, refresh_pseudonyms
 from emission_assets.lakehouse.writer import day_predicate
 from emission_assets.partitions import DAILY, day_range
 from emission_assets.resources import SparkResource
@@ -282,6 +283,9 @@ def silver_consumption(
     guard = SeriesGuard(CONSUMPTION_SERIES)
     guarded_replace(lakehouse, guard, rows, first_day, last_day, bronze,
                     lambda r: f"home {r['home_id']} ({r['source']})")
+    pseudonymised_homes = refresh_pseudonyms(lakehouse)  # keyed home pseudonyms for the consumer views
+    if pseudonymised_homes is None:
+        context.log.warning(MISSING_KEY)
     # Pages or batches of an unknown shape give no rows: name them rather than let them vanish (bronze keeps them).
     unparsed = report_unparsed(
         context, "silver/consumption", {f"{r.file_name}: {r.reason}" for r in consumption_unparsed(bronze).collect()})
@@ -297,6 +301,7 @@ def silver_consumption(
             "ev_kwh": float(ev),
             "household_kwh": float(energy - ev),
             "ev_charge_kw": config.ev_charge_kw,
+            "pseudonymised_homes": -1 if pseudonymised_homes is None else pseudonymised_homes,  # -1: no key set
             **unparsed,
         },
         check_results=[*evaluate_consumption_checks(summary, first_day, last_day), guard.check_result()],

@@ -41,6 +41,10 @@ CURRENT_HEADER = ("Datum von", "Datum bis")  # 2025 exports: "dd.mm.yyyy HH:MM" 
 _TYPE_TO_FILTER = {s.german: s.filter_id for s in SERIES} | {"Gesamt (Netzlast)": 410}
 # Types that only appear in consumption exports; they mark a file as consumption.
 _CONSUMPTION_TYPES = {"Netzlast", "Gesamt (Netzlast)", "Residuallast", "Netzlast inkl. Pumpspeicher"}
+# Types that only appear in generation exports ("Pumpspeicher" is in both: generation 4070, consumption 4387).
+_GENERATION_TYPES = {s.german for s in SERIES if s.kind == "generation"} - {"Pumpspeicher"}
+# The download center's two energy exports, by the kind the importer is told to expect.
+EXPORTS = {"generation": "Realisierte Erzeugung", "consumption": "Realisierter Stromverbrauch"}
 # Consumption columns with no catalog series: skipped with a warning rather than failing the whole import.
 # "Pumpspeicher" in a consumption export is pumped-storage *consumption* (filter 4387), not generation 4070.
 _SKIPPED_CONSUMPTION_TYPES = {
@@ -74,6 +78,8 @@ class ParsedCsv:
     warnings: list[str]
     first_start_ms: int
     last_start_ms: int
+    export: str = "generation"  # "generation" (Realisierte Erzeugung) or "consumption" (Realisierter Stromverbrauch)
+    value_columns: list[str] = field(default_factory=list)  # header names of the imported columns
 
     @property
     def first_start(self) -> datetime:
@@ -137,8 +143,9 @@ def _parse_number(path: Path, line: int, column: str, cell: str) -> float | None
     return float(cell.replace(".", "").replace(",", "."))
 
 
-def _map_columns(path: Path, names: list[str]) -> tuple[dict[int, int], list[str], list[str]]:
-    """Column index -> filter id for the value columns, plus skipped column names and warnings."""
+def _map_columns(path: Path, names: list[str]) -> tuple[dict[int, int], list[str], list[str], str]:
+    """Column index -> filter id for the value columns, skipped column names, warnings and the export kind
+    (``generation`` or ``consumption``, told by the header's types; the file name only where the header is silent)."""
     types = []
     for name in names:
         match = _COLUMN.fullmatch(name)
@@ -154,7 +161,14 @@ def _map_columns(path: Path, names: list[str]) -> tuple[dict[int, int], list[str
                 path, f"not a known SMARD type in MWh; known types: {known} (columns look like 'Braunkohle [MWh] ...')", line=1, column=name
             )
         types.append(kind)
-    consumption = any(kind in _CONSUMPTION_TYPES for kind in types) or "verbrauch" in path.name.lower()
+    consumption_columns = [name for name, kind in zip(names, types) if kind in _CONSUMPTION_TYPES]
+    generation_columns = [name for name, kind in zip(names, types) if kind in _GENERATION_TYPES]
+    if consumption_columns and generation_columns:
+        raise SmardCsvError(
+            path, f"mixes generation columns ({generation_columns[0]!r}) and consumption columns "
+            f"({consumption_columns[0]!r}); import the two download-center exports as separate files", line=1
+        )
+    consumption = bool(consumption_columns) or (not generation_columns and "verbrauch" in path.name.lower())
     mapping, skipped, warnings, seen = {}, [], [], {}
     for offset, (name, kind) in enumerate(zip(names, types)):
         if kind in _SKIPPED_CONSUMPTION_TYPES and (consumption or kind not in _TYPE_TO_FILTER):
@@ -166,7 +180,7 @@ def _map_columns(path: Path, names: list[str]) -> tuple[dict[int, int], list[str
             raise SmardCsvError(path, f"same series (filter {filter_id}) as column {seen[filter_id]!r}", line=1, column=name)
         seen[filter_id] = name
         mapping[offset] = filter_id
-    return mapping, skipped, warnings
+    return mapping, skipped, warnings, "consumption" if consumption else "generation"
 
 
 def read_smard_csv(path: Path | str) -> ParsedCsv:
@@ -197,7 +211,7 @@ def read_smard_csv(path: Path | str) -> ParsedCsv:
         value_names = header[time_columns:]
         if not value_names:
             raise SmardCsvError(path, "header has no value columns", line=1)
-        mapping, skipped, warnings = _map_columns(path, value_names)
+        mapping, skipped, warnings, export = _map_columns(path, value_names)
 
         rows: list[tuple[datetime, int, list[float | None]]] = []  # (naive local start, line, values)
         lengths: Counter[timedelta] = Counter()
@@ -253,7 +267,8 @@ def read_smard_csv(path: Path | str) -> ParsedCsv:
         stamped.append((epoch, values))
     stamped.sort(key=lambda item: item[0])
     series = {filter_id: [(epoch, values[k]) for epoch, values in stamped] for k, filter_id in enumerate(mapping.values())}
-    return ParsedCsv(path, layout, resolution, series, skipped, warnings, stamped[0][0], stamped[-1][0])
+    return ParsedCsv(path, layout, resolution, series, skipped, warnings, stamped[0][0], stamped[-1][0], export,
+                     [value_names[i] for i in mapping])
 
 
 def _week_windows(first_ms: int, last_ms: int) -> Iterable[tuple[int, int]]:
@@ -285,19 +300,29 @@ def import_smard_csv(
     region: str,
     reservoir: Reservoir,
     *,
+    export: str = "generation",
     imported_at: datetime | None = None,
 ) -> ImportSummary:
     """Store every series of every file as weekly windows in the reservoir (see :func:`windowed`).
 
-    All files are parsed before anything is written, so one bad file does not leave a half import.
+    ``export`` is the download-center export the files must be (``generation`` or ``consumption``): the other one
+    is refused. All files are parsed and checked (kind, region: see :mod:`emission_assets.smard.import_guards`)
+    before anything is written, so one bad file does not leave a half import.
     """
+    from emission_assets.smard.import_guards import check_export, check_region_of_values
+
     check_region(region)
+    if export not in EXPORTS:
+        raise UserInputError(f"unknown SMARD export kind {export!r}; known: {', '.join(EXPORTS)}")
     imported_at = imported_at or datetime.now(UTC)
     if imported_at.tzinfo is None:
         raise ValueError(f"imported_at {imported_at!r} must be timezone-aware")
     if isinstance(paths, (str, Path)):
         paths = [paths]
     parsed = [read_smard_csv(path) for path in paths]
+    for csv_file in parsed:
+        check_export(csv_file, export)
+        check_region_of_values(csv_file, region, reservoir)
 
     summary = ImportSummary()
     versions: Counter[tuple] = Counter()

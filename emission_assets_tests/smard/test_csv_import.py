@@ -176,7 +176,8 @@ def test_import_quarterhour_counts_nulls(tmp_path):
 
 def test_consumption_file_imports_load_series_and_skips_pumped_storage(tmp_path):
     reservoir = Reservoir(tmp_path)
-    summary = import_smard_csv([CONSUMPTION, CONSUMPTION_QUARTER], "DE", reservoir, imported_at=IMPORTED_AT)
+    summary = import_smard_csv([CONSUMPTION, CONSUMPTION_QUARTER], "DE", reservoir, export="consumption",
+                               imported_at=IMPORTED_AT)
     assert {f.meta["filter_id"] for f in summary.written} == {410, 4359}
     assert summary.resolutions == ["hour", "quarterhour"]
     assert summary.skipped_columns == [

@@ -21,7 +21,6 @@ from emission_assets.bronze.smard import TABLE as BRONZE_TABLE
 from emission_assets.bronze.smard import window_date_range
 from emission_assets.bronze.tibber import TABLE as BRONZE_TIBBER_TABLE
 from emission_assets.bronze.tibber import file_date_range
-from emission_assets.gold.pseudonyms import MISSING_KEY, refresh_pseudonyms
 from emission_assets.lakehouse.writer import day_predicate
 from emission_assets.partitions import DAILY, day_range
 from emission_assets.resources import SparkResource
@@ -39,6 +38,7 @@ from emission_assets.silver.guards import (
     guarded_replace,
 )
 from emission_assets.silver.production import production_from_bronze, quality_summary, unparsed_payloads
+from emission_assets.silver.pseudonyms import MISSING_KEY, refresh_pseudonyms
 from emission_assets.smard.catalog import GENERATION_FILTERS, series
 from emission_assets.timeutil import days_between, expected_intervals, month_spans
 

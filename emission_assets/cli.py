@@ -49,6 +49,13 @@ class CommandLine(click.Group):
             return super().invoke(ctx)
         except UserInputError as error:
             raise UserError(str(error)) from None
+        except Exception as error:  # a full or read-only disk outside a step: one line; anything else is a bug
+            from emission_assets.run_control import disk_failure
+
+            message = disk_failure(error)
+            if message is None:
+                raise
+            raise FailedAction(message) from None
 
 
 def check_environment() -> None:
@@ -131,8 +138,11 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
 
     from emission_assets.definitions import build_definitions
     from emission_assets.deployment import resources_for_environment
+    from emission_assets.run_control import check_writable
 
     resources = resources_for_environment()  # raises DeploymentConfigError naming a missing Databricks setting
+    home = paths()
+    check_writable(home.dagster_home, home.lakehouse)  # the reservoir may be read-only if it holds the days
     prepare_dagster_home()
     graph = build_definitions().resolve_asset_graph()
     try:
@@ -158,7 +168,8 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     result = None
     for group, tags in ((before, {}), (partitioned, range_tags), (after, {})):
         if group:
-            result = _run(group, tags, reservoir_config if group is partitioned else {}, resources)
+            days = (last - first).days + 1 if group is partitioned else None
+            result = _run(group, tags, reservoir_config if group is partitioned else {}, resources, days)
             if not result.success:
                 break
     return result
@@ -177,40 +188,58 @@ def default_selection():
 RUN_JOB_NAME = "__ephemeral_asset_job__"  # the name dagster.materialize() gives its runs, kept for the run history
 
 
-def _run(keys, tags: dict, reservoir_config: dict, resources: dict):
-    """One in-process run of ``keys``, like ``dagster.materialize`` but with :func:`_console_logger`."""
+def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | None = None):
+    """One in-process run of ``keys``, like ``dagster.materialize`` but with :func:`_console_logger`; runs left by
+    a killed process are recovered first, and the run is tagged with this process (see ``run_control``)."""
+    import uuid
+
     from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
 
     from emission_assets.definitions import ASSETS
+    from emission_assets.run_control import RunProgress, SignalGuard, process_tags, recover_stale_runs
 
     fetches_smard = AssetKey(["reservoir", "smard_responses"]) in keys
     ops = {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
-    definitions = Definitions(
-        assets=ASSETS,
-        jobs=[define_asset_job(RUN_JOB_NAME, selection=AssetSelection.assets(*keys))],
-        resources=resources,
-        loggers={"console": _console_logger()},
-    )
+    run_id = str(uuid.uuid4())
     with DagsterInstance.get() as instance:
-        return definitions.resolve_job_def(RUN_JOB_NAME).execute_in_process(
-            run_config={
-                "ops": ops,
-                # The full event log goes to the Dagster instance (see `make ui`); the console gets warnings only.
-                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            },
-            instance=instance,
-            tags=tags,
-            raise_on_error=False,
+        recover_stale_runs(instance)
+        progress = RunProgress(instance, run_id, days)
+        definitions = Definitions(
+            assets=ASSETS,
+            jobs=[define_asset_job(RUN_JOB_NAME, selection=AssetSelection.assets(*keys))],
+            resources=resources,
+            loggers={"console": _console_logger(progress)},
         )
+        job = definitions.resolve_job_def(RUN_JOB_NAME)
+        progress.planning(len(keys), days)
+        SignalGuard.watch(instance, run_id)
+        try:
+            return job.execute_in_process(
+                run_config={
+                    "ops": ops,
+                    # The full event log goes to the Dagster instance (see `make ui`); the console gets warnings
+                    # and the progress lines.
+                    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                },
+                instance=instance,
+                run_id=run_id,
+                tags={**tags, **process_tags()},
+                raise_on_error=False,
+            )
+        finally:
+            SignalGuard.watch(None, None)
+            progress.stop()
 
 
-def _console_logger():
-    """Dagster's colored console logger without the step and run failure events: their message is the whole
+def _console_logger(progress=None):
+    """A console logger (public Dagster API) without the step and run failure events: their message is the whole
     error chain with every stack trace, a wall of text for a mistake like a missing token. The CLI prints the
-    failure itself (:func:`echo_failure`); the run's full log stays in the Dagster instance."""
-    from dagster import DagsterEventType, logger
-    from dagster._loggers import colored_console_logger
-    from dagster._utils.log import create_console_logger
+    failure itself (:func:`echo_failure`); the run's full log stays in the Dagster instance. ``progress`` (a
+    logging handler) gets every event, for the progress lines."""
+    import logging
+    import uuid
+
+    from dagster import DagsterEventType, Field, logger
 
     quiet = {DagsterEventType.STEP_FAILURE.value, DagsterEventType.RUN_FAILURE.value}
 
@@ -218,11 +247,24 @@ def _console_logger():
         event = getattr(record, "dagster_event", None)
         return getattr(event, "event_type_value", None) not in quiet
 
-    @logger(colored_console_logger.config_schema, description="colored console, failures left to the CLI")
+    @logger(
+        {"log_level": Field(str, is_required=False, default_value="INFO"),
+         "name": Field(str, is_required=False, default_value="dagster")},
+        description="console, failures left to the CLI",
+    )
     def console(init_context):
-        log = create_console_logger(init_context.logger_config["name"], init_context.logger_config["log_level"])
-        for handler in log.handlers:
-            handler.addFilter(loud)
+        config = init_context.logger_config
+        log = logging.getLogger(f"emission_assets.console.{uuid.uuid4().hex}")  # one per run: no handler piles up
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(config["log_level"].upper())
+        handler.setFormatter(logging.Formatter(f"%(asctime)s - {config['name']} - %(levelname)s - %(message)s",
+                                               "%Y-%m-%d %H:%M:%S %z"))
+        handler.addFilter(loud)
+        log.addHandler(handler)
+        if progress is not None:
+            log.addHandler(progress)
         return log
 
     return console
@@ -257,11 +299,29 @@ def _step_error(result):
     return failure.step_key, error
 
 
+def _disk_error(error):
+    """(errno, path) if the step error, or an error it was caused by, is a read-only, permission or full disk."""
+    from emission_assets.run_control import disk_error
+
+    while error is not None:
+        found = disk_error(error.message)
+        if found:
+            return found
+        error = error.cause
+    return None
+
+
 def failure_message(result) -> str:
-    """One line: the error of a failed run's first failed step, with its class name but not its module."""
+    """One line: the error of a failed run's first failed step, with its class name but not its module (a disk
+    error: what, where, and which setting points there)."""
+    from emission_assets.run_control import disk_error_message
+
     found = _step_error(result)
     if found is None:
         return "see the Dagster run log (emission-tracker ui)"
+    disk = _disk_error(found[1])
+    if disk:
+        return disk_error_message(*disk)
     name, _, message = found[1].message.strip().partition(": ")
     return f"{name.rsplit('.', 1)[-1]}: {message}" if message else name
 
@@ -270,7 +330,8 @@ def echo_failure(result) -> None:
     """Print why a run failed, to stderr, ending with the one-line message; an unexpected error (a bug) first
     gets its full traceback."""
     found = _step_error(result)
-    if found is not None and not _expected_failure(found[1].message.partition(":")[0].strip()):
+    if found is not None and not _expected_failure(found[1].message.partition(":")[0].strip()) \
+            and not _disk_error(found[1]):
         click.echo(found[1].to_string().rstrip(), err=True)
     where = f"step {found[0]} of run {result.run_id}" if found else f"run {result.run_id}"
     click.echo(f"Error: {where} failed: {failure_message(result)}", err=True)
@@ -297,8 +358,11 @@ def materialize_command(start, end, selection, regions, resolution, refresh) -> 
         config["resolution"] = resolution
     if refresh:
         config["refresh"] = True
+    from emission_assets.run_control import SignalGuard
+
     started = time.monotonic()
-    result = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config)
+    with SignalGuard():
+        result = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config)
     click.echo(f"{'materialised' if result.success else 'FAILED'} {start}..{end} in {time.monotonic() - started:.1f} s")
     if not result.success:
         echo_failure(result)
@@ -457,6 +521,7 @@ def demo_command() -> None:
     """Materialise the bundled SMARD weeks offline (replayed API) and print what the lakehouse holds."""
     from tabulate import tabulate
 
+    from emission_assets.run_control import SignalGuard
     from emission_assets.tibber.sample import SAMPLE_API_URL
 
     os.environ.setdefault("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
@@ -464,7 +529,8 @@ def demo_command() -> None:
     click.echo(f"home: {emission_home()}\nSMARD: {os.environ['SMARD_BASE_URL']}\nTibber: {os.environ['TIBBER_API_URL']}")
     for first, last, resolution, selection in DEMO_RANGES:
         started = time.monotonic()
-        result = run_materialize(first, last, selection, {"resolution": resolution})
+        with SignalGuard():
+            result = run_materialize(first, last, selection, {"resolution": resolution})
         click.echo(f"{first}..{last} ({resolution}): {'ok' if result.success else 'FAILED'} "
                    f"in {time.monotonic() - started:.1f} s")
         if not result.success:

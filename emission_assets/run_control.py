@@ -370,28 +370,36 @@ def disk_error(text: str) -> tuple[int, str | None] | None:
 
 
 def disk_error_message(number: int, path: str | None) -> str:
-    """One line for a disk error: what, where, which setting points there, and that nothing half-done stays."""
-    where = f"cannot write {path}" if path else "cannot write the home"
-    setting = _setting_for(path)
-    hint = {
-        errno.ENOSPC: "free some space (or point it at a larger disk) and re-run: nothing half-written is kept",
-        errno.EDQUOT: "free some space and re-run: nothing half-written is kept",
-    }.get(number, "make it writable or point the setting at a writable folder, then re-run")
-    return f"{where}: {_DISK_ERRORS[number]} ({setting}); {hint}"
+    """One line for a disk error: what, where, which setting points there, and what to do."""
+    name, value = _setting_for(path)
+    where = path or value
+    if number in (errno.ENOSPC, errno.EDQUOT):
+        hint = f"free space there (or point {name} at a larger disk) and re-run: no half-written file is used"
+    else:
+        hint = f"make it writable (or point {name} at a writable folder) and re-run"
+    return f"cannot write {where}: {_DISK_ERRORS[number]} ({name}={value}); {hint}"
 
 
-def _setting_for(path: str | None) -> str:
+def folder_of_step(step_key: str) -> str:
+    """Where a step writes: the reservoir for ``reservoir__*``, else the lakehouse (engine errors name no path)."""
     from emission_assets.settings import paths
 
     home = paths()
-    if path:
+    return str(home.reservoir if step_key.startswith("reservoir__") else home.lakehouse)
+
+
+def _setting_for(path: str | None) -> tuple[str, Path]:
+    """The variable (and its value) that put ``path`` where it is."""
+    from emission_assets.settings import paths
+
+    home = paths()
+    if path and os.environ.get("EMISSION_RESERVOIR"):
         try:
             Path(path).resolve().relative_to(home.reservoir.resolve())
-            return f"EMISSION_RESERVOIR={home.reservoir}" if os.environ.get("EMISSION_RESERVOIR") \
-                else f"the reservoir in EMISSION_HOME={home.home}"
+            return "EMISSION_RESERVOIR", home.reservoir
         except ValueError:
             pass
-    return f"EMISSION_HOME={home.home}"
+    return "EMISSION_HOME", home.home
 
 
 def check_writable(*folders: Path) -> None:
@@ -419,10 +427,19 @@ def disk_failure(error: BaseException) -> str | None:
     is a permission, read-only or full-disk error; None for anything else (a bug keeps its traceback)."""
     if isinstance(error, OSError) and error.errno in _DISK_ERRORS:
         return disk_error_message(error.errno, error.filename and str(error.filename))
-    text = str(error)
-    if type(error).__name__ == "OperationalError" and ("disk is full" in text or "readonly database" in text):
-        number, _ = disk_error(text)
-        from emission_assets.settings import paths
+    if type(error).__name__ != "OperationalError":  # SQLite's, through SQLAlchemy: the Dagster instance
+        return None
+    from emission_assets.settings import paths
 
-        return disk_error_message(number, str(paths().dagster_home))
-    return None
+    text, home = str(error), paths().dagster_home
+    found = disk_error(text)
+    if found is None and "disk I/O error" in text and _full(home):  # SQLite's word for a full disk in its journal
+        found = errno.ENOSPC, None
+    return disk_error_message(found[0], str(home)) if found else None
+
+
+def _full(folder: Path) -> bool:
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False

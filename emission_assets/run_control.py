@@ -97,8 +97,8 @@ class Owner:
 def owner_of(instance, record) -> Owner:
     """Who runs ``record``'s run. A run tagged by this CLI names host, pid and process start. An older run without
     the tags (from before they existed, or started by ``dagster dev``) is judged by the pid of its RUN_START event:
-    its process is gone when no process has that pid, or the one that has it started after the run was created
-    (the pid was reused). Such a run's host is taken to be this one: the instance is a local SQLite database."""
+    its process is gone when no process has that pid, or the one that has it started after that event (the pid
+    was reused). Such a run's host is taken to be this one: the instance is a local SQLite database."""
     from dagster import DagsterEventType
 
     tags = record.dagster_run.tags
@@ -110,13 +110,14 @@ def owner_of(instance, record) -> Owner:
         recorded = tags.get(PROCESS_START_TAG)
         return Owner(pid, host, started is not None and (started == recorded or "?" in (started, recorded)))
     starts = instance.get_records_for_run(record.dagster_run.run_id, of_type=DagsterEventType.RUN_START, limit=1)
-    event = starts.records[0].event_log_entry.dagster_event if starts.records else None
+    entry = starts.records[0].event_log_entry if starts.records else None
+    event = entry.dagster_event if entry else None
     if event is None or not event.pid:
         return Owner(None, None, None)  # never started a process (e.g. still queued): not ours to judge
     started_at = process_started_at(event.pid)
     if started_at is None:
         return Owner(event.pid, None, process_start(event.pid) is not None)
-    return Owner(event.pid, None, started_at <= record.create_timestamp.timestamp() + 1)
+    return Owner(event.pid, None, started_at <= entry.timestamp + 1)  # 1 s: the start is known in clock ticks
 
 
 def _short(run_id: str) -> str:

@@ -200,3 +200,46 @@ def test_a_run_waiting_for_a_pool_names_the_live_run_holding_it(spark, fake_smar
     assert not any(line.startswith("recovered") for line in first.err + second.err)
     assert set(run_statuses().values()) == {"SUCCESS"}
     assert_silver_holds_every_value_once()
+
+
+UNTAGGED_RUN = """
+import time
+from dagster import DagsterInstance, Definitions, asset, define_asset_job
+
+@asset(pool="smard_api")
+def holds_the_pool():
+    print("holding", flush=True)
+    time.sleep(300)
+
+job = Definitions(assets=[holds_the_pool], jobs=[define_asset_job("old_cli_job")]).resolve_job_def("old_cli_job")
+with DagsterInstance.get() as instance:
+    job.execute_in_process(instance=instance)
+"""
+
+
+def test_a_run_without_process_tags_is_judged_by_the_pid_of_its_start_event(capsys, monkeypatch_dagster_home):
+    """A home from before the tags existed (the issue's stuck runs): the run's RUN_START event names its pid.
+    Left alone while that process lives; once it is killed, recovered in one line."""
+    from emission_assets.cli import prepare_dagster_home
+    from emission_assets.run_control import recover_stale_runs
+
+    prepare_dagster_home()
+    old = subprocess.Popen([sys.executable, "-c", UNTAGGED_RUN], env={**os.environ}, stdout=subprocess.PIPE, text=True)
+    Cli.started.append(type("Started", (), {"process": old})())  # killed at teardown if the test fails early
+    assert old.stdout.readline().strip() == "holding"
+    (run_id,) = run_statuses()
+    assert claimed_slots() == [("smard_api", run_id)]
+
+    with instance() as dagster:
+        assert recover_stale_runs(dagster) == []  # its process lives
+    assert run_statuses() == {run_id: "STARTED"}
+
+    old.kill()
+    old.wait(30)
+    capsys.readouterr()
+    with instance() as dagster:
+        assert recover_stale_runs(dagster) == [run_id]
+    assert capsys.readouterr().err == (f"recovered 1 stale run {run_id[:8]} (process {old.pid} is gone): "
+                                       "marked failed, pool slots released\n")
+    assert run_statuses() == {run_id: "FAILURE"}
+    assert claimed_slots() == []

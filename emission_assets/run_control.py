@@ -148,15 +148,42 @@ def recover_stale_runs(instance, run_ids=None) -> list[str]:
         owner = owner_of(instance, record)
         if owner.alive is not False:
             continue
-        instance.report_run_failed(run, f"{owner.describe()} that ran it is gone (killed?); marked failed by "
-                                        f"emission-tracker (pid {os.getpid()}) before its next run")
+        message = (f"{owner.describe()} that ran it is gone (killed?); marked by emission-tracker "
+                   f"(pid {os.getpid()}) before its next run")
+        if run.status == DagsterRunStatus.CANCELING:
+            instance.report_run_canceled(run, message)
+        else:
+            instance.report_run_failed(run, message)
         release(instance, run.run_id)
         recovered.append((run.run_id, owner))
     if recovered:
         listed = ", ".join(f"{_short(run_id)} ({owner.describe()} is gone)" for run_id, owner in recovered)
         count = f"{len(recovered)} stale run{'s' if len(recovered) > 1 else ''}"
         click.echo(f"recovered {count} {listed}: marked failed, pool slots released", err=True)
+    if run_ids is None:
+        release_slots_of_ended_runs(instance)
     return [run_id for run_id, _ in recovered]
+
+
+def release_slots_of_ended_runs(instance) -> list[str]:
+    """Free pool slots still held by runs that have ended or no longer exist (what Dagster's daemon does after
+    ``free_slots_after_run_end_seconds``; the CLI runs no daemon). One line if there were any."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    holding = storage.get_concurrency_run_ids()
+    if not holding:
+        return []
+    known = {r.dagster_run.run_id: r.dagster_run.status for r in instance.get_run_records(RunsFilter(run_ids=list(holding)))}
+    ended = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+    freed = sorted(run_id for run_id in holding if run_id not in known or known[run_id] in ended)
+    for run_id in freed:
+        storage.free_concurrency_slots_for_run(run_id)
+    if freed:
+        click.echo(f"released the pool slots still held by ended run(s) {', '.join(map(_short, freed))}", err=True)
+    return freed
 
 
 def pool_holders(instance, pool: str, own_run_id: str) -> list[str]:

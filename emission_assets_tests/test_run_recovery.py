@@ -243,3 +243,28 @@ def test_a_run_without_process_tags_is_judged_by_the_pid_of_its_start_event(caps
                                        "marked failed, pool slots released\n")
     assert run_statuses() == {run_id: "FAILURE"}
     assert claimed_slots() == []
+
+
+def test_slots_still_held_by_an_ended_run_are_released(capsys, monkeypatch_dagster_home):
+    """A run marked failed from outside (the UI's "terminate" of a dead run) keeps its slots: Dagster's daemon
+    frees them later, and the CLI runs no daemon, so the CLI frees them before its run."""
+    from emission_assets.cli import prepare_dagster_home
+    from emission_assets.run_control import recover_stale_runs
+
+    prepare_dagster_home()
+    old = subprocess.Popen([sys.executable, "-c", UNTAGGED_RUN], env={**os.environ}, stdout=subprocess.PIPE, text=True)
+    Cli.started.append(type("Started", (), {"process": old})())
+    assert old.stdout.readline().strip() == "holding"
+    old.kill()
+    old.wait(30)
+    (run_id,) = run_statuses()
+    with instance() as dagster:
+        dagster.report_run_failed(dagster.get_run_by_id(run_id), "terminated from the UI")
+    assert run_statuses() == {run_id: "FAILURE"} and claimed_slots() == [("smard_api", run_id)]
+    capsys.readouterr()
+
+    with instance() as dagster:
+        assert recover_stale_runs(dagster) == []  # nothing stale: the run has ended
+
+    assert capsys.readouterr().err == f"released the pool slots still held by ended run(s) {run_id[:8]}\n"
+    assert claimed_slots() == []

@@ -301,7 +301,7 @@ class RunProgress(logging.Handler):
             self.last_line = time.monotonic()
 
     def planning(self, assets: int, days: int | None) -> None:
-        what = f"{assets} asset(s) x {days} day(s) = {assets * days:,} asset partitions" if days else \
+        what = f"{assets} asset(s) x {days:,} day(s) = {assets * days:,} asset partitions" if days else \
             f"{assets} asset(s)"
         self.echo(f"run {_short(self.run_id)}: planning {what}")
         threading.Thread(target=self._heartbeat, name="emission-progress", daemon=True).start()
@@ -339,7 +339,7 @@ class RunProgress(logging.Handler):
             self.steps_done += 1
             took = now - self.step_started.pop(event.step_key, now)
             outcome = "done" if kind == DagsterEventType.STEP_SUCCESS.value else "FAILED"
-            days = f"{self.days} day(s); " if self.days else ""
+            days = f"{self.days:,} day(s); " if self.days and outcome == "done" else ""
             self.echo(f"  step {event.step_key} {outcome} in {took:.1f} s ({days}{self.steps_done} step(s) "
                       f"finished, {now - self.started:.1f} s since the run started)")
             self.doing = "running"

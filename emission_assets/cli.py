@@ -517,7 +517,10 @@ def reset_command(layer, yes) -> None:
         click.confirm(f"delete {', '.join(map(str, chosen))}?", abort=True)
     for target in chosen:
         if target.exists():  # a read-only home fails here in one line (CommandLine), not with a false "removed"
-            shutil.rmtree(target)
+            try:
+                shutil.rmtree(target)
+            except OSError as error:  # rmtree names the entry relative to its folder: name the layer instead
+                raise OSError(error.errno, error.strerror, str(target)) from None
         click.echo(f"removed {target}")
 
 

@@ -197,3 +197,14 @@ def test_disk_errors_are_told_from_other_errors(message, expected):
     from emission_assets.run_control import disk_error
 
     assert disk_error(message) == expected
+
+
+def test_reset_of_a_read_only_layer_is_one_line_not_a_false_removed(tmp_path):
+    silver = paths().lakehouse / "silver"
+    with tmpfs(silver, "size=64k") as folder:
+        (folder / "production").mkdir()
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        result = invoke(["reset", "--layer", "silver", "--yes"])
+        assert_one_error_line(result, 1, f"cannot write {silver}: read-only file system", "EMISSION_HOME=")
+        assert "removed" not in result.stdout
+        assert (folder / "production").is_dir()

@@ -446,12 +446,14 @@ def live_command(home_id, flush_seconds, duration, ws_url) -> None:
     """Record the Pulse live stream (liveMeasurement) into the reservoir as micro-batch files."""
     from emission_assets.reservoir.store import Reservoir
     from emission_assets.resources import DEFAULT_TIBBER_URL, TIBBER_URL_ENV, TibberResource
+    from emission_assets.run_control import check_writable
     from emission_assets.tibber.client import TibberAuthError, TibberError, TibberHomeError, token_from_environment
     from emission_assets.tibber.live import LiveAuthError, run_live_from_env
 
     api_url = check_url(TIBBER_URL_ENV, os.environ[TIBBER_URL_ENV], ("https", "http", "sample")) \
         if os.environ.get(TIBBER_URL_ENV) else DEFAULT_TIBBER_URL
     tibber = TibberResource(api_url=api_url)  # not resources_from_env(): live needs no Spark settings
+    check_writable(paths().reservoir)
     try:
         client = tibber.client()
         home = client.resolve_home(home_id)

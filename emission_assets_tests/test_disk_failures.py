@@ -106,10 +106,14 @@ def test_a_read_only_reservoir_fails_its_step_in_one_line_and_a_writable_one_com
     assert silver_values(FIRST, LAST) == Counter({(f, t, v): 1 for (f, t), v in expected_values(FIRST, LAST).items()})
 
 
-def test_importing_into_a_read_only_reservoir_is_one_line(tmp_path, monkeypatch):
+@pytest.mark.parametrize("command", [["import", "smard-csv", str(SMARD_HOUR)], ["live", "--duration", "1"]],
+                         ids=["import", "live"])
+def test_writing_into_a_read_only_reservoir_is_one_line_before_anything_starts(command, tmp_path, monkeypatch):
+    monkeypatch.setenv("TIBBER_API_URL", "sample://tibber")
+    monkeypatch.setenv("TIBBER_TOKEN", "test-token")
     with read_only(tmp_path / "ro") as folder:
         monkeypatch.setenv("EMISSION_RESERVOIR", str(folder))
-        result = invoke(["import", "smard-csv", str(SMARD_HOUR)])
+        result = invoke(command)
         assert_one_error_line(result, 2, f"cannot write {folder}", f"(EMISSION_RESERVOIR={folder})")
 
 

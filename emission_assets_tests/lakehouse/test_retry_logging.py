@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -90,12 +91,16 @@ def test_an_engine_error_with_a_query_context_is_raised_without_a_json_log_block
     from emission_assets.engine.session import EngineConfig, get_spark
 
     logger = PySparkLogger.getLogger("DataFrameQueryContextLogger")
-    logger.disabled = False  # PySpark's default: what a retried commit used to print
+    logger.disabled, logger.level = False, logging.NOTSET  # PySpark's default: what a retried commit used to print
     try:
         loud = raise_one()
         assert len(loud) == 1 and json.loads(loud[0])["level"] == "ERROR" and "Failed to commit" in loud[0]
 
         get_spark(EngineConfig())  # what every session start does
         assert raise_one() == []
+        # Dagster's code server and run workers configure logging with dictConfig, which enables every disabled
+        # logger again: the loggers stay quiet all the same
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+        assert not logger.disabled and raise_one() == []
     finally:
-        logger.disabled = True
+        get_spark(EngineConfig())

@@ -49,6 +49,13 @@ class CommandLine(click.Group):
             return super().invoke(ctx)
         except UserInputError as error:
             raise UserError(str(error)) from None
+        except Exception as error:  # a full or read-only disk outside a step: one line; anything else is a bug
+            from emission_assets.run_control import disk_failure
+
+            message = disk_failure(error)
+            if message is None:
+                raise
+            raise FailedAction(message) from None
 
 
 def check_environment() -> None:
@@ -132,8 +139,11 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
 
     from emission_assets.definitions import build_definitions
     from emission_assets.deployment import resources_for_environment
+    from emission_assets.run_control import check_writable
 
     resources = resources_for_environment()  # raises DeploymentConfigError naming a missing Databricks setting
+    home = paths()
+    check_writable(home.dagster_home, home.lakehouse)  # the reservoir may be read-only if it holds the days
     prepare_dagster_home()
     graph = build_definitions().resolve_asset_graph()
     try:
@@ -159,7 +169,8 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     result = None
     for group, tags in ((before, {}), (partitioned, range_tags), (after, {})):
         if group:
-            result = _run(group, tags, reservoir_config if group is partitioned else {}, resources)
+            days = (last - first).days + 1 if group is partitioned else None
+            result = _run(group, tags, reservoir_config if group is partitioned else {}, resources, days)
             if results is not None:
                 results.append(result)
             if not result.success:
@@ -180,40 +191,58 @@ def default_selection():
 RUN_JOB_NAME = "__ephemeral_asset_job__"  # the name dagster.materialize() gives its runs, kept for the run history
 
 
-def _run(keys, tags: dict, reservoir_config: dict, resources: dict):
-    """One in-process run of ``keys``, like ``dagster.materialize`` but with :func:`_console_logger`."""
+def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | None = None):
+    """One in-process run of ``keys``, like ``dagster.materialize`` but with :func:`_console_logger`; runs left by
+    a killed process are recovered first, and the run is tagged with this process (see ``run_control``)."""
+    import uuid
+
     from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
 
     from emission_assets.definitions import ASSETS
+    from emission_assets.run_control import RunProgress, SignalGuard, process_tags, recover_stale_runs
 
     fetches_smard = AssetKey(["reservoir", "smard_responses"]) in keys
     ops = {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
-    definitions = Definitions(
-        assets=ASSETS,
-        jobs=[define_asset_job(RUN_JOB_NAME, selection=AssetSelection.assets(*keys))],
-        resources=resources,
-        loggers={"console": _console_logger()},
-    )
+    run_id = str(uuid.uuid4())
     with DagsterInstance.get() as instance:
-        return definitions.resolve_job_def(RUN_JOB_NAME).execute_in_process(
-            run_config={
-                "ops": ops,
-                # The full event log goes to the Dagster instance (see `make ui`); the console gets warnings only.
-                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            },
-            instance=instance,
-            tags=tags,
-            raise_on_error=False,
+        recover_stale_runs(instance)
+        progress = RunProgress(instance, run_id, days)
+        definitions = Definitions(
+            assets=ASSETS,
+            jobs=[define_asset_job(RUN_JOB_NAME, selection=AssetSelection.assets(*keys))],
+            resources=resources,
+            loggers={"console": _console_logger(progress)},
         )
+        job = definitions.resolve_job_def(RUN_JOB_NAME)
+        progress.planning(len(keys), days)
+        SignalGuard.watch(instance, run_id)
+        try:
+            return job.execute_in_process(
+                run_config={
+                    "ops": ops,
+                    # The full event log goes to the Dagster instance (see `make ui`); the console gets warnings
+                    # and the progress lines.
+                    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                },
+                instance=instance,
+                run_id=run_id,
+                tags={**tags, **process_tags()},
+                raise_on_error=False,
+            )
+        finally:
+            SignalGuard.watch(None, None)
+            progress.stop()
 
 
-def _console_logger():
-    """Dagster's colored console logger without the step and run failure events: their message is the whole
+def _console_logger(progress=None):
+    """A console logger (public Dagster API) without the step and run failure events: their message is the whole
     error chain with every stack trace, a wall of text for a mistake like a missing token. The CLI prints the
-    failure itself (:func:`echo_failure`); the run's full log stays in the Dagster instance."""
-    from dagster import DagsterEventType, logger
-    from dagster._loggers import colored_console_logger
-    from dagster._utils.log import create_console_logger
+    failure itself (:func:`echo_failure`); the run's full log stays in the Dagster instance. ``progress`` (a
+    logging handler) gets every event, for the progress lines."""
+    import logging
+    import uuid
+
+    from dagster import DagsterEventType, Field, logger
 
     quiet = {DagsterEventType.STEP_FAILURE.value, DagsterEventType.RUN_FAILURE.value}
 
@@ -221,11 +250,24 @@ def _console_logger():
         event = getattr(record, "dagster_event", None)
         return getattr(event, "event_type_value", None) not in quiet
 
-    @logger(colored_console_logger.config_schema, description="colored console, failures left to the CLI")
+    @logger(
+        {"log_level": Field(str, is_required=False, default_value="INFO"),
+         "name": Field(str, is_required=False, default_value="dagster")},
+        description="console, failures left to the CLI",
+    )
     def console(init_context):
-        log = create_console_logger(init_context.logger_config["name"], init_context.logger_config["log_level"])
-        for handler in log.handlers:
-            handler.addFilter(loud)
+        config = init_context.logger_config
+        log = logging.getLogger(f"emission_assets.console.{uuid.uuid4().hex}")  # one per run: no handler piles up
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(config["log_level"].upper())
+        handler.setFormatter(logging.Formatter(f"%(asctime)s - {config['name']} - %(levelname)s - %(message)s",
+                                               "%Y-%m-%d %H:%M:%S %z"))
+        handler.addFilter(loud)
+        log.addHandler(handler)
+        if progress is not None:
+            log.addHandler(progress)
         return log
 
     return console
@@ -260,11 +302,29 @@ def _step_error(result):
     return failure.step_key, error
 
 
+def _disk_error(error):
+    """(errno, path) if the step error, or an error it was caused by, is a read-only, permission or full disk."""
+    from emission_assets.run_control import disk_error
+
+    while error is not None:
+        found = disk_error(error.message)
+        if found:
+            return found
+        error = error.cause
+    return None
+
+
 def failure_message(result) -> str:
-    """One line: the error of a failed run's first failed step, with its class name but not its module."""
+    """One line: the error of a failed run's first failed step, with its class name but not its module (a disk
+    error: what, where, and which setting points there)."""
+    from emission_assets.run_control import disk_error_message, folder_of_step
+
     found = _step_error(result)
     if found is None:
         return "see the Dagster run log (emission-tracker ui)"
+    disk = _disk_error(found[1])
+    if disk:
+        return disk_error_message(disk[0], disk[1] or folder_of_step(found[0]))
     name, _, message = found[1].message.strip().partition(": ")
     return f"{name.rsplit('.', 1)[-1]}: {message}" if message else name
 
@@ -283,7 +343,8 @@ def echo_failure(result) -> None:
     """Print why a run failed, to stderr, ending with the one-line message; an unexpected error (a bug) first
     gets its full traceback."""
     found = _step_error(result)
-    if found is not None and not _expected_failure(found[1].message.partition(":")[0].strip()):
+    if found is not None and not _expected_failure(found[1].message.partition(":")[0].strip()) \
+            and not _disk_error(found[1]):
         click.echo(found[1].to_string().rstrip(), err=True)
     where = f"step {found[0]} of run {result.run_id}" if found else f"run {result.run_id}"
     click.echo(f"Error: {where} failed: {failure_message(result)}", err=True)
@@ -310,8 +371,11 @@ def materialize_command(start, end, selection, regions, resolution, refresh) -> 
         config["resolution"] = resolution
     if refresh:
         config["refresh"] = True
+    from emission_assets.run_control import SignalGuard
+
     started, results = time.monotonic(), []
-    result = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config, results)
+    with SignalGuard():
+        result = run_materialize(parse_day(start, "--start"), parse_day(end, "--end"), list(selection), config, results)
     click.echo(f"{'materialised' if result.success else 'FAILED'} {start}..{end} in {time.monotonic() - started:.1f} s")
     finish_runs(results)
 
@@ -355,10 +419,12 @@ def import_group() -> None:
 def import_smard_csv_command(files, region, export) -> None:
     """Turn SMARD download-center CSV exports into reservoir windows (then `materialize` the days)."""
     from emission_assets.reservoir.store import Reservoir
+    from emission_assets.run_control import check_writable
     from emission_assets.smard.catalog import check_region
     from emission_assets.smard.csv_import import import_smard_csv
 
     check_region(region)
+    check_writable(paths().reservoir)
     summary = import_smard_csv(input_files(files), region, Reservoir(paths().reservoir), export=export)
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -375,7 +441,9 @@ def import_redispatch_csv_command(files) -> None:
     """Store netztransparenz.de redispatch CSV files (downloaded by hand) in the reservoir."""
     from emission_assets.redispatch.layout import import_redispatch_csv
     from emission_assets.reservoir.store import Reservoir
+    from emission_assets.run_control import check_writable
 
+    check_writable(paths().reservoir)
     report = import_redispatch_csv(input_files(files), Reservoir(paths().reservoir))
     click.echo(f"imported {len(report.files)} file(s): {report.measures} redispatch measures")
 
@@ -391,12 +459,14 @@ def live_command(home_id, flush_seconds, duration, ws_url) -> None:
     """Record the Pulse live stream (liveMeasurement) into the reservoir as micro-batch files."""
     from emission_assets.reservoir.store import Reservoir
     from emission_assets.resources import DEFAULT_TIBBER_URL, TIBBER_URL_ENV, TibberResource
+    from emission_assets.run_control import check_writable
     from emission_assets.tibber.client import TibberAuthError, TibberError, TibberHomeError, token_from_environment
     from emission_assets.tibber.live import LiveAuthError, run_live_from_env
 
     api_url = check_url(TIBBER_URL_ENV, os.environ[TIBBER_URL_ENV], ("https", "http", "sample")) \
         if os.environ.get(TIBBER_URL_ENV) else DEFAULT_TIBBER_URL
     tibber = TibberResource(api_url=api_url)  # not resources_from_env(): live needs no Spark settings
+    check_writable(paths().reservoir)
     try:
         client = tibber.client()
         home = client.resolve_home(home_id)
@@ -468,7 +538,11 @@ def reset_command(layer, yes) -> None:
     if not yes:
         click.confirm(f"delete {', '.join(map(str, chosen))}?", abort=True)
     for target in chosen:
-        shutil.rmtree(target, ignore_errors=True)
+        if target.exists():  # a read-only home fails here in one line (CommandLine), not with a false "removed"
+            try:
+                shutil.rmtree(target)
+            except OSError as error:  # rmtree names the entry relative to its folder: name the layer instead
+                raise OSError(error.errno, error.strerror, str(target)) from None
         click.echo(f"removed {target}")
 
 
@@ -477,6 +551,7 @@ def demo_command() -> None:
     """Materialise the bundled SMARD weeks offline (replayed API) and print what the lakehouse holds."""
     from tabulate import tabulate
 
+    from emission_assets.run_control import SignalGuard
     from emission_assets.tibber.sample import SAMPLE_API_URL
 
     os.environ.setdefault("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
@@ -484,7 +559,8 @@ def demo_command() -> None:
     click.echo(f"home: {emission_home()}\nSMARD: {os.environ['SMARD_BASE_URL']}\nTibber: {os.environ['TIBBER_API_URL']}")
     for first, last, resolution, selection in DEMO_RANGES:
         started, results = time.monotonic(), []
-        result = run_materialize(first, last, selection, {"resolution": resolution}, results)
+        with SignalGuard():
+            result = run_materialize(first, last, selection, {"resolution": resolution}, results)
         click.echo(f"{first}..{last} ({resolution}): {'ok' if result.success else 'FAILED'} "
                    f"in {time.monotonic() - started:.1f} s")
         finish_runs(results)

@@ -64,8 +64,10 @@ def _stop_embedded() -> None:
 
 
 def _embedded_session():
-    # Sail logs every session start and stop at INFO; keep the console for what matters.
-    os.environ.setdefault("RUST_LOG", "error")
+    # Sail logs every session start and stop at INFO; keep the console for what matters. Its Delta commit retries
+    # ("The transaction 16 already exists, will retry!") are logged at ERROR although they succeed; a commit that
+    # fails for good reaches the client as an error, which the writer retries and names (lakehouse/writer.py).
+    os.environ.setdefault("RUST_LOG", "error,sail_delta_lake::transaction=off")
     from pysail.spark import SparkConnectServer
     from pyspark.sql import SparkSession
 
@@ -81,9 +83,32 @@ def _embedded_session():
         return _Embedded.session
 
 
+def quiet_query_context_loggers() -> None:
+    """PySpark logs every engine error that carries a query context as a multi-KB JSON record at ERROR, the moment
+    the exception is created: also a commit conflict that the writer then retries successfully. The exception is
+    raised as always, and whoever catches it reports it (the writer's retry line, the CLI's one-line error).
+
+    By level, not only ``disabled``: ``logging.config.dictConfig`` (Dagster's code server, run workers and test
+    utilities call it) enables every disabled logger again, among them PySpark's Connect client logger, which
+    PySpark keeps off unless SPARK_CONNECT_LOG_LEVEL asks for it and which then logs each "GRPC Error received"."""
+    from pyspark.logger import PySparkLogger
+
+    silent = logging.CRITICAL + 1
+    for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
+        quiet = PySparkLogger.getLogger(name)  # PySpark's own class: it passes its context as keywords
+        quiet.disabled = True
+        quiet.setLevel(silent)
+    if not os.environ.get("SPARK_CONNECT_LOG_LEVEL"):
+        from pyspark.sql.connect.logging import logger as connect_logger  # PySpark creates it on import
+
+        connect_logger.setLevel(silent)
+
+
 def get_spark(config: EngineConfig):
     """The process's Spark session for ``config``, with the session time zone set to UTC."""
     from pyspark.sql import SparkSession
+
+    quiet_query_context_loggers()
 
     if config.engine == "embedded":
         spark = _embedded_session()

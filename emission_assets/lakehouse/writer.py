@@ -19,7 +19,7 @@ import logging
 import uuid
 from datetime import date
 
-from tenacity import before_sleep_log, retry, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from emission_assets.lakehouse.registry import DAY_PARTITIONS, MONTH_PARTITIONS, Registry, spec
 
@@ -54,11 +54,20 @@ def _gave_up(state) -> None:
     ) from error
 
 
+def _log_retry(state) -> None:
+    """One plain line per retry (tenacity's own names the function and repeats the engine's whole message)."""
+    table = state.args[1] if len(state.args) > 1 else "?"
+    what = "read of" if state.fn.__name__ == "collect" else "commit to"
+    reason = str(state.outcome.exception()).strip().splitlines()[0][:200]
+    log.warning("%s %s conflicted with another writer; retrying (attempt %d of %d): %s",
+                what, table, state.attempt_number + 1, _ATTEMPTS, reason)
+
+
 _retry_conflicts = retry(
     retry=retry_if_exception(_is_commit_conflict),
     stop=stop_after_attempt(_ATTEMPTS),
     wait=wait_exponential(multiplier=0.2, max=5),
-    before_sleep=before_sleep_log(log, logging.WARNING),
+    before_sleep=_log_retry,
     retry_error_callback=_gave_up,
     reraise=True,
 )

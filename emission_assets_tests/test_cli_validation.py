@@ -6,6 +6,7 @@ checks run before it.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -337,7 +338,7 @@ def test_the_smard_sensor_settings_name_the_bad_variable(name, value, words, mon
     from emission_assets.orchestration.sensors import SmardWatch
 
     monkeypatch.setenv(name, value)
-    with pytest.raises(UserInputError) as error:
+    with pytest.raises(UserInputError, match=re.escape(words[0])) as error:
         SmardWatch.from_env()
     for word in words:
         assert word in str(error.value)

@@ -307,7 +307,7 @@ def test_a_read_racing_another_writers_checkpoint_is_retried_and_a_lasting_one_n
     assert any("Missing commit file" in r.getMessage() for r in caplog.records)  # each retry is logged
 
     (log / "_last_checkpoint").write_text(json.dumps({"version": 10, "size": 4}))
-    with pytest.raises(ConcurrentWriteError) as caught:
+    with pytest.raises(ConcurrentWriteError, match="failed 6 times") as caught:
         writer.collect(SILVER, count)
     message = str(caught.value)
     assert message.startswith(f"collect on {SILVER} failed 6 times") and "Missing commit file" in message

@@ -77,7 +77,7 @@ def test_a_negative_value_fails_the_run_naming_file_and_interval_and_silver_keep
 
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
-    assert result.stdout.startswith("FAILED 2022-10-29..2022-10-31")
+    assert result.stdout.splitlines()[-1].startswith("FAILED 2022-10-29..2022-10-31")
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("Error: step silver__production of run ")
     assert "NegativeEnergyError: silver/production: negative energy -5000 MWh for lignite in DE (hour) at " \
@@ -130,7 +130,7 @@ def test_a_failed_warning_is_printed_and_the_exit_code_stays_0(spark):
                  "key:bronze/smard_responses", "--select", "key:silver/production")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("materialised 2022-10-28..2022-10-31")
+    assert result.stdout.splitlines()[-1].startswith("materialised 2022-10-28..2022-10-31")
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning: check ")]
     assert warning == ["warning: check complete_days on silver/production: incomplete_series_days: 0"]
     assert "  days_without_data: 2022-10-28" in result.stderr.splitlines()

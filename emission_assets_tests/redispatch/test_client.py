@@ -81,7 +81,7 @@ def test_expired_token_is_requested_again(httpserver):
 def test_wrong_credentials_401_without_the_secret(httpserver):
     httpserver.expect_request(TOKEN_PATH, method="POST").respond_with_json(
         {"error": "invalid_client", "error_description": f"bad secret {SECRET}"}, status=401)
-    with client_for(httpserver) as client, pytest.raises(NetztransparenzAuthError) as caught:
+    with client_for(httpserver) as client, pytest.raises(NetztransparenzAuthError, match="credentials are wrong") as caught:
         client.redispatch(START, END)
     message = str(caught.value)
     assert caught.value.status == 401
@@ -108,7 +108,7 @@ def test_persistent_server_error_names_url_and_status(httpserver):
     tokens = []
     httpserver.expect_request(TOKEN_PATH, method="POST").respond_with_handler(token_handler(tokens))
     httpserver.expect_request(DATA_PATH).respond_with_data("down", status=500)
-    with client_for(httpserver, retries=2) as client, pytest.raises(NetztransparenzError) as caught:
+    with client_for(httpserver, retries=2) as client, pytest.raises(NetztransparenzError, match="HTTP 500") as caught:
         client.redispatch(START, END)
     message = str(caught.value)
     assert caught.value.status == 500

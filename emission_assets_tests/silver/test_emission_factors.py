@@ -1,6 +1,7 @@
 """The emission-factor SCD2 dimension on the real embedded engine: seed, merge, history and the "as known at" filter."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -144,7 +145,7 @@ def test_seed_validation_names_file_line_and_column(tmp_path, line, column, mess
     path = tmp_path / "factors.csv"
     first = "lignite,direct,1100,2015-01-01,UBA,"  # the duplicate case repeats its key on line 3
     path.write_text(HEADER + first + "\n" + line + "\n", encoding="utf-8")
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
         read_seed(path)
     text = str(error.value)
     assert str(path) in text and "line 3" in text and f"column {column!r}" in text and message in text

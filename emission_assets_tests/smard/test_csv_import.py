@@ -228,7 +228,7 @@ def test_unknown_type_column_lists_known_names(tmp_path):
 
 def test_bad_number_names_file_line_and_column(tmp_path):
     path = write_csv(tmp_path, CLASSIC_HEADER, "02.01.2023;00:00;01:00;1.469,25;2", "02.01.2023;01:00;02:00;1,469.25;2")
-    with pytest.raises(SmardCsvError) as error:
+    with pytest.raises(SmardCsvError, match="'1,469.25'") as error:
         read_smard_csv(path)
     assert (error.value.line, error.value.column) == (3, "Braunkohle [MWh] Berechnete Auflösungen")
     assert str(path) in str(error.value) and "'1,469.25'" in str(error.value)

@@ -354,7 +354,7 @@ def test_auth_failure_raises_live_auth_error_naming_the_variable_not_the_token(t
 
     fake = tibber(script, fake_time.clock)
     recorder = recorder_for(fake, reservoir, clock=fake_time.clock, sleep=fake_time.sleep)
-    with pytest.raises(LiveAuthError) as raised:
+    with pytest.raises(LiveAuthError, match="TIBBER_TOKEN") as raised:
         recorder.run(duration=60)
     message = str(raised.value)
     assert "TIBBER_TOKEN" in message

@@ -101,8 +101,10 @@ def fill(
                 report.days_without_values.append(
                     f"{day} {region} {series(filter_id).name}: {why} in {fetched.url}"
                 )
+    # INFO, not WARNING: the caller reports them (the reservoir asset as one run-log warning each); a Python
+    # warning as well printed every such day twice on the console.
     for text in report.days_without_values:
-        log.warning("SMARD sent no values for %s (not published yet, or not reported); refresh once published", text)
+        log.info("SMARD sent no values for %s (not published yet, or not reported); refresh once published", text)
     log.info(
         "SMARD reservoir for %s..%s: %d series-days present, %d fetched in %d windows",
         first_day, last_day, report.series_days_present, report.series_days_fetched, len(wanted),

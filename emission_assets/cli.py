@@ -248,7 +248,12 @@ def _console_logger(progress=None):
 
     def loud(record) -> bool:
         event = getattr(record, "dagster_event", None)
-        return getattr(event, "event_type_value", None) not in quiet
+        if getattr(event, "event_type_value", None) in quiet:
+            return False
+        # "Dependencies for step X failed: [...]. Not executing." repeats, as an ERROR, what the CLI's own Error line
+        # says (the first failed step); the run's log in the instance keeps it.
+        message = record.getMessage()
+        return not ("Dependencies for step" in message and "Not executing" in message)
 
     @logger(
         {"log_level": Field(str, is_required=False, default_value="INFO"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from emission_assets.engine.session import EngineConfig, get_spark, stop_spark
+from emission_assets.gold.views import view_definitions
 from emission_assets.lakehouse.registry import Registry
 from emission_assets.lakehouse.writer import DeltaWriter
 
@@ -28,7 +29,7 @@ def spark():
 @pytest.fixture
 def registry(spark, tmp_path):
     registry = Registry(lakehouse_root=tmp_path / "lakehouse")
-    registry.register(spark)
+    registry.register(spark, views=view_definitions)
     return registry
 
 

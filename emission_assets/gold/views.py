@@ -53,3 +53,8 @@ def view_definitions(registry: Registry) -> dict[str, str]:
             continue
         definitions[name] = sql
     return definitions
+
+
+def register_views(registry: Registry, spark) -> None:
+    """(Re)create every gold view in the session's catalog (e.g. after writing tables a view reads)."""
+    registry.create_views(spark, view_definitions(registry))

@@ -6,6 +6,7 @@ catalog lives in memory, so :meth:`Registry.register` runs at every session star
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -300,13 +301,17 @@ class Registry:
             return None
         return str(self.lakehouse_root / table.layer / table.table)
 
-    def register(self, spark, force: bool = False) -> None:
-        """Create the schemas, (empty if new) tables and gold views in the session's catalog; safe to repeat.
+    def register(self, spark, force: bool = False,
+                 views: Callable[[Registry], dict[str, str]] | None = None) -> None:
+        """Create the schemas, (empty if new) tables and, given ``views`` (view name -> SQL for this registry: the
+        gold layer's :func:`emission_assets.gold.views.view_definitions`), the views; safe to repeat.
 
-        Every asset step opens the lakehouse and registering ~30 objects costs ~0.4 s, so a session whose catalog
-        already points at this lakehouse (the last registration in this process) is left as it is.
+        The registry knows table specs, not the SQL built on them, so the views come from the caller (gold builds
+        on the registry, not the reverse). Every asset step opens the lakehouse and registering ~30 objects costs
+        ~0.4 s, so a session whose catalog already points at this lakehouse (the last registration in this
+        process) is left as it is.
         """
-        key = (self.lakehouse_root, self.catalog)
+        key = (self.lakehouse_root, self.catalog, views is not None)
         if not force and _ACTIVE.get(id(spark)) == key:
             return
         for layer in LAYERS:
@@ -323,14 +328,11 @@ class Registry:
             spark.sql(
                 f"CREATE TABLE {table.name} ({table.ddl}) USING DELTA{partitioned} LOCATION '{self.path(name)}'"
             )
-        self.register_views(spark)
+        if views is not None:
+            self.create_views(spark, views(self))
         _ACTIVE[id(spark)] = key
 
-    def register_views(self, spark) -> None:
-        """(Re)create the gold views over the tables; their SQL lives in :mod:`emission_assets.gold.views`."""
-        from emission_assets.gold.views import (
-            view_definitions,  # gold builds on the registry, not the reverse
-        )
-
-        for name, sql in view_definitions(self).items():
+    def create_views(self, spark, definitions: dict[str, str]) -> None:
+        """(Re)create views, in order (a view may read an earlier one): name -> SELECT statement."""
+        for name, sql in definitions.items():
             spark.sql(f"CREATE OR REPLACE VIEW {self.sql_name(name)} AS {sql}")

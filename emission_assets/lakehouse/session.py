@@ -1,4 +1,4 @@
-"""Open the lakehouse: the engine's session with every table registered, plus the writer."""
+"""Open the lakehouse: the engine's session with every table and gold view registered, plus the writer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,6 +28,8 @@ def registry_for(config: EngineConfig, home: Paths) -> Registry:
 def open_lakehouse(config: EngineConfig | None = None, home: Paths | None = None) -> Lakehouse:
     config = config or EngineConfig.from_env()
     spark = get_spark(config)
+    from emission_assets.gold.views import view_definitions  # gold builds on the registry: imported here, late
+
     registry = registry_for(config, home or paths())
-    registry.register(spark)
+    registry.register(spark, views=view_definitions)
     return Lakehouse(spark, registry, DeltaWriter(spark, registry))

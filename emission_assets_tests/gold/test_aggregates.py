@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from emission_assets.gold.aggregates import consumption_emissions_sql, emissions_sql
+from emission_assets.gold.views import register_views
 
 UTC = timezone.utc
 HOUR = datetime(2024, 3, 28, 9, tzinfo=UTC)  # 10:00 local
@@ -102,7 +103,7 @@ def test_restatement_uses_the_factors_known_then(spark, registry, writer, tmp_pa
 
     merge_seed(spark, writer, seed(1000.0), datetime(2024, 1, 1, tzinfo=UTC))
     merge_seed(spark, writer, seed(800.0), datetime(2024, 6, 1, tzinfo=UTC))  # a correction, applied later
-    registry.register_views(spark)
+    register_views(registry, spark)
 
     rows = {r.model: r for r in spark.sql(
         restatement_sql(registry, datetime(2024, 4, 1, tzinfo=UTC), date(2024, 3, 1), date(2024, 3, 31), "direct")

@@ -11,6 +11,7 @@ from emission_assets.gold.intensity import (
     merit_order_sql,
     plant_capacity,
 )
+from emission_assets.gold.views import register_views
 from emission_assets.lakehouse.registry import spec
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -73,7 +74,7 @@ def test_average_and_worst_emitter(spark, registry, writer):
         prod_row(t0, "pumped_storage", 50),  # no factor: not in the average, but in the total generation
         prod_row(t1, "lignite", 0), prod_row(t1, "natural_gas", 50), prod_row(t1, "wind_onshore", 300),
     ])
-    registry.register_views(spark)
+    register_views(registry, spark)
 
     average = intensity(spark, "average")
     assert len(average) == 4
@@ -131,7 +132,7 @@ def test_merit_order(spark, registry, writer):
         rows += [prod_row(hour, "lignite", lignite, minutes=60), prod_row(hour, "natural_gas", gas, minutes=60)]
     write_factors(spark, writer)
     write_production(spark, writer, rows)
-    registry.register_views(spark)
+    register_views(registry, spark)
 
     merit = intensity(spark, "merit_order")
     assert len(merit) == 20 * 2
@@ -159,7 +160,7 @@ def test_dst_day_has_92_quarter_hours_per_model_and_basis(spark, registry, write
     writer.replace_days(
         "silver.production", spark.createDataFrame(rows, spec("silver.production").ddl), date(2024, 3, 31), date(2024, 3, 31)
     )
-    registry.register_views(spark)
+    register_views(registry, spark)
 
     counts = {
         (r.model, r.basis): r.n
@@ -191,7 +192,7 @@ def test_factor_change_uses_the_local_date(spark, registry, writer):
         row for t in (before, after_midnight, early, late)
         for row in (prod_row(t, "lignite", 100), prod_row(t, "wind_onshore", 100))
     ])
-    registry.register_views(spark)
+    register_views(registry, spark)
 
     factor_ids = {
         r.start.replace(tzinfo=UTC) if r.start.tzinfo is None else r.start.astimezone(UTC): (r.factor_id, r.g_per_kwh, r.day)

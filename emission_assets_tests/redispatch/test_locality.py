@@ -6,6 +6,7 @@ from datetime import date, datetime
 import pytest
 
 from emission_assets.gold.locality import locality_sql
+from emission_assets.gold.views import register_views
 from emission_assets.lakehouse.registry import spec
 from emission_assets.timeutil import UTC
 
@@ -51,7 +52,7 @@ def factors(spark, writer):
 
 
 def query(spark, registry):
-    registry.register_views(spark)
+    register_views(registry, spark)
     rows = spark.sql(f"SELECT {COLUMNS} FROM ({locality_sql(registry)}) ORDER BY region, interval_start, basis")
     return [r.asDict() for r in rows.collect()]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from emission_assets.errors import UserInputError
-from emission_assets.timeutil import day_bounds_utc, local_date_of_ms, to_epoch_ms
+from emission_assets.timeutil import day_bounds_utc, days_between, local_date_of_ms, to_epoch_ms
 
 PAYLOAD_SUFFIX = ".json"
 META_SUFFIX = ".meta.json"
@@ -189,10 +189,8 @@ class Reservoir:
     def scan_dated(self, prefix: str, first: date, last: date) -> Listing:
         """:meth:`scan` of the dated folders ``prefix/<YYYY-MM-DD>`` from ``first`` to ``last`` inclusive."""
         listing = Listing()
-        day = first
-        while day <= last:
+        for day in days_between(first, last):
             listing.extend(self.scan(f"{prefix}/{day.isoformat()}"))
-            day += timedelta(days=1)
         return listing
 
     def list(self, relative_dir: str) -> list[ReservoirFile]:
@@ -267,8 +265,7 @@ class Reservoir:
         """The records of files quarantined from the dated folders ``prefix/<YYYY-MM-DD>``, ``first..last``;
         each with ``quarantined_as`` (the quarantined payload's relative name)."""
         records = []
-        day = first
-        while day <= last:
+        for day in days_between(first, last):
             folder = self.root / QUARANTINE_DIR / prefix / day.isoformat()
             for path in sorted(folder.glob(f"*{REASON_SUFFIX}")) if folder.is_dir() else []:
                 try:
@@ -282,7 +279,6 @@ class Reservoir:
                     record = {"name": None, "reason": f"record {path.name} unreadable"}
                 records.append({**record, "quarantined_as": path.with_name(stem + PAYLOAD_SUFFIX).relative_to(
                     self.root).as_posix()})
-            day += timedelta(days=1)
         return records
 
     def delete_all(self) -> int:

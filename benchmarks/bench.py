@@ -204,7 +204,7 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
     import duckdb
     import pandas as pd
 
-    from emission_assets.gold.intensity import (
+    from emission_assets.models.intensity import (
         DISPATCHABLE_ORDER,
         FLEXIBLE_MARGIN_SHARE,
         MUST_RUN_PERCENTILE,

@@ -50,7 +50,7 @@ class CommandLine(click.Group):
         except UserInputError as error:
             raise UserError(str(error)) from None
         except Exception as error:  # a full or read-only disk outside a step: one line; anything else is a bug
-            from emission_assets.run_control import disk_failure
+            from emission_assets.orchestration.run_control import disk_failure
 
             message = disk_failure(error)
             if message is None:
@@ -61,9 +61,9 @@ class CommandLine(click.Group):
 def check_environment() -> None:
     """Check the environment variables a run or a lakehouse session reads, before any work starts, so that a
     typo names its variable instead of failing deep inside a Dagster step or a Spark session."""
-    from emission_assets.deployment import current_environment
     from emission_assets.engine.session import EngineConfig
     from emission_assets.gold.aggregates import control_area, home_region
+    from emission_assets.orchestration.deployment import current_environment
 
     paths().reservoir  # noqa: B018 - EMISSION_HOME and EMISSION_RESERVOIR must be directories
     if current_environment() == "local" and not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
@@ -117,7 +117,7 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     run's result (for :func:`finish_runs`). Mistakes in the arguments or the environment raise :class:`UserError`
     before any run starts.
     """
-    from emission_assets.partitions import FIRST_DAY
+    from emission_assets.orchestration.partitions import FIRST_DAY
     from emission_assets.smard.catalog import check_region, check_resolution
 
     if first > last:
@@ -138,8 +138,8 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     )
 
     from emission_assets.definitions import build_definitions
-    from emission_assets.deployment import resources_for_environment
-    from emission_assets.run_control import check_writable
+    from emission_assets.orchestration.deployment import resources_for_environment
+    from emission_assets.orchestration.run_control import check_writable
 
     resources = resources_for_environment()  # raises DeploymentConfigError naming a missing Databricks setting
     home = paths()
@@ -199,7 +199,7 @@ def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | 
     from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
 
     from emission_assets.definitions import ASSETS
-    from emission_assets.run_control import RunProgress, SignalGuard, process_tags, recover_stale_runs
+    from emission_assets.orchestration.run_control import RunProgress, SignalGuard, process_tags, recover_stale_runs
 
     fetches_smard = AssetKey(["reservoir", "smard_responses"]) in keys
     ops = {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
@@ -309,7 +309,7 @@ def _step_error(result):
 
 def _disk_error(error):
     """(errno, path) if the step error, or an error it was caused by, is a read-only, permission or full disk."""
-    from emission_assets.run_control import disk_error
+    from emission_assets.orchestration.run_control import disk_error
 
     while error is not None:
         found = disk_error(error.message)
@@ -322,7 +322,7 @@ def _disk_error(error):
 def failure_message(result) -> str:
     """One line: the error of a failed run's first failed step, with its class name but not its module (a disk
     error: what, where, and which setting points there)."""
-    from emission_assets.run_control import disk_error_message, folder_of_step
+    from emission_assets.orchestration.run_control import disk_error_message, folder_of_step
 
     found = _step_error(result)
     if found is None:
@@ -336,8 +336,8 @@ def failure_message(result) -> str:
 
 def finish_runs(results) -> None:
     """Print every failed check of the runs and why a run failed; exit with the code they decide (3 for a failed
-    ERROR check, 1 for a failed run: :mod:`emission_assets.check_report`), or return if all is well."""
-    from emission_assets.check_report import exit_code
+    ERROR check, 1 for a failed run: :mod:`emission_assets.orchestration.check_report`), or return if all is well."""
+    from emission_assets.orchestration.check_report import exit_code
 
     code = exit_code(results, lambda line: click.echo(line, err=True), echo_failure)
     if code:
@@ -376,7 +376,7 @@ def materialize_command(start, end, selection, regions, resolution, refresh) -> 
         config["resolution"] = resolution
     if refresh:
         config["refresh"] = True
-    from emission_assets.run_control import SignalGuard
+    from emission_assets.orchestration.run_control import SignalGuard
 
     started, results = time.monotonic(), []
     with SignalGuard():
@@ -423,8 +423,8 @@ def import_group() -> None:
               show_default=True, help="the export the files are: Realisierte Erzeugung or Realisierter Stromverbrauch")
 def import_smard_csv_command(files, region, export) -> None:
     """Turn SMARD download-center CSV exports into reservoir windows (then `materialize` the days)."""
-    from emission_assets.reservoir.store import Reservoir
-    from emission_assets.run_control import check_writable
+    from emission_assets.lakehouse.reservoir import Reservoir
+    from emission_assets.orchestration.run_control import check_writable
     from emission_assets.smard.catalog import check_region
     from emission_assets.smard.csv_import import import_smard_csv
 
@@ -444,9 +444,9 @@ def import_smard_csv_command(files, region, export) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def import_redispatch_csv_command(files) -> None:
     """Store netztransparenz.de redispatch CSV files (downloaded by hand) in the reservoir."""
+    from emission_assets.lakehouse.reservoir import Reservoir
+    from emission_assets.orchestration.run_control import check_writable
     from emission_assets.redispatch.layout import import_redispatch_csv
-    from emission_assets.reservoir.store import Reservoir
-    from emission_assets.run_control import check_writable
 
     check_writable(paths().reservoir)
     report = import_redispatch_csv(input_files(files), Reservoir(paths().reservoir))
@@ -462,9 +462,9 @@ def import_redispatch_csv_command(files) -> None:
               help="websocket URL (default: the one Tibber's API names)")
 def live_command(home_id, flush_seconds, duration, ws_url) -> None:
     """Record the Pulse live stream (liveMeasurement) into the reservoir as micro-batch files."""
-    from emission_assets.reservoir.store import Reservoir
-    from emission_assets.resources import DEFAULT_TIBBER_URL, TIBBER_URL_ENV, TibberResource
-    from emission_assets.run_control import check_writable
+    from emission_assets.lakehouse.reservoir import Reservoir
+    from emission_assets.orchestration.resources import DEFAULT_TIBBER_URL, TIBBER_URL_ENV, TibberResource
+    from emission_assets.orchestration.run_control import check_writable
     from emission_assets.tibber.client import TibberAuthError, TibberError, TibberHomeError, token_from_environment
     from emission_assets.tibber.live import LiveAuthError, run_live_from_env
 
@@ -556,7 +556,7 @@ def demo_command() -> None:
     """Materialise the bundled SMARD weeks offline (replayed API) and print what the lakehouse holds."""
     from tabulate import tabulate
 
-    from emission_assets.run_control import SignalGuard
+    from emission_assets.orchestration.run_control import SignalGuard
     from emission_assets.tibber.sample import SAMPLE_API_URL
 
     os.environ.setdefault("SMARD_BASE_URL", DEMO_REPLAY.as_uri())

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from emission_assets.bronze.assets import smard_bronze, tibber_bronze
-from emission_assets.deployment import resources_for_environment, with_step_launcher
+from emission_assets.factors.assets import emission_factors_asset
 from emission_assets.gold.report_assets import emissions_report_asset
 from emission_assets.orchestration import ORCHESTRATION
+from emission_assets.orchestration.deployment import resources_for_environment, with_step_launcher
 from emission_assets.redispatch.assets import REDISPATCH_ASSETS
-from emission_assets.reservoir.assets import smard_reservoir, tibber_reservoir
-from emission_assets.silver.assets import silver_consumption, silver_production
-from emission_assets.silver.factor_assets import emission_factors_asset
+from emission_assets.smard.assets import silver_production, smard_bronze, smard_reservoir
+from emission_assets.tibber.assets import silver_consumption, tibber_bronze, tibber_reservoir
 
 # The asset code is the same everywhere; with EMISSION_ENV=databricks the Spark steps run through the Databricks
 # step launcher (locally the launcher resource is a no-op).

@@ -14,11 +14,11 @@ from datetime import date
 
 from pyspark.sql import functions as F
 
-from emission_assets.bronze import smard as bronze_smard
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.lakehouse.session import open_lakehouse
-from emission_assets.reservoir.store import Reservoir
 from emission_assets.settings import paths
-from emission_assets.silver.production import production_from_bronze
+from emission_assets.smard import bronze as bronze_smard
+from emission_assets.smard.silver import production_from_bronze
 from emission_assets.smard.windows import stored_windows
 
 

@@ -351,8 +351,8 @@ def test_a_negative_settle_time_in_run_config_is_rejected_before_any_fetch(settl
     from dagster import DagsterInstance, materialize
 
     from emission_assets.cli import failure_message
-    from emission_assets.reservoir.assets import smard_reservoir
-    from emission_assets.resources import ReservoirResource, SmardResource
+    from emission_assets.orchestration.resources import ReservoirResource, SmardResource
+    from emission_assets.smard.assets import smard_reservoir
 
     fake_smard.publish_weeks(date(2024, 3, 25), 1)  # with a valid config the run would fetch and succeed
     with DagsterInstance.ephemeral() as instance:
@@ -373,8 +373,8 @@ def test_a_non_positive_charger_power_in_run_config_is_rejected_by_name(ev_charg
     from dagster import DagsterInstance, materialize
 
     from emission_assets.cli import failure_message
-    from emission_assets.resources import SparkResource
-    from emission_assets.silver.assets import silver_consumption
+    from emission_assets.orchestration.resources import SparkResource
+    from emission_assets.tibber.assets import silver_consumption
 
     with DagsterInstance.ephemeral() as instance:
         result = materialize(

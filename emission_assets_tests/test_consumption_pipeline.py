@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 
 from emission_assets.cli import run_materialize
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.lakehouse.session import open_lakehouse
-from emission_assets.reservoir.store import Reservoir
 from emission_assets.settings import paths
-from emission_assets.silver.consumption import split_ev
 from emission_assets.tibber.live import LiveRecorder
 from emission_assets.tibber.sample import SAMPLE_API_URL, SAMPLE_HOME_ID, load_quarter_hours
+from emission_assets.tibber.silver import split_ev
 from emission_assets.timeutil import BERLIN, UTC
 from emission_assets_tests.fake_tibber_ws import TOKEN, FakeTibber
 

@@ -25,16 +25,16 @@ from deltalake import DeltaTable
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
 
-from emission_assets.bronze import smard as bronze_smard
 from emission_assets.lakehouse.registry import spec
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.lakehouse.session import open_lakehouse
 from emission_assets.lakehouse.writer import ConcurrentWriteError, DeltaWriter
-from emission_assets.reservoir.smard import fill
-from emission_assets.reservoir.store import Reservoir
 from emission_assets.settings import paths
-from emission_assets.silver.production import production_from_bronze
+from emission_assets.smard import bronze as bronze_smard
 from emission_assets.smard.catalog import GENERATION_FILTERS
 from emission_assets.smard.client import SmardClient
+from emission_assets.smard.reservoir import fill
+from emission_assets.smard.silver import production_from_bronze
 from emission_assets.timeutil import local_midnight, to_epoch_ms
 from emission_assets_tests.crash_child import batch_order
 from emission_assets_tests.fake_smard import synthetic_value

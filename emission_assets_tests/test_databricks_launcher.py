@@ -18,13 +18,13 @@ from dagster import (
 from dagster._serdes import serialize_value
 
 from emission_assets.cli import run_materialize
-from emission_assets.deployment import (
+from emission_assets.lakehouse.session import open_lakehouse
+from emission_assets.orchestration.deployment import (
     resources_for_environment,
     with_step_launcher,
 )
-from emission_assets.lakehouse.session import open_lakehouse
 from emission_assets.settings import paths
-from emission_assets.silver.assets import silver_production
+from emission_assets.smard.assets import silver_production
 from emission_assets.smard.catalog import GENERATION_FILTERS
 from emission_assets_tests.fake_databricks import FakeDatabricks
 

@@ -198,7 +198,7 @@ def test_a_disk_error_in_a_step_is_printed_as_one_line(raised, words, capsys):
     ("FileNotFoundError: [Errno 2] No such file or directory: '/a'", None),  # not a disk error
 ])
 def test_disk_errors_are_told_from_other_errors(message, expected):
-    from emission_assets.run_control import disk_error
+    from emission_assets.orchestration.run_control import disk_error
 
     assert disk_error(message) == expected
 

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from dagster import AssetKey, DagsterInstance
 
-from emission_assets.check_report import CHECK_FAILED_EXIT
 from emission_assets.cli import main
 from emission_assets.lakehouse.session import open_lakehouse
+from emission_assets.orchestration.check_report import CHECK_FAILED_EXIT
 from emission_assets.settings import paths
 from emission_assets.smard.catalog import GENERATION_FILTERS
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from emission_assets.cli import failure_message, run_materialize
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.lakehouse.session import open_lakehouse
-from emission_assets.reservoir.store import Reservoir
 from emission_assets.settings import paths
 from emission_assets.smard.catalog import GENERATION_FILTERS
 from emission_assets.smard.csv_import import import_smard_csv

@@ -51,8 +51,8 @@ def test_locality_from_control_area_production_and_imported_redispatch(spark, fa
     """TenneT production from the (fake) API and the synthetic redispatch file: locality rows, some corrected."""
     from pathlib import Path
 
+    from emission_assets.lakehouse.reservoir import Reservoir
     from emission_assets.redispatch.layout import import_redispatch_csv
-    from emission_assets.reservoir.store import Reservoir
     from emission_assets.settings import paths
 
     fixture = Path(__file__).parent / "fixtures" / "redispatch" / "redispatch_synthetic_2024-03-25_2024-04-03.csv"

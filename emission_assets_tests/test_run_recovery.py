@@ -221,7 +221,7 @@ def test_a_run_without_process_tags_is_judged_by_the_pid_of_its_start_event(caps
     """A home from before the tags existed (the issue's stuck runs): the run's RUN_START event names its pid.
     Left alone while that process lives; once it is killed, recovered in one line."""
     from emission_assets.cli import prepare_dagster_home
-    from emission_assets.run_control import recover_stale_runs
+    from emission_assets.orchestration.run_control import recover_stale_runs
 
     prepare_dagster_home()
     old = subprocess.Popen([sys.executable, "-c", UNTAGGED_RUN], env={**os.environ}, stdout=subprocess.PIPE, text=True)
@@ -249,7 +249,7 @@ def test_slots_still_held_by_an_ended_run_are_released(capsys, monkeypatch_dagst
     """A run marked failed from outside (the UI's "terminate" of a dead run) keeps its slots: Dagster's daemon
     frees them later, and the CLI runs no daemon, so the CLI frees them before its run."""
     from emission_assets.cli import prepare_dagster_home
-    from emission_assets.run_control import recover_stale_runs
+    from emission_assets.orchestration.run_control import recover_stale_runs
 
     prepare_dagster_home()
     old = subprocess.Popen([sys.executable, "-c", UNTAGGED_RUN], env={**os.environ}, stdout=subprocess.PIPE, text=True)

@@ -26,12 +26,12 @@ from werkzeug import Request, Response
 
 from emission_assets.cli import failure_message, main, run_materialize
 from emission_assets.lakehouse.registry import TABLES
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.lakehouse.session import open_lakehouse
-from emission_assets.reservoir.store import Reservoir
-from emission_assets.reservoir.tibber import fill as tibber_fill
 from emission_assets.settings import paths
 from emission_assets.tibber.client import TibberClient
 from emission_assets.tibber.live import LiveRecorder
+from emission_assets.tibber.reservoir import fill as tibber_fill
 from emission_assets.timeutil import local_midnight
 from emission_assets_tests import fake_tibber
 from emission_assets_tests.fake_tibber_ws import FakeTibber

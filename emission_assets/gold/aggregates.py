@@ -130,7 +130,7 @@ BUILDERS = {
 def restatement_sql(registry: Registry, known_at, first_day, last_day, basis: str) -> str:
     """Per month and model: the household's kg CO2 with the factors known at ``known_at`` ("as reported then")
     next to the kg with today's factors, for the local days ``first_day..last_day``."""
-    from emission_assets.gold.intensity import grid_intensity_sql
+    from emission_assets.models.intensity import grid_intensity_sql
 
     def monthly(intensity: str | None) -> str:
         return f"""

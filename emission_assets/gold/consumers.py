@@ -6,7 +6,7 @@ Each view's SELECT is built from three clauses, so a consumer sees nothing below
   or one row per ``monthly`` / ``yearly`` key of gold.emissions_monthly / gold.emissions_yearly, enforced with a
   GROUP BY over the level's keys, so the view stays at that grain whatever the source holds);
 - obfuscation: the home as the raw ``home_id`` (the owner) or as ``home_key``, a keyed hash (HMAC-SHA256 with the
-  secret ``$EMISSION_PSEUDONYM_KEY``, :mod:`emission_assets.silver.pseudonyms`) joined from silver.home_pseudonyms:
+  secret ``$EMISSION_PSEUDONYM_KEY``, :mod:`emission_assets.tibber.pseudonyms`) joined from silver.home_pseudonyms:
   without the key nobody can compute a home's pseudonym from its id. That is pseudonymisation, not anonymisation
   (the key holder can link the rows), so pseudonymised rows remain personal data. Without a key set the
   pseudonymised views are not created;
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emission_assets.lakehouse.registry import CONSUMER_VIEW_PREFIX, Registry
-from emission_assets.silver import pseudonyms
+from emission_assets.tibber import pseudonyms
 
 log = logging.getLogger(__name__)
 CONFIG_PATH = Path(__file__).resolve().parents[1] / "data" / "consumers.yaml"

@@ -19,10 +19,10 @@ from dagster import (
     asset,
 )
 
-from emission_assets.assets_metadata import OWNERS
 from emission_assets.gold.report import BASES, ROW_COLUMNS, format_report, plot_models, report_frame
 from emission_assets.gold.report_store import MAX_G_PER_KWH, SAMPLE, Refresh, refresh
-from emission_assets.resources import SparkResource
+from emission_assets.orchestration.metadata import OWNERS
+from emission_assets.orchestration.resources import SparkResource
 from emission_assets.settings import emission_home
 
 KEY = AssetKey(["gold", "emissions_report"])

@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass, field
 
 from emission_assets.gold.aggregates import control_area, home_region
-from emission_assets.gold.intensity import LOCAL_TIME_ZONE
 from emission_assets.gold.report import BASES
 from emission_assets.gold.scope import Month, MonthScope
 from emission_assets.lakehouse.registry import Registry, spec
 from emission_assets.lakehouse.writer import DeltaWriter
+from emission_assets.models.intensity import LOCAL_TIME_ZONE
 
 # Months per query: bounds memory for long histories. A year of 5 regions x 12 types at quarter-hours in one query
 # peaked at ~1.5 GB for the process on the embedded engine; 3 months at ~0.85 GB but twice the time (each query

@@ -15,7 +15,8 @@ _GOLD_NAME = re.compile(r"\bgold\.\w+")
 def _builders(registry: Registry | None = None) -> dict[str, Builder]:
     """Every gold view's builder; the consumer views only with a registry, and only those that can be created
     safely on it (a pseudonymised view needs the key, an owners-filtered one Unity Catalog)."""
-    from emission_assets.gold import aggregates, consumers, intensity
+    from emission_assets.gold import aggregates, consumers
+    from emission_assets.models import intensity
 
     builders: dict[str, Builder] = {}
     for module in (intensity, aggregates):

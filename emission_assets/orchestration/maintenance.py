@@ -5,7 +5,7 @@ from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
 from pydantic import Field
 
 from emission_assets.lakehouse.registry import TABLES
-from emission_assets.resources import SparkResource
+from emission_assets.orchestration.resources import SparkResource
 
 DEFAULT_RETAIN_HOURS = 168
 

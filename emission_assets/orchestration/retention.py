@@ -9,7 +9,7 @@ Note: the reservoir assets decide which days are present from the reservoir, so 
 fetched again if a run for it is requested later (bronze then holds both versions; silver takes the latest).
 
 Quarantined files (``_quarantine/``, files that did not match their sidecar, see
-:mod:`emission_assets.reservoir.integrity`) are never deleted here, whatever their age: they are the evidence of
+:mod:`emission_assets.lakehouse.reservoir_integrity`) are never deleted here, whatever their age: they are the evidence of
 what went wrong, and for an imported file that cannot be fetched again, possibly the only copy. The job counts them
 in its log line and metadata, so they are not forgotten; the user deletes them by hand.
 """
@@ -22,14 +22,14 @@ from datetime import datetime, timedelta
 from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
 from pydantic import Field
 
-from emission_assets.reservoir.store import (
+from emission_assets.lakehouse.reservoir import (
     META_SUFFIX,
     PAYLOAD_SUFFIX,
     QUARANTINE_DIR,
     Reservoir,
     ReservoirFile,
 )
-from emission_assets.resources import ReservoirResource, SparkResource
+from emission_assets.orchestration.resources import ReservoirResource, SparkResource
 from emission_assets.timeutil import UTC
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from emission_assets.orchestration.jobs import (
     smard_job,
     tibber_job,
 )
-from emission_assets.partitions import FIRST_DAY
+from emission_assets.orchestration.partitions import FIRST_DAY
 from emission_assets.timeutil import BERLIN
 
 TIMEZONE = "Europe/Berlin"

@@ -23,6 +23,12 @@ from dagster import (
 )
 
 from emission_assets.errors import UserInputError
+from emission_assets.lakehouse.reservoir import (
+    META_SUFFIX,
+    PAYLOAD_SUFFIX,
+    Reservoir,
+    ReservoirFile,
+)
 from emission_assets.orchestration.jobs import (
     BRONZE_KEYS,
     SILVER_KEYS,
@@ -31,14 +37,8 @@ from emission_assets.orchestration.jobs import (
     smard_job,
     tibber_job,
 )
-from emission_assets.partitions import FIRST_DAY
-from emission_assets.reservoir.store import (
-    META_SUFFIX,
-    PAYLOAD_SUFFIX,
-    Reservoir,
-    ReservoirFile,
-)
-from emission_assets.resources import ReservoirResource, SmardResource, TibberResource
+from emission_assets.orchestration.partitions import FIRST_DAY
+from emission_assets.orchestration.resources import ReservoirResource, SmardResource, TibberResource
 from emission_assets.smard.catalog import (
     DEFAULT_RESOLUTION,
     GENERATION_FILTERS,

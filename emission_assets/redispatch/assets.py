@@ -18,11 +18,13 @@ from dagster import (
 from pydantic import Field
 from pyspark.sql import functions as F
 
-from emission_assets.assets_metadata import OWNERS, table_metadata
-from emission_assets.bronze import redispatch as bronze_redispatch
-from emission_assets.bronze.ingest import checked_ingest, series_date
+from emission_assets.lakehouse.bronze_ingest import checked_ingest, series_date
+from emission_assets.lakehouse.reservoir_integrity import REDISPATCH_RULES, Inspector
 from emission_assets.lakehouse.writer import day_predicate
-from emission_assets.partitions import DAILY, day_range
+from emission_assets.orchestration.metadata import OWNERS, table_metadata
+from emission_assets.orchestration.partitions import DAILY, day_range
+from emission_assets.orchestration.resources import ReservoirResource, SparkResource
+from emission_assets.redispatch import bronze as bronze_redispatch
 from emission_assets.redispatch.client import (
     CLIENT_ID_ENV,
     CLIENT_SECRET_ENV,
@@ -30,10 +32,8 @@ from emission_assets.redispatch.client import (
     credentials_from_env,
 )
 from emission_assets.redispatch.layout import API, missing_days, store_csv, stored_files
-from emission_assets.reservoir.integrity import REDISPATCH_RULES, Inspector
-from emission_assets.resources import ReservoirResource, SparkResource
-from emission_assets.silver.redispatch import TABLE as SILVER_TABLE
-from emission_assets.silver.redispatch import redispatch_from_bronze
+from emission_assets.redispatch.silver import TABLE as SILVER_TABLE
+from emission_assets.redispatch.silver import redispatch_from_bronze
 from emission_assets.timeutil import day_bounds_utc
 
 TAGS = {"source": "redispatch"}

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile, overlapping
 from emission_assets.redispatch.parse import RedispatchFormatError, measure_span_ms, parse_redispatch_csv
-from emission_assets.reservoir.store import Reservoir, ReservoirFile, overlapping
 from emission_assets.timeutil import (
     UTC,
     day_bounds_utc,
@@ -71,7 +71,7 @@ def store_csv(
 
 def stored_files(reservoir: Reservoir, first_day: date, last_day: date, inspector=None) -> list[ReservoirFile]:
     """Every stored redispatch file whose span overlaps the local days ``first_day..last_day``; listed through
-    ``inspector`` (:class:`emission_assets.reservoir.integrity.Inspector`) if given."""
+    ``inspector`` (:class:`emission_assets.lakehouse.reservoir_integrity.Inspector`) if given."""
     first_folder = first_day - LOOKBACK
     files = (inspector.listed(RESERVOIR_DIR, first_folder, last_day) if inspector is not None
              else reservoir.list_dated(RESERVOIR_DIR, first_folder, last_day))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from emission_assets.errors import UserInputError
-from emission_assets.reservoir.store import Reservoir, ReservoirFile
+from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile
 from emission_assets.smard import windows
 from emission_assets.smard.catalog import SERIES, check_region
 from emission_assets.timeutil import (

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from emission_assets.reservoir.store import Reservoir, ReservoirFile, overlapping
-from emission_assets.reservoir.store import covered_days as reservoir_covered_days
+from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile, overlapping
+from emission_assets.lakehouse.reservoir import covered_days as reservoir_covered_days
 from emission_assets.smard.catalog import series
 from emission_assets.timeutil import (
     RESOLUTION_STEP,
@@ -117,7 +117,7 @@ def store_window(
 
 def stored_windows(reservoir: Reservoir, first_day: date, last_day: date, inspector=None) -> list[ReservoirFile]:
     """Every stored version of every window that may overlap the local days ``first_day..last_day``; listed
-    through ``inspector`` (:class:`emission_assets.reservoir.integrity.Inspector`) if given, which quarantines
+    through ``inspector`` (:class:`emission_assets.lakehouse.reservoir_integrity.Inspector`) if given, which quarantines
     files with a bad sidecar."""
     # A week window starting up to 7 days before first_day can reach into it.
     first_folder = first_day - timedelta(days=7)

@@ -14,7 +14,7 @@ import json
 import re
 from datetime import date, datetime, timedelta
 
-from emission_assets.reservoir.store import Reservoir, ReservoirFile, overlapping
+from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile, overlapping
 from emission_assets.timeutil import UTC, day_bounds_utc, local_date_of_ms, to_epoch_ms
 
 RESERVOIR_DIR = "tibber"
@@ -92,7 +92,7 @@ def stored_files(
     reservoir: Reservoir, kind: str, first_day: date, last_day: date, inspector=None
 ) -> list[ReservoirFile]:
     """Every stored hourly page or live batch overlapping the local days ``first_day..last_day``; listed through
-    ``inspector`` (:class:`emission_assets.reservoir.integrity.Inspector`) if given, which quarantines bad sidecars."""
+    ``inspector`` (:class:`emission_assets.lakehouse.reservoir_integrity.Inspector`) if given, which quarantines bad sidecars."""
     lookback = PAGE_LOOKBACK if kind == HOURLY else timedelta(days=1)
     folder, first_folder = f"{RESERVOIR_DIR}/{kind}", first_day - lookback
     files = (inspector.listed(folder, first_folder, last_day) if inspector is not None

@@ -35,7 +35,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.sync.client import connect
 
 from emission_assets import __version__
-from emission_assets.reservoir.store import Reservoir
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.tibber import layout
 from emission_assets.timeutil import UTC
 

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from emission_assets.bronze.autoloader import autoload_smard, enabled, smard_rows_from_files
-from emission_assets.bronze.smard import bronze_row
-from emission_assets.reservoir.store import Reservoir
+from emission_assets.lakehouse.reservoir import Reservoir
+from emission_assets.smard.autoloader import autoload_smard, enabled, smard_rows_from_files
+from emission_assets.smard.bronze import bronze_row
 from emission_assets.smard.windows import build_window, store_window
 from emission_assets.timeutil import local_midnight, to_epoch_ms
 

@@ -84,8 +84,8 @@ def test_monthly_emissions_and_spread_between_models(spark, registry, writer, in
 
 def test_restatement_uses_the_factors_known_then(spark, registry, writer, tmp_path):
     """A lignite factor corrected later: the past month as reported then (old factor) and now (new factor)."""
+    from emission_assets.factors.dimension import merge_seed
     from emission_assets.gold.aggregates import restatement_sql
-    from emission_assets.silver.emission_factors import merge_seed
 
     production = spark.createDataFrame(
         [(HOUR, HOUR + timedelta(hours=1), "DE", t, f, "hour", mwh, mwh, "f", HOUR, 2024, 3, 28)

@@ -18,7 +18,7 @@ from emission_assets.gold.views import view_definitions
 from emission_assets.lakehouse.registry import Registry
 from emission_assets.lakehouse.session import Lakehouse
 from emission_assets.lakehouse.writer import DeltaWriter
-from emission_assets.silver.pseudonyms import refresh_pseudonyms
+from emission_assets.tibber.pseudonyms import refresh_pseudonyms
 
 # the bundled sample home (the bundled household consumer lists it) and a neighbour's
 HOMES = ("d1e2a7c0-5a3b-4f8e-9c1d-2b7e6f0a9e11", "0a0b0c0d-1111-2222-3333-444455556666")
@@ -159,7 +159,7 @@ def test_pseudonyms_without_a_key_write_nothing(spark, registry, monkeypatch):
 
 def test_a_too_short_key_is_refused_naming_the_variable(monkeypatch):
     from emission_assets.errors import UserInputError
-    from emission_assets.silver.pseudonyms import pseudonym_key
+    from emission_assets.tibber.pseudonyms import pseudonym_key
 
     monkeypatch.setenv("EMISSION_PSEUDONYM_KEY", "short")
     with pytest.raises(UserInputError, match=r"^EMISSION_PSEUDONYM_KEY is too short \(5 characters\)"):

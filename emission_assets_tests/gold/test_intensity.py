@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from emission_assets.gold.intensity import (
+from emission_assets.gold.views import register_views
+from emission_assets.lakehouse.registry import spec
+from emission_assets.models.intensity import (
     FLEXIBLE_MARGIN_SHARE,
     merit_order_sql,
     plant_capacity,
 )
-from emission_assets.gold.views import register_views
-from emission_assets.lakehouse.registry import spec
 
 BERLIN = ZoneInfo("Europe/Berlin")
 RECORDED = datetime(2024, 1, 1, tzinfo=UTC)

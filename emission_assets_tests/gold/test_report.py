@@ -151,7 +151,7 @@ def test_report_cli_rejects_bad_dates_with_exit_2(args, fragment):
 def lakehouse(spark, registry, writer, monkeypatch):
     """The CLI and the asset open this test's lakehouse (and keep the stand-in views)."""
     house = Lakehouse(spark, registry, writer)
-    for module in ("emission_assets.lakehouse.session", "emission_assets.resources"):
+    for module in ("emission_assets.lakehouse.session", "emission_assets.orchestration.resources"):
         monkeypatch.setattr(f"{module}.open_lakehouse", lambda *a, **k: house)
     return house
 
@@ -288,7 +288,7 @@ def materialise_report():
     from dagster import build_asset_context
 
     from emission_assets.gold.report_assets import emissions_report_asset
-    from emission_assets.resources import SparkResource
+    from emission_assets.orchestration.resources import SparkResource
 
     with build_asset_context() as context:
         return emissions_report_asset(context=context, spark=SparkResource())

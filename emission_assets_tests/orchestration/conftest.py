@@ -6,9 +6,9 @@ from dagster import Definitions, in_process_executor
 def resources_for_tests() -> dict:
     """The code location's resources (the deployment helper where it exists, else ``resources_from_env``)."""
     try:
-        from emission_assets.deployment import resources_for_environment
+        from emission_assets.orchestration.deployment import resources_for_environment
     except ImportError:
-        from emission_assets.resources import resources_from_env as resources_for_environment
+        from emission_assets.orchestration.resources import resources_from_env as resources_for_environment
     return resources_for_environment()
 
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
+from emission_assets.lakehouse.reservoir import Reservoir
+from emission_assets.orchestration.resources import ReservoirResource
 from emission_assets.orchestration.sensors import file_days, reservoir_sensor
 from emission_assets.redispatch.layout import import_redispatch_csv
-from emission_assets.reservoir.store import Reservoir
-from emission_assets.resources import ReservoirResource
 from emission_assets.smard.csv_import import import_smard_csv
 from emission_assets.smard.windows import build_window, store_window
 from emission_assets.tibber.layout import store_live_batch

@@ -1,9 +1,9 @@
 """Retention: only files bronze has ingested and that are older than the retention are removed."""
 from datetime import date, datetime, timedelta
 
+from emission_assets.lakehouse.reservoir import META_SUFFIX, Reservoir
+from emission_assets.orchestration.resources import ReservoirResource, SparkResource
 from emission_assets.orchestration.retention import delete_expired, expired_files, retention_job, source_of
-from emission_assets.reservoir.store import META_SUFFIX, Reservoir
-from emission_assets.resources import ReservoirResource, SparkResource
 from emission_assets.smard.windows import build_window, store_window
 from emission_assets.tibber.layout import store_live_batch
 from emission_assets.timeutil import UTC, local_midnight, to_epoch_ms
@@ -55,8 +55,8 @@ def test_only_old_ingested_files_go(tmp_path):
 
 
 def test_retention_job_reads_bronze_file_names(tmp_path, spark):
-    from emission_assets.bronze import smard as bronze_smard
     from emission_assets.lakehouse.session import open_lakehouse
+    from emission_assets.smard import bronze as bronze_smard
 
     reservoir = Reservoir(tmp_path / "reservoir")
     now = datetime.now(UTC)
@@ -79,8 +79,8 @@ def test_retention_job_reads_bronze_file_names(tmp_path, spark):
 
 
 def test_quarantined_files_are_never_removed_and_are_counted(tmp_path):
+    from emission_assets.lakehouse.reservoir import QUARANTINE_DIR
     from emission_assets.orchestration.retention import quarantined_count
-    from emission_assets.reservoir.store import QUARANTINE_DIR
 
     reservoir = Reservoir(tmp_path / "reservoir")
     corrupt = window(reservoir, NOW - timedelta(days=400))

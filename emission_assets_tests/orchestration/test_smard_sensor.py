@@ -4,8 +4,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from dagster import DagsterInstance, build_sensor_context
 
+from emission_assets.orchestration.resources import SmardResource
 from emission_assets.orchestration.sensors import smard_api_sensor
-from emission_assets.resources import SmardResource
 from emission_assets.timeutil import BERLIN
 from emission_assets_tests.orchestration.conftest import build_orchestrated_definitions
 

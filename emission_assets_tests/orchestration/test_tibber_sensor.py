@@ -5,8 +5,8 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from emission_assets.orchestration import sensors
+from emission_assets.orchestration.resources import TibberResource
 from emission_assets.orchestration.sensors import tibber_api_sensor
-from emission_assets.resources import TibberResource
 from emission_assets.tibber.sample import SAMPLE_API_URL
 from emission_assets.timeutil import BERLIN, to_epoch_ms
 from emission_assets_tests.orchestration.conftest import build_orchestrated_definitions

@@ -8,9 +8,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from dagster import DagsterInstance, materialize
 
-from emission_assets.bronze import redispatch as bronze_redispatch
 from emission_assets.lakehouse.registry import spec
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.lakehouse.session import open_lakehouse
+from emission_assets.orchestration.resources import ReservoirResource, SparkResource
+from emission_assets.redispatch import bronze as bronze_redispatch
 from emission_assets.redispatch.assets import REDISPATCH_ASSETS
 from emission_assets.redispatch.layout import (
     import_redispatch_csv,
@@ -18,9 +20,7 @@ from emission_assets.redispatch.layout import (
     stored_files,
 )
 from emission_assets.redispatch.parse import parse_redispatch_csv
-from emission_assets.reservoir.store import Reservoir
-from emission_assets.resources import ReservoirResource, SparkResource
-from emission_assets.silver.redispatch import redispatch_from_bronze
+from emission_assets.redispatch.silver import redispatch_from_bronze
 from emission_assets.timeutil import BERLIN, UTC, to_epoch_ms
 from emission_assets_tests.redispatch.test_parse import FIXTURE
 

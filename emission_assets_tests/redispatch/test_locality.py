@@ -5,9 +5,9 @@ from datetime import date, datetime
 
 import pytest
 
-from emission_assets.gold.locality import locality_sql
 from emission_assets.gold.views import register_views
 from emission_assets.lakehouse.registry import spec
+from emission_assets.models.locality import locality_sql
 from emission_assets.timeutil import UTC
 
 DAY = date(2024, 3, 25)  # CET: local = UTC + 1

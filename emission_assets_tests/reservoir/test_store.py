@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from emission_assets.reservoir.store import Reservoir
+from emission_assets.lakehouse.reservoir import Reservoir
 
 PAYLOAD = b'{"series": [[1, 2.5]]}'
 
@@ -97,7 +97,7 @@ def test_delete_all_counts_payloads_and_removes_the_root(reservoir):
 
 
 def test_scan_sorts_files_into_complete_malformed_and_unpaired_and_skips_writes_in_flight(reservoir):
-    from emission_assets.reservoir.store import SidecarError
+    from emission_assets.lakehouse.reservoir import SidecarError
 
     reservoir.write("d", "good", b"1", {})
     reservoir.write("d", "no_payload", b"2", {})

@@ -16,11 +16,11 @@ import json
 import sys
 from datetime import date, datetime, timedelta, timezone
 
-from emission_assets.bronze.smard import ROW_SCHEMA
-from emission_assets.bronze.tibber import ROW_SCHEMA as TIBBER_ROW_SCHEMA
-from emission_assets.silver.consumption import consumption_from_bronze
-from emission_assets.silver.production import production_from_bronze, quality_summary
+from emission_assets.smard.bronze import ROW_SCHEMA
+from emission_assets.smard.silver import production_from_bronze, quality_summary
 from emission_assets.smard.windows import build_window
+from emission_assets.tibber.bronze import ROW_SCHEMA as TIBBER_ROW_SCHEMA
+from emission_assets.tibber.silver import consumption_from_bronze
 from emission_assets.timeutil import BERLIN, RESOLUTION_STEP, local_date_of_ms, to_epoch_ms
 
 UTC = timezone.utc

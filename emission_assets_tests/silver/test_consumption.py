@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from emission_assets.bronze.tibber import ROW_SCHEMA
-from emission_assets.silver.consumption import consumption_from_bronze, quality_summary, split_ev
+from emission_assets.tibber.bronze import ROW_SCHEMA
+from emission_assets.tibber.silver import consumption_from_bronze, quality_summary, split_ev
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -145,7 +145,7 @@ def test_quality_summary_counts_hours_and_split(spark):
 
 
 def test_unparsed_payloads_names_each_file_of_an_unknown_shape_and_why(spark):
-    from emission_assets.silver.consumption import unparsed_payloads
+    from emission_assets.tibber.silver import unparsed_payloads
 
     day = date(2022, 10, 1)
     good_hourly = hourly_file("good_hourly.json", 1, [node(hours_of(day)[0], 0.5)])

@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from deltalake import DeltaTable
 
-from emission_assets.gold.factors import factor_condition
-from emission_assets.silver.emission_factors import (
+from emission_assets.factors.dimension import (
     BASES,
     PRODUCTION_TYPES,
     TABLE,
@@ -16,6 +15,7 @@ from emission_assets.silver.emission_factors import (
     merge_seed,
     read_seed,
 )
+from emission_assets.models.factors import factor_condition
 
 UTC = timezone.utc
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
@@ -176,7 +176,7 @@ def test_bundled_seed_has_both_bases_for_every_type_and_one_current_row_each(spa
 
 
 def test_checks_flag_overlaps_missing_types_and_several_current_rows():
-    from emission_assets.silver.factor_assets import evaluate_factor_checks
+    from emission_assets.factors.assets import evaluate_factor_checks
 
     def active(t, b, start, end=None):
         return {"production_type": t, "basis": b, "valid_from": start, "valid_to": end, "is_current": end is None}
@@ -193,8 +193,8 @@ def test_checks_flag_overlaps_missing_types_and_several_current_rows():
 def test_asset_materializes_the_bundled_seed_and_reruns_without_a_commit():
     from dagster import materialize
 
-    from emission_assets.resources import SparkResource
-    from emission_assets.silver.factor_assets import emission_factors_asset
+    from emission_assets.factors.assets import emission_factors_asset
+    from emission_assets.orchestration.resources import SparkResource
 
     first = materialize([emission_factors_asset], resources={"spark": SparkResource()})
     assert first.success

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from emission_assets.bronze.tibber import ROW_SCHEMA
 from emission_assets.lakehouse.session import Lakehouse
-from emission_assets.silver.assets import CONSUMPTION_SERIES, CONSUMPTION_TABLE
-from emission_assets.silver.consumption import consumption_from_bronze
-from emission_assets.silver.guards import NegativeEnergyError, SeriesGuard, guarded_replace, write_ranges
+from emission_assets.orchestration.silver_guards import NegativeEnergyError, SeriesGuard, guarded_replace, write_ranges
+from emission_assets.tibber.assets import CONSUMPTION_SERIES, CONSUMPTION_TABLE
+from emission_assets.tibber.bronze import ROW_SCHEMA
+from emission_assets.tibber.silver import consumption_from_bronze
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timezone
 
-from emission_assets.bronze.smard import ROW_SCHEMA
-from emission_assets.silver.assets import evaluate_checks
-from emission_assets.silver.production import production_from_bronze, quality_summary
+from emission_assets.smard.assets import evaluate_checks
+from emission_assets.smard.bronze import ROW_SCHEMA
+from emission_assets.smard.silver import production_from_bronze, quality_summary
 
 UTC = timezone.utc
 HOUR = 3_600_000

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emission_assets.reservoir.store import Reservoir
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.smard import windows
 from emission_assets.smard.catalog import GENERATION_FILTERS
 from emission_assets.smard.csv_import import SmardCsvError, import_smard_csv, read_smard_csv

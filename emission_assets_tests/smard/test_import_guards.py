@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from emission_assets.cli import main
-from emission_assets.reservoir.store import Reservoir
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.settings import paths
 from emission_assets.smard.csv_import import SmardCsvError, import_smard_csv, read_smard_csv
 from emission_assets.timeutil import UTC

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from emission_assets.reservoir.store import Reservoir, covers_day
+from emission_assets.lakehouse.reservoir import Reservoir, covers_day
 from emission_assets.smard import windows
 from emission_assets.smard.windows import SmardFormatError
 from emission_assets.timeutil import BERLIN, UTC, day_bounds_utc, expected_intervals, local_midnight, to_epoch_ms

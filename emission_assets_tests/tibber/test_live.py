@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from emission_assets.reservoir.store import Reservoir
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.tibber import layout
 from emission_assets.tibber.live import (
     LIVE_QUERY,
@@ -367,7 +367,7 @@ def test_auth_failure_raises_live_auth_error_naming_the_variable_not_the_token(t
 # ------------------------------------------------------------------------------------- crash safety (subprocess)
 RECORDER_PROCESS = """
 import json, os, sys
-from emission_assets.reservoir.store import Reservoir
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.tibber.live import LiveRecorder, run_live_from_env
 url, root, mode = sys.argv[1:4]
 if mode == "kill":

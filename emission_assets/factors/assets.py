@@ -13,9 +13,7 @@ from dagster import (
     asset,
 )
 
-from emission_assets.assets_metadata import OWNERS, table_metadata
-from emission_assets.resources import SparkResource
-from emission_assets.silver.emission_factors import (
+from emission_assets.factors.dimension import (
     BASES,
     FAR_FUTURE,
     PRODUCTION_TYPES,
@@ -25,6 +23,8 @@ from emission_assets.silver.emission_factors import (
     merge_seed,
     read_seed,
 )
+from emission_assets.orchestration.metadata import OWNERS, table_metadata
+from emission_assets.orchestration.resources import SparkResource
 
 KEY = AssetKey(["silver", "emission_factors"])
 CHECKS = {

@@ -18,7 +18,7 @@
       interval (ties: alphabetically first type); ``determined_by`` = that type. **An upper bound for what-if
       comparisons, not an accounting figure.**
     * ``merit_order`` (:func:`merit_order_sql`, marginal / consequential): see below.
-    * ``locality``: the rows of :func:`emission_assets.gold.locality.locality_sql` (control-area mix corrected by
+    * ``locality``: the rows of :func:`emission_assets.models.locality.locality_sql` (control-area mix corrected by
       redispatch), maintained separately.
 
 Merit-order method (a simplified, SQL-only variant of the production-based approach of Fleschutz et al. 2021,
@@ -62,9 +62,9 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from emission_assets.gold.factors import factor_condition
-from emission_assets.gold.locality import locality_sql
 from emission_assets.lakehouse.registry import Registry
+from emission_assets.models.factors import factor_condition
+from emission_assets.models.locality import locality_sql
 
 LOCAL_TIME_ZONE = "Europe/Berlin"
 CAPACITY_CSV = Path(__file__).resolve().parents[1] / "data" / "plant_capacity.csv"

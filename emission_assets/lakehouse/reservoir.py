@@ -5,7 +5,7 @@ written to a temporary name, fsynced and linked into place, payload first: a sid
 readers list sidecars and never see half-written files. Names are never overwritten; a re-fetch is a new stem.
 
 A file that does not match its sidecar is moved (not deleted) to ``_quarantine/<its relative path>`` with a
-``<stem>.reason.json`` record, see :meth:`Reservoir.quarantine` and :mod:`emission_assets.reservoir.integrity`.
+``<stem>.reason.json`` record, see :meth:`Reservoir.quarantine` and :mod:`emission_assets.lakehouse.reservoir_integrity`.
 """
 from __future__ import annotations
 

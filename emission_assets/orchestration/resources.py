@@ -7,8 +7,8 @@ from typing import Optional
 from dagster import ConfigurableResource
 
 from emission_assets.engine.session import EngineConfig
+from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.lakehouse.session import Lakehouse, open_lakehouse
-from emission_assets.reservoir.store import Reservoir
 from emission_assets.settings import paths
 from emission_assets.smard.client import BASE_URL_ENV, DEFAULT_BASE_URL, SmardClient
 from emission_assets.tibber.client import DEFAULT_API_URL as DEFAULT_TIBBER_URL

@@ -1,5 +1,5 @@
 """Redispatch reservoir files (netztransparenz.de CSV) into ``bronze.redispatch_responses``, exactly once; only
-files that match their sidecar (:mod:`emission_assets.reservoir.integrity`).
+files that match their sidecar (:mod:`emission_assets.lakehouse.reservoir_integrity`).
 
 ``payload`` is the file's text, decoded with :func:`emission_assets.redispatch.parse.decode_text` (UTF-8, else per
 line cp1252/latin-1), so mixed-encoding files land as valid strings; the raw bytes stay in the reservoir.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from emission_assets.bronze.ingest import file_fields, series_date
-from emission_assets.bronze.ingest import ingest as ingest_files
+from emission_assets.lakehouse.bronze_ingest import file_fields, series_date
+from emission_assets.lakehouse.bronze_ingest import ingest as ingest_files
 from emission_assets.lakehouse.registry import spec
+from emission_assets.lakehouse.reservoir import ReservoirFile
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.redispatch.parse import decode_text
-from emission_assets.reservoir.store import ReservoirFile
 from emission_assets.timeutil import from_epoch_ms
 
 TABLE = "bronze.redispatch_responses"

@@ -28,7 +28,7 @@ from pathlib import PurePosixPath
 from typing import Callable
 
 from emission_assets.errors import UserInputError
-from emission_assets.reservoir.store import (
+from emission_assets.lakehouse.reservoir import (
     META_SUFFIX,
     PAYLOAD_SUFFIX,
     QUARANTINE_DIR,

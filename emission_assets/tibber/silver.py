@@ -12,7 +12,7 @@ Sources and the rule between them:
 - Where both exist, the finer source wins per whole hour: an hour with all four live quarter-hours uses them, any
   other hour uses the hourly API row. One source per hour, so energy is never counted twice or half.
 - Consumption is never negative (Tibber reports feed-in as production, separately): a negative hourly value fails
-  ``silver/consumption`` before it writes, naming the file (:mod:`emission_assets.silver.guards`).
+  ``silver/consumption`` before it writes, naming the file (:mod:`emission_assets.orchestration.silver_guards`).
 
 EV split (the product's seed rule): while an interval's average power is above the charger's power (11 kW by
 default), the charger's power is EV load and the rest is household; otherwise it is all household. ``ev_kwh +
@@ -26,7 +26,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from emission_assets.silver.production import local_date
+from emission_assets.smard.silver import local_date
 
 ENERGY = "decimal(14,6)"
 MONEY = "decimal(14,6)"

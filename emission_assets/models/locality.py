@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from emission_assets.gold.factors import factor_condition
 from emission_assets.lakehouse.registry import Registry
+from emission_assets.models.factors import factor_condition
 
 CONTROL_AREAS = ("50Hertz", "Amprion", "TenneT", "TransnetBW")
 # (target, production_type, is_fallback): which types a measure of a primary energy changes (see the docstring).

@@ -1,17 +1,17 @@
 """SMARD reservoir files into ``bronze.smard_responses``: the raw payload plus ingest metadata, exactly once.
 
 Only files that match their sidecar (sha256, byte count) are ingested; the others are quarantined in the reservoir
-(:mod:`emission_assets.reservoir.integrity`).
+(:mod:`emission_assets.lakehouse.reservoir_integrity`).
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from emission_assets.bronze.ingest import file_fields
-from emission_assets.bronze.ingest import ingest as ingest_files
+from emission_assets.lakehouse.bronze_ingest import file_fields
+from emission_assets.lakehouse.bronze_ingest import ingest as ingest_files
 from emission_assets.lakehouse.registry import spec
+from emission_assets.lakehouse.reservoir import ReservoirFile
 from emission_assets.lakehouse.writer import DeltaWriter
-from emission_assets.reservoir.store import ReservoirFile
 from emission_assets.timeutil import from_epoch_ms, local_date_of_ms
 
 TABLE = "bronze.smard_responses"

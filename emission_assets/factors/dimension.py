@@ -8,7 +8,7 @@ axes are kept (see the table's comment in the registry):
   except that a row is retired (``retired_at`` set, ``is_current`` false) when the seed no longer says the same.
 
 "Active" rows (``retired_at IS NULL``) are the dimension as known now; gold joins them (or the rows known at an
-earlier moment, :func:`emission_assets.gold.factors.factor_condition`) to production by local date.
+earlier moment, :func:`emission_assets.models.factors.factor_condition`) to production by local date.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 ``resources_for_environment()`` returns the resource dict for ``Definitions(resources=...)``:
 
-- ``local`` (default): :func:`emission_assets.resources.resources_from_env` as before (embedded Sail, a remote
+- ``local`` (default): :func:`emission_assets.orchestration.resources.resources_from_env` as before (embedded Sail, a remote
   Spark Connect URL, local Delta paths under ``$EMISSION_HOME``), plus a no-op ``pyspark_step_launcher``
   resource, so every step runs in the Dagster process.
 - ``databricks``: the same resources with ``SparkResource(engine="databricks", catalog=$EMISSION_CATALOG)``
@@ -74,7 +74,7 @@ Passed to the job's environment: ``EMISSION_ENV=databricks``, ``EMISSION_ENGINE=
 engine (default ``databricks``: the runtime's own session).
 
 Auto Loader: with ``EMISSION_BRONZE_AUTOLOADER=1`` the SMARD bronze asset ingests through Auto Loader on Databricks
-(:mod:`emission_assets.bronze.autoloader`; ``cloudFiles`` with an available-now trigger, checkpoint on the Volume).
+(:mod:`emission_assets.smard.autoloader`; ``cloudFiles`` with an available-now trigger, checkpoint on the Volume).
 """
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ from dagster._core.definitions.op_definition import OpDefinition
 from dagster._utils.warnings import SupersessionWarning, disable_dagster_warnings
 
 from emission_assets.errors import UserInputError
-from emission_assets.resources import (
+from emission_assets.orchestration.resources import (
     DEFAULT_BASE_URL,
     DEFAULT_TIBBER_URL,
     TIBBER_URL_ENV,
@@ -109,7 +109,7 @@ ENVIRONMENTS = ("local", "databricks")
 STEP_LAUNCHER_KEY = "pyspark_step_launcher"
 # Assets that need any of these run where the lakehouse and the Volume are: on the cluster.
 REMOTE_RESOURCE_KEYS = frozenset({"spark", "reservoir"})
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SECRETS = ("TIBBER_TOKEN", "NETZTRANSPARENZ_CLIENT_ID", "NETZTRANSPARENZ_CLIENT_SECRET")
 PASS_THROUGH_ENV = (
     "SMARD_BASE_URL", "TIBBER_API_URL", "TIBBER_HOME_ID", "EMISSION_CONTROL_AREA", "EMISSION_HOME_REGION",

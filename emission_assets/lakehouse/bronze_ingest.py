@@ -1,13 +1,13 @@
 """Reservoir files into an append-only bronze table, each file exactly once, and only files that match their
-sidecar (:mod:`emission_assets.reservoir.integrity`)."""
+sidecar (:mod:`emission_assets.lakehouse.reservoir_integrity`)."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Callable
 
 from emission_assets.lakehouse.registry import spec
+from emission_assets.lakehouse.reservoir import ReservoirFile
 from emission_assets.lakehouse.writer import DeltaWriter
-from emission_assets.reservoir.store import ReservoirFile
 from emission_assets.timeutil import UTC, local_date_of_ms
 
 
@@ -76,7 +76,7 @@ def checked_ingest(
 ) -> dict:
     """Verify the files bronze does not hold yet against their sidecars (quarantining the others), ingest the
     intact ones, then warn once about what was quarantined and about halves without their pair, and fail
-    (:class:`~emission_assets.reservoir.integrity.ReservoirIntegrityError`) if quarantined files leave days of
+    (:class:`~emission_assets.lakehouse.reservoir_integrity.ReservoirIntegrityError`) if quarantined files leave days of
     ``first_day..last_day`` that no intact file covers. Returns the step's metadata."""
     column, partition_of = partition
     dates = {partition_of(f) for f in files} | inspector.folder_dates()  # the folder date is the partition

@@ -3,7 +3,7 @@
 A day whose series already sit in the reservoir (an earlier fetch or a CSV import, at any resolution) makes no
 network call unless ``refresh`` is asked for, so backfills over imported history never hammer the API. Only intact
 files count: each stored window of the days is checked against its sidecar first, and one that fails is
-quarantined (:mod:`emission_assets.reservoir.integrity`), so its days are fetched again here.
+quarantined (:mod:`emission_assets.lakehouse.reservoir_integrity`), so its days are fetched again here.
 A fetched window without a single value for a requested day (empty series, or every slot null) is stored as
 SMARD sent it and reported by day and URL: silver gets no rows for it until a refresh brings the values.
 """
@@ -13,8 +13,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from emission_assets.reservoir.integrity import SMARD_RULES, Inspector
-from emission_assets.reservoir.store import Reservoir, ReservoirFile
+from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile
+from emission_assets.lakehouse.reservoir_integrity import SMARD_RULES, Inspector
 from emission_assets.smard.catalog import series
 from emission_assets.smard.client import SmardClient, SmardRequestError
 from emission_assets.smard.windows import (

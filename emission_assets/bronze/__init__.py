@@ -1,1 +1,0 @@
-"""Bronze: append-only Delta tables, one row per reservoir file, each file exactly once."""

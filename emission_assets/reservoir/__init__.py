@@ -1,1 +1,0 @@
-"""The reservoir: raw API response files with sidecars, before anything parses them."""

@@ -1,1 +1,0 @@
-"""Silver: typed, deduplicated tables partitioned by the local day (year/month/day)."""

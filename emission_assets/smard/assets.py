@@ -1,0 +1,258 @@
+"""Dagster definitions of the SMARD source: API windows into the reservoir, bronze.smard_responses (exactly once per
+file) and silver.production, per local day."""
+from datetime import date, timedelta
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+from pyspark.sql import functions as F
+
+from emission_assets.lakehouse.bronze_ingest import checked_ingest
+from emission_assets.lakehouse.reservoir_integrity import SMARD_RULES, Inspector
+from emission_assets.orchestration.metadata import OWNERS, preview, table_metadata
+from emission_assets.orchestration.partitions import DAILY, day_range
+from emission_assets.orchestration.resources import ReservoirResource, SmardResource, SparkResource
+from emission_assets.orchestration.silver_guards import (
+    SERIES_CHECK,
+    SERIES_CHECK_DESCRIPTION,
+    SeriesGuard,
+    SeriesKind,
+    guarded_replace,
+)
+from emission_assets.orchestration.silver_support import (
+    REFETCHED,
+    check_specs,
+    report_unparsed,
+    sample_list,
+    written_days,
+    written_metadata,
+)
+from emission_assets.smard import autoloader
+from emission_assets.smard import bronze as bronze_smard
+from emission_assets.smard import reservoir as smard_fill
+from emission_assets.smard.bronze import TABLE as BRONZE_TABLE
+from emission_assets.smard.bronze import window_date_range
+from emission_assets.smard.catalog import (
+    DEFAULT_RESOLUTION,
+    GENERATION_FILTERS,
+    check_region,
+    check_resolution,
+    series,
+)
+from emission_assets.smard.silver import production_from_bronze, quality_summary, unparsed_payloads
+from emission_assets.smard.windows import stored_windows
+from emission_assets.timeutil import days_between, expected_intervals, month_spans
+
+
+class SmardReservoirConfig(Config):
+    regions: list[str] = Field(default=["DE"], description="DE and/or the control areas 50Hertz, Amprion, TenneT, TransnetBW")
+    filters: list[int] = Field(default=list(GENERATION_FILTERS), description="SMARD filter ids (12 generation types)")
+    resolution: str = Field(default=DEFAULT_RESOLUTION, description="quarterhour or hour, for windows fetched now")
+    refresh: bool = Field(default=False, description="fetch again even when the reservoir holds the days")
+    settle_hours: float = Field(
+        ge=0, default=6.0, description="a stored window counts as final for a day only if fetched this long after it"
+    )
+
+
+@asset(
+    key_prefix="reservoir",
+    name="smard_responses",
+    tags={"source": "smard"},
+    group_name="reservoir",
+    **DAILY,
+    pool="smard_api",
+    kinds={"json"},
+    owners=OWNERS,
+    description="Raw SMARD chart-data window responses (one file + sidecar per download), versioned, atomic.",
+)
+def smard_reservoir(
+    context: AssetExecutionContext, config: SmardReservoirConfig, smard: SmardResource, reservoir: ReservoirResource
+) -> MaterializeResult:
+    for region in config.regions:
+        check_region(region)
+    for filter_id in config.filters:
+        series(filter_id)
+    check_resolution(config.resolution)
+    first_day, last_day = day_range(context)
+    store = reservoir.store()
+    inspector = Inspector(store, SMARD_RULES, "reservoir/smard_responses", context.run.run_id)
+    try:
+        with smard.client() as client:
+            report = smard_fill.fill(
+                client,
+                store,
+                first_day,
+                last_day,
+                regions=config.regions,
+                filters=config.filters,
+                resolution=config.resolution,
+                refresh=config.refresh,
+                settle=timedelta(hours=config.settle_hours),
+                inspector=inspector,
+            )
+    finally:  # named even when a fetch fails afterwards
+        integrity = inspector.conclude(context.log, then=REFETCHED)
+    for text in report.days_without_values:  # the run log a backfill's reader sees, not only the Python log
+        context.log.warning(f"SMARD sent no values for {text}: silver has no rows for it until a refresh brings them")
+    return MaterializeResult(
+        metadata={
+            **integrity,
+            "days": report.days,
+            "series_days_already_present": report.series_days_present,
+            "series_days_fetched": report.series_days_fetched,
+            "files_written": len(report.written),
+            "source": client.base_url,
+            "series_days_without_values": len(report.days_without_values),
+            "without_values": MetadataValue.md("\n".join(f"- {t}" for t in report.days_without_values[:50]) or "none"),
+        }
+    )
+
+
+
+@asset(
+    key_prefix="bronze",
+    name="smard_responses",
+    tags={"source": "smard"},
+    group_name="bronze",
+    deps=[AssetKey(["reservoir", "smard_responses"])],
+    **DAILY,
+    kinds={"spark", "delta", "databricks"},
+    owners=OWNERS,
+    description=bronze_smard.__doc__,
+    metadata=table_metadata(bronze_smard.TABLE),
+)
+def smard_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir: ReservoirResource) -> MaterializeResult:
+    first_day, last_day = day_range(context)
+    lakehouse = spark.open()
+    store = reservoir.store()
+    if autoloader.enabled(spark.engine):  # Databricks: Auto Loader lists the Volume and tracks files itself
+        checkpoint = f"{store.root}/_checkpoints/bronze_smard_responses"
+        autoloader.autoload_smard(lakehouse.spark, lakehouse.writer, str(store.root), checkpoint, context.run.run_id)
+        return MaterializeResult(metadata={"ingest": "auto-loader", "checkpoint": checkpoint})
+    inspector = Inspector(store, SMARD_RULES, "bronze/smard_responses", context.run.run_id)
+    files = stored_windows(store, first_day, last_day, inspector)
+    metadata = checked_ingest(
+        context, lakehouse, inspector, files, table=bronze_smard.TABLE, ingest=bronze_smard.ingest,
+        partition=("window_date", bronze_smard.window_date), first_day=first_day, last_day=last_day,
+    )
+    return MaterializeResult(metadata={"ingest": "batch", **metadata})
+
+
+
+TABLE = "silver.production"
+KEY = AssetKey(["silver", "production"])
+CHECKS = {
+    "no_duplicate_intervals": "No (interval, region, production type) appears twice.",
+    "complete_days": "Every type reported on a day has all of the day's intervals (92/96/100 quarter-hours or "
+    "23/24/25 hours on DST days); types absent for a whole day (e.g. nuclear after April 2023) are listed.",
+    "non_negative_energy": "No negative energy values (a negative value already fails the asset before it writes: "
+    "see emission_assets.orchestration.silver_guards; this check guards what is stored).",
+    SERIES_CHECK: SERIES_CHECK_DESCRIPTION,
+}
+# Checks of severity WARN: reported, never blocking. Every other check is ERROR and blocking: when it fails, the
+# asset's step fails (its rows are written, the check records why) and no downstream asset runs on the rows.
+WARN_CHECKS = {"complete_days"}
+PRODUCTION_SERIES = SeriesKind(TABLE, "silver/production", ("region", "production_type"), "energy_mwh", "MWh")
+
+
+def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list[AssetCheckResult]:
+    """Check results from :func:`quality_summary` rows of the written days."""
+    duplicates = [r for r in summary_rows if r["duplicates"]]
+    negatives = [r for r in summary_rows if r["negatives"]]
+
+    def group(r) -> str:
+        return f"{date(r['year'], r['month'], r['day'])} {r['region']} {r['production_type']} {r['resolution']}"
+
+    incomplete = []
+    present: dict[tuple[date, str], set[str]] = {}
+    for r in summary_rows:
+        day = date(r["year"], r["month"], r["day"])
+        present.setdefault((day, r["region"]), set()).add(r["production_type"])
+        expected = expected_intervals(day, r["resolution"])
+        if r["intervals"] != expected:
+            incomplete.append(f"{day} {r['region']} {r['production_type']}: {r['intervals']}/{expected} {r['resolution']}")
+    all_types = {series(f).name for f in GENERATION_FILTERS}
+    absent = [
+        f"{day} {region}: {', '.join(sorted(all_types - types))}"
+        for (day, region), types in sorted(present.items())
+        if all_types - types
+    ]
+    missing_days = [d.isoformat() for d in days_between(first_day, last_day) if not any(k[0] == d for k in present)]
+    return [
+        AssetCheckResult(
+            check_name="no_duplicate_intervals",
+            passed=not duplicates,
+            metadata={"duplicated_groups": len(duplicates),
+                      "duplicated": sample_list([f"{group(r)}: {r['duplicates']} intervals twice" for r in duplicates])},
+        ),
+        AssetCheckResult(
+            check_name="complete_days",
+            passed=not incomplete and not missing_days,
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                "incomplete_series_days": len(incomplete),
+                "incomplete": sample_list(incomplete),
+                "days_without_data": sample_list(missing_days),
+                "absent_types": sample_list(absent),
+            },
+        ),
+        AssetCheckResult(
+            check_name="non_negative_energy",
+            passed=not negatives,
+            metadata={"groups_with_negatives": len(negatives),
+                      "negative": sample_list([f"{group(r)}: {r['negatives']} negative values" for r in negatives])},
+        ),
+    ]
+
+
+@asset(
+    key=KEY,
+    tags={"source": "smard"},
+    group_name="silver",
+    deps=[AssetKey(["bronze", "smard_responses"])],
+    **DAILY,
+    kinds={"spark", "delta", "databricks"},
+    owners=OWNERS,
+    description="Grid production per interval x region x production type (SMARD), latest download wins.",
+    metadata=table_metadata(TABLE),
+    check_specs=check_specs(CHECKS, KEY, WARN_CHECKS),
+)
+def silver_production(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
+    first_day, last_day = day_range(context)
+    lakehouse = spark.open()
+    unparsed_files: set[str] = set()
+    guard = SeriesGuard(PRODUCTION_SERIES)
+    # One month per write: memory stays that of a month however long the range (a year in one write peaked at
+    # ~1.9 GB on the embedded engine). Each month is replaced atomically; a re-run after a failure redoes them all.
+    for span_first, span_last in month_spans(first_day, last_day):
+        window_from, window_to = window_date_range(span_first, span_last)
+        bronze = lakehouse.table(BRONZE_TABLE).where(
+            F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
+        # Refuses negative values and keeps days that would lose a series (emission_assets.orchestration.silver_guards).
+        guarded_replace(lakehouse, guard, production_from_bronze(bronze, span_first, span_last), span_first,
+                        span_last, bronze, lambda r: f"{r['production_type']} in {r['region']} ({r['resolution']})")
+        # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
+        # them). A weekly window can span two months: the set reports it once.
+        unparsed_files |= {f"{r.file_name}: {r.reason}" for r in unparsed_payloads(bronze).collect()}
+    unparsed = report_unparsed(context, "silver/production", unparsed_files)
+
+    written, summary = written_days(lakehouse, TABLE, first_day, last_day, quality_summary)
+    return MaterializeResult(
+        metadata={
+            **written_metadata(summary, first_day, last_day),
+            **unparsed,
+            "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
+            "preview": preview(written.drop("source_file"), "interval_start"),
+        },
+        check_results=[*evaluate_checks(summary, first_day, last_day), guard.check_result()],
+    )
+
+

@@ -33,9 +33,11 @@ setup(
         "websockets==17.4",
         "matplotlib==3.11.2",
         "sqlglot==30.30.0",  # query: tell read-only statements from writing ones
+        "pydantic-settings==2.16.3",  # every environment variable in one validated settings object
     ],
     extras_require={
-        "dev": ["pytest==9.2.0", "pytest-httpserver==1.2.0", "ruff==0.17.6", "duckdb==2.0.0"],
+        "dev": ["pytest==9.2.0", "pytest-httpserver==1.2.0", "pytest-xdist==3.8.0", "syrupy==7.0.2", "import-linter==2.17",
+                "ruff==0.17.6", "duckdb==2.0.0"],
         # only to regenerate the bundled Tibber sample (scripts/build_tibber_sample.py)
         "sample": ["demandlib==0.2.2"],
     },

@@ -61,7 +61,7 @@ def fake_smard(tmp_path, monkeypatch):
     """A fake SMARD API on 127.0.0.1; the assets' SMARD_BASE_URL points at it."""
     from pytest_httpserver import HTTPServer
 
-    from emission_assets_tests.fake_smard import FakeSmard
+    from emission_assets_tests.support.fake_smard import FakeSmard
 
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()

@@ -1,0 +1,3 @@
+from emission_assets.cli.main import main
+
+main()

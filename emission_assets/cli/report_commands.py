@@ -1,0 +1,95 @@
+"""``report``, ``restate`` and ``grants``: the figures and who may read them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from emission_assets.cli.environment import check_environment
+from emission_assets.cli.errors import UserError
+from emission_assets.settings import emission_home
+from emission_assets.timeutil import BERLIN, parse_day
+
+
+@click.command("report")
+@click.option("--start", "start", required=True, help="first day, YYYY-MM-DD (its whole month is reported)")
+@click.option("--end", "end", required=True, help="last day, YYYY-MM-DD (its whole month is reported)")
+@click.option("--basis", type=click.Choice(["direct", "lifecycle"]), default="direct", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="PNG path (default $EMISSION_HOME/reports/...)")
+def report_command(start, end, basis, output) -> None:
+    """Print kWh and kg CO2 per month and attribution model (gold.emissions_monthly) and write the chart PNG."""
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    if first > last:
+        raise UserError(f"--start {first} is after --end {last}")
+    print_report(first, last, basis, Path(output) if output else None)
+
+
+def print_report(first: date, last: date, basis: str, output: Path | None = None) -> None:
+    from emission_assets.gold.report import format_report, monthly_report, plot_models
+    from emission_assets.gold.scope import MonthScope, months_between
+    from emission_assets.lakehouse.session import open_lakehouse
+
+    check_environment()
+    lakehouse = open_lakehouse()
+    # Computed over the asked months only (through the views, every month would be computed first).
+    scope = MonthScope(lakehouse.registry, months_between(first, last))
+    frame = monthly_report(lakehouse.spark, scope, first, last, basis)
+    if frame.empty:
+        raise UserError(f"gold.emissions_monthly has no {basis} emissions for {first}..{last}: materialise the days first")
+    path = output or emission_home() / "reports" / f"models_{first}_{last}_{basis}.png"
+    click.echo(format_report(frame))
+    click.echo(f"chart: {plot_models(frame, path)}")
+
+
+@click.command("restate")
+@click.option("--start", "start", required=True, help="first local day, YYYY-MM-DD")
+@click.option("--end", "end", required=True, help="last local day, YYYY-MM-DD")
+@click.option("--as-of", "as_of", required=True, help="use the emission factors known at this date (YYYY-MM-DD)")
+@click.option("--basis", type=click.Choice(["direct", "lifecycle"]), default="direct", show_default=True)
+def restate_command(start, end, as_of, basis) -> None:
+    """Compare kg CO2 per month and model as reported with the factors known then and with today's factors."""
+    from tabulate import tabulate
+
+    from emission_assets.gold.aggregates import restatement_sql
+    from emission_assets.lakehouse.session import open_lakehouse
+
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    if first > last:
+        raise UserError(f"--start {first} is after --end {last}")
+    known = parse_day(as_of, "--as-of")
+    moment = datetime(known.year, known.month, known.day, 23, 59, 59, tzinfo=BERLIN)  # known by the end of that day
+    check_environment()
+    lakehouse = open_lakehouse()
+    rows = lakehouse.spark.sql(restatement_sql(lakehouse.registry, moment, first, last, basis)).collect()
+    if not rows:
+        raise UserError(f"no {basis} emissions for {first}..{last}: materialise the days first")
+    click.echo(tabulate([r.asDict() for r in rows], headers="keys", tablefmt="github", floatfmt=",.2f"))
+
+
+@click.command("grants")
+@click.option("--catalog", required=True, help="the Databricks Unity Catalog catalog holding the gold schema")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="consumer config (default: the bundled one)")
+def grants_command(catalog, config) -> None:
+    """Print the Unity Catalog GRANT statements for the consumer views (printed only, never executed)."""
+    from emission_assets.gold.consumers import (
+        CONFIG_PATH,
+        grant_statements,
+        load_consumers,
+    )
+    from emission_assets.lakehouse.registry import Registry
+
+    if not catalog.strip():
+        raise UserError("--catalog must name a catalog")
+    if config and not Path(config).is_file():
+        raise UserError(f"no such file: {config}")
+    source = str(config or CONFIG_PATH)
+    try:
+        consumers = load_consumers(source)
+        statements = grant_statements(Registry(catalog=catalog.strip()), consumers)
+    except ValueError as error:  # the consumer config's own validation; UnicodeDecodeError for a binary file
+        message = str(error) if source in str(error) else f"{source}: {error}"
+        raise UserError(message) from None
+    for statement in statements:
+        click.echo(f"{statement};")
+

@@ -1,0 +1,263 @@
+"""Materialise runs through Dagster's public API, with the console logger and the CLI's failure lines."""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+
+import click
+
+from emission_assets.cli.environment import check_environment, prepare_dagster_home
+from emission_assets.cli.errors import UserError
+from emission_assets.errors import UserInputError
+from emission_assets.settings import paths
+from emission_assets.timeutil import today_in_berlin
+
+
+def run_materialize(first: date, last: date, selection: list[str], reservoir_config: dict, results: list | None = None):
+    """Materialise the selection (default: every asset) for a day range, recorded in the persistent instance.
+
+    Partitioned assets run as one Dagster run over the whole range (single-run backfill). Unpartitioned assets in
+    the selection (the emission factor dimension, the report) run in their own runs: those with no partitioned
+    upstream before the range, the others after it. Returns the last run's result (the first failed one, if
+    any); a failed run is returned, not raised (see :func:`echo_failure`); ``results``, if given, collects every
+    run's result (for :func:`finish_runs`). Mistakes in the arguments or the environment raise :class:`UserError`
+    before any run starts.
+    """
+    from emission_assets.orchestration.partitions import FIRST_DAY
+    from emission_assets.smard.catalog import check_region, check_resolution
+
+    if first > last:
+        raise UserError(f"--start {first} is after --end {last}")
+    if first < date.fromisoformat(FIRST_DAY):
+        raise UserError(f"--start {first} is before the first partition {FIRST_DAY}")
+    if last >= today_in_berlin():
+        raise UserError(f"--end {last} is not a complete day yet in Europe/Berlin; the last partition is yesterday")
+    for region in reservoir_config.get("regions", []):
+        check_region(region)
+    if "resolution" in reservoir_config:
+        check_resolution(reservoir_config["resolution"])
+    check_environment()
+    from dagster import AssetSelection, DagsterError
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from emission_assets.definitions import build_definitions
+    from emission_assets.orchestration.deployment import resources_for_environment
+    from emission_assets.orchestration.run_control import check_writable
+
+    resources = resources_for_environment()  # raises DeploymentConfigError naming a missing Databricks setting
+    home = paths()
+    check_writable(home.dagster_home, home.lakehouse)  # the reservoir may be read-only if it holds the days
+    prepare_dagster_home()
+    graph = build_definitions().resolve_asset_graph()
+    try:
+        chosen = AssetSelection.from_string(" or ".join(selection)) if selection else default_selection()
+        keys = chosen.resolve(graph)
+    except DagsterError as error:
+        raise UserError(
+            f"--select {' or '.join(selection)!r} is not a valid asset selection ({str(error).splitlines()[0]}); "
+            'expected e.g. key:silver/production or tag:source=smard'
+        ) from None
+    if not keys:
+        known = ", ".join(sorted("/".join(k.path) for k in graph.get_all_asset_keys()))
+        raise UserError(f"--select {' or '.join(selection)!r} matches no asset; asset keys: {known}")
+
+    def has_partitioned_upstream(key) -> bool:
+        return any(graph.get(p).partitions_def is not None or has_partitioned_upstream(p)
+                   for p in graph.get(key).parent_keys)
+
+    partitioned = {k for k in keys if graph.get(k).partitions_def is not None}
+    after = {k for k in keys - partitioned if has_partitioned_upstream(k)}
+    before = keys - partitioned - after
+    range_tags = {ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
+    result = None
+    for group, tags in ((before, {}), (partitioned, range_tags), (after, {})):
+        if group:
+            days = (last - first).days + 1 if group is partitioned else None
+            result = _run(group, tags, reservoir_config if group is partitioned else {}, resources, days)
+            if results is not None:
+                results.append(result)
+            if not result.success:
+                break
+    return result
+
+
+def default_selection():
+    """Every asset, less the Tibber path when no Tibber source is configured (a SMARD-only user needs no token)."""
+    from dagster import AssetSelection
+
+    if os.environ.get("TIBBER_TOKEN") or os.environ.get("TIBBER_SECRET_SCOPE") or os.environ.get("TIBBER_API_URL"):
+        return AssetSelection.all()
+    click.echo("Tibber consumption skipped: set TIBBER_TOKEN (or TIBBER_API_URL=sample://tibber) to include it", err=True)
+    return AssetSelection.all() - AssetSelection.tag("source", "tibber")
+
+
+RUN_JOB_NAME = "__ephemeral_asset_job__"  # the name dagster.materialize() gives its runs, kept for the run history
+
+
+def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | None = None):
+    """One in-process run of ``keys``, like ``dagster.materialize`` but with :func:`_console_logger`; runs left by
+    a killed process are recovered first, and the run is tagged with this process (see ``run_control``)."""
+    import uuid
+
+    from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
+
+    from emission_assets.definitions import ASSETS
+    from emission_assets.orchestration.run_control import RunProgress, SignalGuard, process_tags, recover_stale_runs
+
+    fetches_smard = AssetKey(["reservoir", "smard_responses"]) in keys
+    ops = {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
+    run_id = str(uuid.uuid4())
+    with DagsterInstance.get() as instance:
+        recover_stale_runs(instance)
+        progress = RunProgress(instance, run_id, days)
+        definitions = Definitions(
+            assets=ASSETS,
+            jobs=[define_asset_job(RUN_JOB_NAME, selection=AssetSelection.assets(*keys))],
+            resources=resources,
+            loggers={"console": _console_logger(progress)},
+        )
+        job = definitions.resolve_job_def(RUN_JOB_NAME)
+        progress.planning(len(keys), days)
+        SignalGuard.watch(instance, run_id)
+        try:
+            return job.execute_in_process(
+                run_config={
+                    "ops": ops,
+                    # The full event log goes to the Dagster instance (see `make ui`); the console gets warnings
+                    # and the progress lines.
+                    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                },
+                instance=instance,
+                run_id=run_id,
+                tags={**tags, **process_tags()},
+                raise_on_error=False,
+            )
+        finally:
+            SignalGuard.watch(None, None)
+            progress.stop()
+
+
+def _console_logger(progress=None):
+    """A console logger (public Dagster API) without the step and run failure events: their message is the whole
+    error chain with every stack trace, a wall of text for a mistake like a missing token. The CLI prints the
+    failure itself (:func:`echo_failure`); the run's full log stays in the Dagster instance. ``progress`` (a
+    logging handler) gets every event, for the progress lines."""
+    import logging
+    import uuid
+
+    from dagster import DagsterEventType, Field, logger
+
+    quiet = {DagsterEventType.STEP_FAILURE.value, DagsterEventType.RUN_FAILURE.value}
+
+    def loud(record) -> bool:
+        event = getattr(record, "dagster_event", None)
+        if getattr(event, "event_type_value", None) in quiet:
+            return False
+        # "Dependencies for step X failed: [...]. Not executing." repeats, as an ERROR, what the CLI's own Error line
+        # says (the first failed step); the run's log in the instance keeps it.
+        message = record.getMessage()
+        return not ("Dependencies for step" in message and "Not executing" in message)
+
+    @logger(
+        {"log_level": Field(str, is_required=False, default_value="INFO"),
+         "name": Field(str, is_required=False, default_value="dagster")},
+        description="console, failures left to the CLI",
+    )
+    def console(init_context):
+        config = init_context.logger_config
+        log = logging.getLogger(f"emission_assets.console.{uuid.uuid4().hex}")  # one per run: no handler piles up
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(config["log_level"].upper())
+        handler.setFormatter(logging.Formatter(f"%(asctime)s - {config['name']} - %(levelname)s - %(message)s",
+                                               "%Y-%m-%d %H:%M:%S %z"))
+        handler.addFilter(loud)
+        log.addHandler(handler)
+        if progress is not None:
+            log.addHandler(progress)
+        return log
+
+    return console
+
+
+def _expected_failure(qualified_name: str) -> bool:
+    """Whether an exception class (by its dotted name) is a failure the user can act on from its message: a user
+    error, a source API that failed after its retries, or a write that lost to concurrent writers every time.
+    Anything else is a bug and keeps its traceback."""
+    from pydoc import locate
+
+    from emission_assets.lakehouse.writer import ConcurrentWriteError
+    from emission_assets.redispatch.client import NetztransparenzError
+    from emission_assets.smard.client import SmardRequestError
+    from emission_assets.tibber.client import TibberError
+
+    cls = locate(qualified_name)
+    return isinstance(cls, type) and issubclass(
+        cls, (UserInputError, SmardRequestError, TibberError, NetztransparenzError, ConcurrentWriteError)
+    )
+
+
+def _step_error(result):
+    """(step key, error) of the run's first failed step, the error being the step code's own exception rather
+    than Dagster's wrapper around it; None if no step failed (e.g. the run could not start)."""
+    failure = next((e for e in result.all_events if e.is_failure and e.step_key), None)
+    if failure is None or failure.event_specific_data is None or failure.event_specific_data.error is None:
+        return None
+    error = failure.event_specific_data.error
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause
+    return failure.step_key, error
+
+
+def _disk_error(error):
+    """(errno, path) if the step error, or an error it was caused by, is a read-only, permission or full disk."""
+    from emission_assets.orchestration.run_control import disk_error
+
+    while error is not None:
+        found = disk_error(error.message)
+        if found:
+            return found
+        error = error.cause
+    return None
+
+
+def failure_message(result) -> str:
+    """One line: the error of a failed run's first failed step, with its class name but not its module (a disk
+    error: what, where, and which setting points there)."""
+    from emission_assets.orchestration.run_control import disk_error_message, folder_of_step
+
+    found = _step_error(result)
+    if found is None:
+        return "see the Dagster run log (emission-tracker ui)"
+    disk = _disk_error(found[1])
+    if disk:
+        return disk_error_message(disk[0], disk[1] or folder_of_step(found[0]))
+    name, _, message = found[1].message.strip().partition(": ")
+    return f"{name.rsplit('.', 1)[-1]}: {message}" if message else name
+
+
+def finish_runs(results) -> None:
+    """Print every failed check of the runs and why a run failed; exit with the code they decide (3 for a failed
+    ERROR check, 1 for a failed run: :mod:`emission_assets.orchestration.check_report`), or return if all is well."""
+    from emission_assets.orchestration.check_report import exit_code
+
+    code = exit_code(results, lambda line: click.echo(line, err=True), echo_failure)
+    if code:
+        sys.exit(code)
+
+
+def echo_failure(result) -> None:
+    """Print why a run failed, to stderr, ending with the one-line message; an unexpected error (a bug) first
+    gets its full traceback."""
+    found = _step_error(result)
+    if found is not None and not _expected_failure(found[1].message.partition(":")[0].strip()) \
+            and not _disk_error(found[1]):
+        click.echo(found[1].to_string().rstrip(), err=True)
+    where = f"step {found[0]} of run {result.run_id}" if found else f"run {result.run_id}"
+    click.echo(f"Error: {where} failed: {failure_message(result)}", err=True)
+

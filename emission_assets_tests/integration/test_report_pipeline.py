@@ -1,0 +1,71 @@
+"""From the reservoir to the report on the bundled data (replayed SMARD, sample household) over a DST switch."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from emission_assets.cli import DEMO_RANGES, DEMO_REPLAY, main, run_materialize
+from emission_assets.lakehouse.session import open_lakehouse
+from emission_assets.tibber.sample import SAMPLE_API_URL
+from emission_assets_tests.support.paths import FIXTURES
+
+
+@pytest.fixture
+def bundled_sources(monkeypatch):
+    monkeypatch.setenv("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
+    monkeypatch.setenv("TIBBER_API_URL", SAMPLE_API_URL)
+
+
+def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, tmp_path):
+    first, last = date(2022, 3, 26), date(2022, 3, 28)
+    result = run_materialize(first, last, DEMO_RANGES[0][3], {"resolution": "hour"})
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["intensities_within_physical_bounds"] and checks["every_production_interval_has_a_factor"]
+
+    sql = open_lakehouse().spark.sql
+    per_model = {r.model: r for r in sql(
+        "SELECT model, count(*) AS n, sum(energy_kwh) AS kwh, sum(emissions_g) AS g, sum(ev_emissions_g) AS ev, "
+        "sum(household_emissions_g) AS hh, min(g_per_kwh) AS lo, max(g_per_kwh) AS hi "
+        "FROM gold.consumption_emissions WHERE basis = 'direct' GROUP BY model").collect()}
+    assert set(per_model) == {"average", "merit_order", "worst_emitter"}  # no control-area data: no locality
+    for row in per_model.values():
+        assert row.n == 24 + 23 + 24  # every consumption hour found its grid intensity, DST day included
+        assert row.ev + row.hh == pytest.approx(row.g)
+        assert 0 <= row.lo <= row.hi < 1500  # merit order is 0 g direct where nuclear is at the margin
+    assert per_model["worst_emitter"].g > max(per_model["average"].g, per_model["merit_order"].g)  # an upper bound
+
+    output = tmp_path / "models.png"
+    cli = CliRunner().invoke(main, ["report", "--start", "2022-03-01", "--end", "2022-03-31", "--output", str(output)])
+    assert cli.exit_code == 0, cli.output
+    assert "2022-03" in cli.output and "merit_order" in cli.output and "no data for: locality" in cli.output
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    answer = CliRunner().invoke(main, ["query", "SELECT model, avg(g_per_kwh) AS g FROM gold.grid_intensity GROUP BY model"])
+    assert answer.exit_code == 0 and answer.output.splitlines()[0] == "model,g"
+    assert len(answer.output.splitlines()) == 1 + 3
+
+
+def test_locality_from_control_area_production_and_imported_redispatch(spark, fake_smard):
+    """TenneT production from the (fake) API and the synthetic redispatch file: locality rows, some corrected."""
+
+    from emission_assets.lakehouse.reservoir import Reservoir
+    from emission_assets.redispatch.layout import import_redispatch_csv
+    from emission_assets.settings import paths
+
+    fixture = FIXTURES / "redispatch" / "redispatch_synthetic_2024-03-25_2024-04-03.csv"
+    import_redispatch_csv([fixture], Reservoir(paths().reservoir))
+    fake_smard.publish_weeks(date(2024, 3, 25), 1, region="TenneT")
+    day = date(2024, 3, 26)
+    selection = ["tag:source=smard", "tag:source=factors", "tag:source=redispatch"]
+    assert run_materialize(day, day, selection, {"regions": ["TenneT"]}).success
+
+    rows = open_lakehouse().spark.sql(
+        "SELECT determined_by, count(*) AS n, min(g_per_kwh) AS lo, max(g_per_kwh) AS hi FROM gold.grid_intensity "
+        "WHERE model = 'locality' AND region = 'TenneT' AND basis = 'direct' GROUP BY determined_by").collect()
+    by_kind = {r.determined_by: r for r in rows}
+    assert sum(r.n for r in rows) == 96  # every quarter-hour of the day has a locality intensity
+    assert "TenneT mix + redispatch" in by_kind  # the day's measures correct some intervals
+    assert all(0 < r.lo <= r.hi < 1500 for r in rows)

@@ -1,35 +1,40 @@
-"""The Dagster code location: SMARD production, Tibber consumption and redispatch through reservoir, bronze and
-silver; the emission factor dimension; the gold report; jobs, sensors and schedules."""
+"""The Dagster code location: the merge of every source folder's definitions (``emission_assets/sources.py``), the
+gold report, and what spans all sources (reservoir sensor and retention, lakehouse maintenance, the automation
+sensor). Everything that could run by itself (schedules, sensors, declarative automation) starts STOPPED."""
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from emission_assets.factors.assets import emission_factors_asset
 from emission_assets.gold.report_assets import emissions_report_asset
-from emission_assets.orchestration import ORCHESTRATION
-from emission_assets.orchestration.deployment import resources_for_environment, with_step_launcher
-from emission_assets.redispatch.assets import REDISPATCH_ASSETS
-from emission_assets.smard.assets import silver_production, smard_bronze, smard_reservoir
-from emission_assets.tibber.assets import silver_consumption, tibber_bronze, tibber_reservoir
+from emission_assets.orchestration.automation import automation_sensor
+from emission_assets.orchestration.deployment import with_step_launcher
+from emission_assets.orchestration.maintenance import lakehouse_maintenance_job
+from emission_assets.orchestration.retention import retention_job_for
+from emission_assets.orchestration.schedules import lakehouse_maintenance_schedule
+from emission_assets.orchestration.sensors import reservoir_sensor_for
+from emission_assets.sources import SOURCES, resources_for_environment
 
-# The asset code is the same everywhere; with EMISSION_ENV=databricks the Spark steps run through the Databricks
-# step launcher (locally the launcher resource is a no-op).
-ASSETS = with_step_launcher([
-    smard_reservoir, smard_bronze, silver_production, tibber_reservoir, tibber_bronze, silver_consumption,
-    emission_factors_asset, *REDISPATCH_ASSETS, emissions_report_asset,
-])
+
+def shared_definitions() -> Definitions:
+    """Definitions over every source at once: they read the descriptors, not a list of their own."""
+    return Definitions(
+        jobs=[retention_job_for(SOURCES), lakehouse_maintenance_job],
+        sensors=[reservoir_sensor_for(SOURCES), automation_sensor()],
+        schedules=[lakehouse_maintenance_schedule],
+    )
 
 
 def build_definitions() -> Definitions:
-    # In-process: one embedded Spark server serves every step of a run (a server per step would cost start-up).
-    return Definitions(
-        assets=ASSETS,
-        jobs=ORCHESTRATION["jobs"],
-        sensors=ORCHESTRATION["sensors"],
-        schedules=ORCHESTRATION["schedules"],
-        resources=resources_for_environment(),
-        executor=in_process_executor,
+    # The asset code is the same everywhere; with EMISSION_ENV=databricks the Spark steps run through the Databricks
+    # step launcher (locally the launcher resource is a no-op). In-process: one embedded Spark server serves every
+    # step of a run (a server per step would cost start-up).
+    return Definitions.merge(
+        *(source.definitions(with_step_launcher) for source in SOURCES),
+        Definitions(assets=with_step_launcher([emissions_report_asset])),
+        shared_definitions(),
+        Definitions(resources=resources_for_environment(), executor=in_process_executor),
     )
 
 
 defs = build_definitions()
+ASSETS = list(defs.assets)

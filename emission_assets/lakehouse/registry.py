@@ -1,5 +1,7 @@
 """Every table's registry name (``layer.table``), schema, partitioning and location.
 
+The registry holds the table specs the sources declare (:func:`declare_tables`); it imports no source.
+
 Locally a table is a Delta path under ``$EMISSION_HOME/lakehouse/<layer>/<table>`` registered in the engine's
 catalog as ``layer.table``; on Databricks it is the Unity Catalog table ``<catalog>.<layer>.<table>``. Sail's
 catalog lives in memory, so :meth:`Registry.register` runs at every session start.
@@ -49,146 +51,6 @@ BRONZE_FILE_COLUMNS = (
     ("ingest_run_id", "STRING"),
 )
 
-BRONZE_SMARD_RESPONSES = TableSpec(
-    name="bronze.smard_responses",
-    columns=BRONZE_FILE_COLUMNS + (
-        ("filter_id", "INT"),
-        ("region", "STRING"),
-        ("resolution", "STRING"),
-        ("window_start", "TIMESTAMP"),
-        ("payload", "STRING"),
-        ("window_date", "DATE"),
-    ),
-    partition_by=("window_date",),
-    description="Append-only: one row per SMARD reservoir file (raw JSON payload + ingest metadata), exactly once.",
-)
-
-SILVER_PRODUCTION = TableSpec(
-    name="silver.production",
-    columns=(
-        ("interval_start", "TIMESTAMP"),
-        ("interval_end", "TIMESTAMP"),
-        ("region", "STRING"),
-        ("production_type", "STRING"),
-        ("filter_id", "INT"),
-        ("resolution", "STRING"),
-        ("energy_mwh", "DOUBLE"),
-        ("power_mw", "DOUBLE"),
-        ("source_file", "STRING"),
-        ("fetched_at", "TIMESTAMP"),
-        ("year", "INT"),
-        ("month", "INT"),
-        ("day", "INT"),
-    ),
-    partition_by=DAY_PARTITIONS,
-    description=(
-        "Grid production per interval x region x production type (SMARD), typed and deduplicated: "
-        "the latest download wins; partitioned by the local day in Europe/Berlin."
-    ),
-)
-
-BRONZE_TIBBER_RESPONSES = TableSpec(
-    name="bronze.tibber_responses",
-    columns=BRONZE_FILE_COLUMNS + (
-        ("kind", "STRING"),
-        ("home_id", "STRING"),
-        ("series_start", "TIMESTAMP"),
-        ("series_end", "TIMESTAMP"),
-        ("payload", "STRING"),
-        ("file_date", "DATE"),
-    ),
-    partition_by=("file_date",),
-    description="Append-only: one row per Tibber reservoir file (hourly API page or live micro-batch), exactly once.",
-)
-
-# Energy and money as decimals: EV + household add up to the total exactly, and sums stay exact.
-SILVER_CONSUMPTION = TableSpec(
-    name="silver.consumption",
-    columns=(
-        ("interval_start", "TIMESTAMP"),
-        ("interval_end", "TIMESTAMP"),
-        ("home_id", "STRING"),
-        ("source", "STRING"),
-        ("energy_kwh", "DECIMAL(14,6)"),
-        ("avg_power_kw", "DOUBLE"),
-        ("ev_kwh", "DECIMAL(14,6)"),
-        ("household_kwh", "DECIMAL(14,6)"),
-        ("ev_charge_kw", "DOUBLE"),
-        ("cost", "DECIMAL(14,6)"),
-        ("unit_price", "DECIMAL(12,6)"),
-        ("currency", "STRING"),
-        ("source_file", "STRING"),
-        ("fetched_at", "TIMESTAMP"),
-        ("year", "INT"),
-        ("month", "INT"),
-        ("day", "INT"),
-    ),
-    partition_by=DAY_PARTITIONS,
-    description=(
-        "Household consumption per interval and home (Tibber): hourly API rows, or live quarter-hours where the "
-        "Pulse stream covers the whole hour; EV and household load split; partitioned by the local day."
-    ),
-)
-
-# SCD Type 2 with an audit trail: business validity [valid_from, valid_to) per production type and basis, and
-# transaction time [recorded_at, retired_at). Rows are never rewritten except to retire them.
-SILVER_EMISSION_FACTORS = TableSpec(
-    name="silver.emission_factors",
-    columns=(
-        ("factor_id", "STRING"),
-        ("production_type", "STRING"),
-        ("basis", "STRING"),
-        ("g_per_kwh", "DOUBLE"),
-        ("unit", "STRING"),
-        ("source", "STRING"),
-        ("note", "STRING"),
-        ("valid_from", "DATE"),
-        ("valid_to", "DATE"),
-        ("is_current", "BOOLEAN"),
-        ("recorded_at", "TIMESTAMP"),
-        ("retired_at", "TIMESTAMP"),
-        ("row_hash", "STRING"),
-    ),
-    partition_by=(),
-    description="Emission factors per SMARD production type and basis (direct / lifecycle) as an SCD2 dimension.",
-)
-
-BRONZE_REDISPATCH_RESPONSES = TableSpec(
-    name="bronze.redispatch_responses",
-    columns=BRONZE_FILE_COLUMNS + (
-        ("series_start", "TIMESTAMP"),
-        ("series_end", "TIMESTAMP"),
-        ("payload", "STRING"),
-        ("file_date", "DATE"),
-    ),
-    partition_by=("file_date",),
-    description="Append-only: one row per redispatch reservoir file (netztransparenz.de CSV), exactly once.",
-)
-
-SILVER_REDISPATCH = TableSpec(
-    name="silver.redispatch",
-    columns=(
-        ("measure_start", "TIMESTAMP"),
-        ("measure_end", "TIMESTAMP"),
-        ("direction", "STRING"),  # curtail | ramp_up
-        ("reason", "STRING"),
-        ("avg_power_mw", "DOUBLE"),
-        ("max_power_mw", "DOUBLE"),
-        ("energy_mwh", "DOUBLE"),
-        ("instructing_tso", "STRING"),  # SMARD control-area names: 50Hertz, Amprion, TenneT, TransnetBW
-        ("requesting_tso", "STRING"),
-        ("affected_plant", "STRING"),
-        ("primary_energy", "STRING"),  # conventional | renewable | other
-        ("source_file", "STRING"),
-        ("fetched_at", "TIMESTAMP"),
-        ("year", "INT"),
-        ("month", "INT"),
-        ("day", "INT"),
-    ),
-    partition_by=DAY_PARTITIONS,
-    description="Redispatch measures (netztransparenz.de), typed, one row per measure, by the local day it starts.",
-)
-
 # The report's store (gold/emissions_report): the gold.emissions_monthly rows, and per month the fingerprint of the
 # inputs they were computed from, so a run recomputes only the months whose inputs changed.
 GOLD_REPORT_MONTHLY = TableSpec(
@@ -231,25 +93,22 @@ GOLD_REPORT_INPUTS = TableSpec(
     "gold.report_monthly was computed from, and that month's check counts.",
 )
 
-# Keyed pseudonyms of the homes (HMAC-SHA256 with $EMISSION_PSEUDONYM_KEY, emission_assets/gold/pseudonyms.py):
-# the pseudonymised consumer views join it, so neither the key nor a hash recipe is in any view's SQL. It links
-# pseudonyms to home ids: no consumer gets a grant on it (Unity Catalog views run with their owner's rights).
-SILVER_HOME_PSEUDONYMS = TableSpec(
-    name="silver.home_pseudonyms",
-    columns=(("home_id", "STRING"), ("home_key", "STRING")),
-    partition_by=(),
-    description="Per home id its keyed pseudonym (HMAC-SHA256, hex) for the pseudonymised consumer views; "
-    "restricted: it links pseudonyms to home ids.",
-)
+TABLES: dict[str, TableSpec] = {}
 
-TABLES: dict[str, TableSpec] = {
-    spec.name: spec
-    for spec in (
-        BRONZE_SMARD_RESPONSES, BRONZE_TIBBER_RESPONSES, BRONZE_REDISPATCH_RESPONSES, SILVER_PRODUCTION,
-        SILVER_CONSUMPTION, SILVER_EMISSION_FACTORS, SILVER_REDISPATCH, GOLD_REPORT_MONTHLY, GOLD_REPORT_INPUTS,
-        SILVER_HOME_PSEUDONYMS,
-    )
-}
+
+def declare_tables(*specs: TableSpec) -> None:
+    """Add tables to the registry: each source declares its own (``emission_assets/<source>/tables.py``, imported
+    with the source's package), so the registry lists them without importing the sources. Declaring the same spec
+    again is a no-op; another spec under a declared name is a programming error."""
+    for table in specs:
+        known = TABLES.get(table.name)
+        if known is not None and known != table:
+            raise ValueError(f"table {table.name!r} is declared twice with different specs")
+        TABLES[table.name] = table
+
+
+# The gold layer's own tables (emission_assets/gold declares these once the gold assets own them).
+declare_tables(GOLD_REPORT_MONTHLY, GOLD_REPORT_INPUTS)
 
 # Gold views (SQL in emission_assets/gold, registered after the tables at every session start, in this order).
 VIEWS: dict[str, str] = {
@@ -273,7 +132,8 @@ def spec(name: str) -> TableSpec:
     try:
         return TABLES[name]
     except KeyError:
-        raise KeyError(f"unknown table {name!r}; registered: {', '.join(TABLES)}") from None
+        raise KeyError(f"unknown table {name!r}; declared: {', '.join(TABLES)} (a source declares its tables in "
+                       "emission_assets/<source>/tables.py when its package is imported)") from None
 
 
 _ACTIVE: dict[int, tuple] = {}  # Spark session id -> the lakehouse its catalog points at (last registration)

@@ -1,8 +1,4 @@
-"""Jobs, sensors and schedules for the emission asset graph; wired into the code location via ``ORCHESTRATION``."""
-from emission_assets.orchestration.jobs import JOBS
-from emission_assets.orchestration.schedules import SCHEDULES
-from emission_assets.orchestration.sensors import SENSORS
+"""Dagster support shared by every source: partitions, automation, the source descriptor, resources, deployment and
+generic job, sensor and schedule factories (each source builds its own from them, in its folder)."""
 
-ORCHESTRATION = {"jobs": JOBS, "sensors": SENSORS, "schedules": SCHEDULES}
 
-__all__ = ["ORCHESTRATION"]

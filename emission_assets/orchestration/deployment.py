@@ -63,14 +63,14 @@ Databricks (read where Dagster runs, i.e. the machine/daemon that launches the s
 - ``EMISSION_SECRET_SCOPE``: Databricks secret scope. If set, the job exports each of the secrets named in
   ``EMISSION_SECRETS`` as the environment variable of the same name (secret key == variable name), before the
   step runs. Unset: no secrets are exported.
-- ``EMISSION_SECRETS``: comma-separated secret keys/variables to export, default
-  ``TIBBER_TOKEN,NETZTRANSPARENZ_CLIENT_ID,NETZTRANSPARENZ_CLIENT_SECRET``. Every listed key must exist in the
+- ``EMISSION_SECRETS``: comma-separated secret keys/variables to export, default the secrets the sources
+  declare (``Source.secrets``: ``TIBBER_TOKEN,NETZTRANSPARENZ_CLIENT_ID,NETZTRANSPARENZ_CLIENT_SECRET``). Every listed key must exist in the
   scope (a missing key fails the job before the step starts).
 
 Passed to the job's environment: ``EMISSION_ENV=databricks``, ``EMISSION_ENGINE=databricks``,
-``EMISSION_CATALOG``, ``EMISSION_RESERVOIR``, and, if set where Dagster runs, ``SMARD_BASE_URL``,
-``TIBBER_API_URL``, ``TIBBER_HOME_ID``, ``EMISSION_CONTROL_AREA``, ``EMISSION_HOME_REGION``,
-``NETZTRANSPARENZ_TOKEN_URL``, ``NETZTRANSPARENZ_API_URL``. Inside the job ``EMISSION_ENGINE`` selects the
+``EMISSION_CATALOG``, ``EMISSION_RESERVOIR``, and, if set where Dagster runs, the variables the sources declare
+(``Source.pass_through_env``: ``SMARD_BASE_URL``, ``TIBBER_API_URL``, ``TIBBER_HOME_ID``,
+``NETZTRANSPARENZ_TOKEN_URL``, ``NETZTRANSPARENZ_API_URL``) and ``EMISSION_CONTROL_AREA``, ``EMISSION_HOME_REGION``. Inside the job ``EMISSION_ENGINE`` selects the
 engine (default ``databricks``: the runtime's own session).
 
 Auto Loader: with ``EMISSION_BRONZE_AUTOLOADER=1`` the SMARD bronze asset ingests through Auto Loader on Databricks
@@ -87,22 +87,26 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetsDefinition, In, Out, ResourceDefinition, resource
-from dagster._core.definitions.op_definition import OpDefinition
-from dagster._utils.warnings import SupersessionWarning, disable_dagster_warnings
+from dagster import (
+    AssetsDefinition,
+    BetaWarning,
+    In,
+    OpDefinition,
+    Out,
+    PreviewWarning,
+    ResourceDefinition,
+    SupersessionWarning,
+    resource,
+)
 
 from emission_assets.errors import UserInputError
 from emission_assets.orchestration.resources import (
-    DEFAULT_BASE_URL,
-    DEFAULT_TIBBER_URL,
-    TIBBER_URL_ENV,
     ReservoirResource,
-    SmardResource,
     SparkResource,
-    TibberResource,
     resources_from_env,
+    source_resources,
 )
-from emission_assets.smard.client import BASE_URL_ENV
+from emission_assets.orchestration.source import Source
 
 ENV_VAR = "EMISSION_ENV"
 ENVIRONMENTS = ("local", "databricks")
@@ -110,11 +114,8 @@ STEP_LAUNCHER_KEY = "pyspark_step_launcher"
 # Assets that need any of these run where the lakehouse and the Volume are: on the cluster.
 REMOTE_RESOURCE_KEYS = frozenset({"spark", "reservoir"})
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SECRETS = ("TIBBER_TOKEN", "NETZTRANSPARENZ_CLIENT_ID", "NETZTRANSPARENZ_CLIENT_SECRET")
-PASS_THROUGH_ENV = (
-    "SMARD_BASE_URL", "TIBBER_API_URL", "TIBBER_HOME_ID", "EMISSION_CONTROL_AREA", "EMISSION_HOME_REGION",
-    "NETZTRANSPARENZ_TOKEN_URL", "NETZTRANSPARENZ_API_URL",
-)
+# Passed through for the gold layer (the sources add their own: Source.pass_through_env, Source.secrets).
+PASS_THROUGH_ENV = ("EMISSION_CONTROL_AREA", "EMISSION_HOME_REGION")
 VOLUME_PATH = re.compile(r"^/Volumes/[^/]+/[^/]+/[^/]+(/.*)?$")
 
 
@@ -156,17 +157,13 @@ def _required(name: str) -> str:
     return value
 
 
-def _source_resources() -> dict:
-    """The API resources exactly as :func:`resources_from_env` builds them. Not ``resources_from_env()`` itself:
-    it validates the local engine settings (``EngineConfig.from_env``) at load time, which would make a Spark
-    misconfiguration on the cluster fail the code location instead of the step that uses Spark."""
-    return {
-        "smard": SmardResource(base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL),
-        "tibber": TibberResource(
-            api_url=os.environ.get(TIBBER_URL_ENV) or DEFAULT_TIBBER_URL,
-            home_id=os.environ.get("TIBBER_HOME_ID") or None,
-        ),
-    }
+def default_secrets(sources: Sequence[Source]) -> tuple[str, ...]:
+    """The secrets the sources declare, exported on the cluster unless ``EMISSION_SECRETS`` names others."""
+    return tuple(name for source in sources for name in source.secrets)
+
+
+def pass_through_env(sources: Sequence[Source]) -> tuple[str, ...]:
+    return (*(name for source in sources for name in source.pass_through_env), *PASS_THROUGH_ENV)
 
 
 # The key must exist in every environment (the assets require it); a None resource is not a StepLauncher, so
@@ -176,12 +173,15 @@ NO_STEP_LAUNCHER = ResourceDefinition.none_resource(
 )
 
 
-def resources_for_environment(env: str | None = None) -> dict:
-    """The resources for ``EMISSION_ENV`` (or ``env``): see the module docstring."""
+def resources_for_environment(env: str | None = None, sources: Sequence[Source] = ()) -> dict:
+    """The resources for ``EMISSION_ENV`` (or ``env``) and the API resources of ``sources`` (their descriptors):
+    see the module docstring. The code location passes every source (``emission_assets.sources.SOURCES``)."""
     env = current_environment(env)
     if env == "local":
-        return {**resources_from_env(), STEP_LAUNCHER_KEY: NO_STEP_LAUNCHER}
-    resources = _source_resources()
+        return {**resources_from_env(sources), STEP_LAUNCHER_KEY: NO_STEP_LAUNCHER}
+    # Not resources_from_env(): it validates the local engine settings (EngineConfig.from_env) at load time, which
+    # would make a Spark misconfiguration on the cluster fail the code location instead of the step using Spark.
+    resources = source_resources(sources)
     if on_databricks_cluster():
         # Inside the submitted job: the launcher passed EMISSION_ENGINE/CATALOG/RESERVOIR.
         resources["spark"] = SparkResource(
@@ -199,7 +199,7 @@ def resources_for_environment(env: str | None = None) -> dict:
         )
     resources["spark"] = SparkResource(engine="databricks", catalog=catalog)
     resources["reservoir"] = ReservoirResource(root=reservoir)
-    resources[STEP_LAUNCHER_KEY] = databricks_step_launcher_from_env()
+    resources[STEP_LAUNCHER_KEY] = databricks_step_launcher_from_env(sources)
     return resources
 
 
@@ -230,8 +230,9 @@ def _csv(value: str | None, default: Sequence[str] = ()) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def step_launcher_config() -> dict[str, Any]:
-    """The ``databricks_pyspark_step_launcher`` config built from the environment (no secret values in it)."""
+def step_launcher_config(sources: Sequence[Source] = ()) -> dict[str, Any]:
+    """The ``databricks_pyspark_step_launcher`` config built from the environment and the secrets and variables
+    the ``sources`` declare (no secret values in it)."""
     catalog = _required("EMISSION_CATALOG")
     reservoir = _required("EMISSION_RESERVOIR")
     _required("DATABRICKS_HOST")
@@ -242,10 +243,10 @@ def step_launcher_config() -> dict[str, Any]:
         "EMISSION_CATALOG": catalog,
         "EMISSION_RESERVOIR": reservoir,
     }
-    env_variables.update({name: os.environ[name] for name in PASS_THROUGH_ENV if os.environ.get(name)})
+    env_variables.update({name: os.environ[name] for name in pass_through_env(sources) if os.environ.get(name)})
     scope = (os.environ.get("EMISSION_SECRET_SCOPE") or "").strip()
     secrets = (
-        [{"name": name, "key": name, "scope": scope} for name in _csv(os.environ.get("EMISSION_SECRETS"), DEFAULT_SECRETS)]
+        [{"name": name, "key": name, "scope": scope} for name in _csv(os.environ.get("EMISSION_SECRETS"), default_secrets(sources))]
         if scope
         else []
     )
@@ -326,8 +327,8 @@ def emission_databricks_step_launcher() -> ResourceDefinition:
     return _launcher
 
 
-def databricks_step_launcher_from_env() -> ResourceDefinition:
-    return emission_databricks_step_launcher().configured(step_launcher_config())
+def databricks_step_launcher_from_env(sources: Sequence[Source] = ()) -> ResourceDefinition:
+    return emission_databricks_step_launcher().configured(step_launcher_config(sources))
 
 
 # --- attaching the launcher -----------------------------------------------------------------------------------
@@ -336,21 +337,35 @@ def _needs_remote(asset: AssetsDefinition, resource_keys: frozenset[str]) -> boo
     return bool(asset.required_resource_keys & resource_keys)
 
 
-def _with_resource_key(op: OpDefinition, key: str) -> OpDefinition:
-    return OpDefinition.dagster_internal_init(
+def _with_resource_key(asset: AssetsDefinition, key: str) -> AssetsDefinition:
+    """The asset rebuilt with public constructors around an op that also requires ``key``: the same function,
+    ins, outs, config, tags, retry policy and pool; the specs (code version, metadata, automation condition,
+    partitions), checks and backfill policy are carried over unchanged."""
+    op = asset.op
+    node = OpDefinition(
+        compute_fn=op.compute_fn,
         name=op.name,
         ins={d.name: In.from_definition(d) for d in op.input_defs},
         outs={d.name: Out.from_definition(d) for d in op.output_defs},
-        compute_fn=op.compute_fn,
-        config_schema=op.config_schema,
         description=op.description,
-        tags=op.tags,
+        config_schema=op.config_schema,
         required_resource_keys=set(op.required_resource_keys) | {key},
-        code_version=op._version,
+        tags=op.tags,
         retry_policy=op.retry_policy,
-        version=None,
         pool=op.pool,
     )
+    with warnings.catch_warnings():  # re-declaring an asset repeats the beta/preview notes its decorator gave
+        warnings.simplefilter("ignore", category=BetaWarning)
+        warnings.simplefilter("ignore", category=PreviewWarning)
+        return AssetsDefinition(
+            keys_by_input_name=asset.node_keys_by_input_name,
+            keys_by_output_name=asset.node_keys_by_output_name,
+            node_def=node,
+            can_subset=asset.can_subset,
+            backfill_policy=asset.backfill_policy,
+            check_specs_by_output_name=asset.check_specs_by_output_name,
+            specs=list(asset.specs),
+        )
 
 
 def with_step_launcher(
@@ -372,9 +387,6 @@ def with_step_launcher(
             and _needs_remote(asset, keys)
             and launcher_key not in asset.node_def.required_resource_keys
         ):
-            attributes = asset.get_attributes_dict()
-            attributes["node_def"] = _with_resource_key(asset.node_def, launcher_key)
-            with disable_dagster_warnings():
-                asset = asset.__class__(**attributes)
+            asset = _with_resource_key(asset, launcher_key)
         out.append(asset)
     return out

@@ -4,8 +4,7 @@ from __future__ import annotations
 import warnings
 from datetime import date
 
-from dagster import BackfillPolicy, DailyPartitionsDefinition
-from dagster._utils.warnings import BetaWarning
+from dagster import BackfillPolicy, BetaWarning, DailyPartitionsDefinition
 
 # Single-run backfills (one Spark job per range) and tag selections (`tag:source=smard`) are used on purpose;
 # Dagster still labels both beta.

@@ -1,7 +1,9 @@
-"""Dagster resources: thin configuration wrappers over the engine, the reservoir and the SMARD client."""
+"""Dagster resources shared by every source: thin configuration wrappers over the engine and the reservoir. The API
+resources live with their source (``emission_assets/<source>/resources.py``) and come in through its descriptor."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Optional
 
 from dagster import ConfigurableResource
@@ -10,12 +12,6 @@ from emission_assets.engine.session import EngineConfig
 from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.lakehouse.session import Lakehouse, open_lakehouse
 from emission_assets.settings import paths
-from emission_assets.smard.client import BASE_URL_ENV, DEFAULT_BASE_URL, SmardClient
-from emission_assets.tibber.client import DEFAULT_API_URL as DEFAULT_TIBBER_URL
-from emission_assets.tibber.client import TibberClient, token_from_environment
-
-TIBBER_URL_ENV = "TIBBER_API_URL"
-SAMPLE_TOKEN = "sample-household"  # the bundled sample API ignores tokens
 
 
 class SparkResource(ConfigurableResource):
@@ -38,37 +34,16 @@ class ReservoirResource(ConfigurableResource):
         return Reservoir(self.root or paths().reservoir)
 
 
-class SmardResource(ConfigurableResource):
-    """SMARD chart-data API; a ``file://`` base URL replays recorded responses through the same client."""
-
-    base_url: str = DEFAULT_BASE_URL
-    retries: int = 5
-
-    def client(self) -> SmardClient:
-        return SmardClient(self.base_url, retries=self.retries)
+def source_resources(sources: Iterable = ()) -> dict:
+    """The resources the sources' descriptors declare (API clients), each built from the environment."""
+    return {key: build() for source in sources for key, build in source.resources.items()}
 
 
-class TibberResource(ConfigurableResource):
-    """Tibber GraphQL API. The token is read from the environment (``TIBBER_TOKEN``) or a Databricks secret
-    scope when a client is made, never stored in configuration. ``sample://tibber`` serves the bundled household."""
-
-    api_url: str = DEFAULT_TIBBER_URL
-    home_id: Optional[str] = None
-    max_requests: int = 60
-
-    def client(self) -> TibberClient:
-        token = SAMPLE_TOKEN if self.api_url.startswith("sample://") else token_from_environment()
-        return TibberClient(token, self.api_url, max_requests=self.max_requests)
-
-
-def resources_from_env() -> dict:
+def resources_from_env(sources: Iterable = ()) -> dict:
+    """The shared engine and reservoir resources, plus those of ``sources``."""
     engine = EngineConfig.from_env()
     return {
         "spark": SparkResource(engine=engine.engine, spark_remote=engine.spark_remote, catalog=engine.catalog),
         "reservoir": ReservoirResource(root=os.environ.get("EMISSION_RESERVOIR") or None),
-        "smard": SmardResource(base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL),
-        "tibber": TibberResource(
-            api_url=os.environ.get(TIBBER_URL_ENV) or DEFAULT_TIBBER_URL,
-            home_id=os.environ.get("TIBBER_HOME_ID") or None,
-        ),
+        **source_resources(sources),
     }

@@ -17,6 +17,7 @@ in its log line and metadata, so they are not forgotten; the user deletes them b
 import json
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
@@ -30,15 +31,11 @@ from emission_assets.lakehouse.reservoir import (
     ReservoirFile,
 )
 from emission_assets.orchestration.resources import ReservoirResource, SparkResource
+from emission_assets.orchestration.source import Source, source_of_file
 from emission_assets.timeutil import UTC
 
 log = logging.getLogger(__name__)
 
-BRONZE_TABLES = {
-    "smard": "bronze.smard_responses",
-    "tibber": "bronze.tibber_responses",
-    "redispatch": "bronze.redispatch_responses",
-}
 DEFAULT_RETENTION_DAYS = 30.0
 
 
@@ -63,9 +60,15 @@ def all_files(reservoir: Reservoir) -> list[ReservoirFile]:
     return files
 
 
-def source_of(name: str) -> str:
-    """``smard`` / ``tibber`` / ``redispatch``: the first folder of a reservoir-relative name."""
-    return name.split("/", 1)[0]
+def bronze_tables(sources: Sequence[Source]) -> dict[str, str]:
+    """Source name -> the bronze table that proves a file of its reservoir folders was ingested."""
+    return {s.name: s.bronze_table for s in sources if s.reservoir_folders and s.bronze_table}
+
+
+def source_of(name: str, sources: Sequence[Source]) -> str | None:
+    """The name of the source whose reservoir folders hold the reservoir-relative file ``name``."""
+    owner = source_of_file(sources, name)
+    return owner.name if owner else None
 
 
 def _fetched_at(file: ReservoirFile) -> datetime | None:
@@ -128,10 +131,10 @@ def delete_expired(
     return expired
 
 
-def ingested_names(lakehouse) -> dict[str, set[str]]:
+def ingested_names(lakehouse, sources: Sequence[Source]) -> dict[str, set[str]]:
     """``file_name`` of every bronze row, per source (only that column is read)."""
     names = {}
-    for source, table in BRONZE_TABLES.items():
+    for source, table in bronze_tables(sources).items():
         rows = lakehouse.table(table).select("file_name").distinct().collect()
         names[source] = {row[0] for row in rows}
     return names
@@ -144,21 +147,37 @@ class RetentionConfig(Config):
     dry_run: bool = Field(default=False, description="only report what would be deleted")
 
 
-@op(
-    description="Delete reservoir files (payload + sidecar) older than the retention that bronze has ingested.",
-    tags={"kind": "retention"},
-)
-def reservoir_retention(
-    context: OpExecutionContext, config: RetentionConfig, reservoir: ReservoirResource, spark: SparkResource
-) -> Output[dict]:
+def retention_job_for(sources: Sequence[Source]):
+    """``retention_job`` over the reservoir folders and bronze tables of ``sources`` (their descriptors)."""
+    tables = bronze_tables(sources)
+    retained = [s for s in sources if s.name in tables]
+
+    @op(
+        description="Delete reservoir files (payload + sidecar) older than the retention that bronze has ingested.",
+        tags={"kind": "retention"},
+    )
+    def reservoir_retention(
+        context: OpExecutionContext, config: RetentionConfig, reservoir: ReservoirResource, spark: SparkResource
+    ) -> Output[dict]:
+        return _retain(context, config, reservoir, spark, retained)
+
+    @job(description="Delete ingested reservoir files older than the retention (default 30 days).")
+    def retention_job():
+        reservoir_retention()
+
+    return retention_job
+
+
+def _retain(context, config: RetentionConfig, reservoir: ReservoirResource, spark: SparkResource,
+            sources: Sequence[Source]) -> Output[dict]:
     store = reservoir.store()
-    names_by_source = ingested_names(spark.open())
+    names_by_source = ingested_names(spark.open(), sources)
     ingested = set().union(*names_by_source.values())
     now = datetime.now(UTC)
     retention = timedelta(days=config.retention_days)
     removed = delete_expired(store, ingested, retention, now, dry_run=config.dry_run)
-    counts = Counter(source_of(f.name) for f in removed)
-    per_source = {source: counts.get(source, 0) for source in BRONZE_TABLES}
+    counts = Counter(source_of(f.name, sources) for f in removed)
+    per_source = {source: counts.get(source, 0) for source in names_by_source}
     verb = "would remove" if config.dry_run else "removed"
     quarantined = quarantined_count(store)
     context.log.info(
@@ -183,8 +202,3 @@ def reservoir_retention(
             "sample": MetadataValue.md("\n".join(f"- {f.name}" for f in removed[:50]) or "none"),
         },
     )
-
-
-@job(description="Delete ingested reservoir files older than the retention (default 30 days).")
-def retention_job():
-    reservoir_retention()

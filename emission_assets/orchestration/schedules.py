@@ -1,48 +1,22 @@
-"""Schedules: yesterday's partition every morning, and revisions of recent days on a decaying schedule.
+"""Schedule factories: revisions of recent days on a decaying schedule, and the weekly lakehouse maintenance.
 
-All default to STOPPED: switch them on in the UI (or set ``default_status`` in a deployment).
+Yesterday's partition is no schedule any more: each source's reservoir asset carries a cron-based automation
+condition (:func:`emission_assets.orchestration.automation.daily_at`). All schedules default to STOPPED: switch
+them on in the UI (or set ``default_status`` in a deployment).
 """
 
 from datetime import date, timedelta
 
-from dagster import (
-    DefaultScheduleStatus,
-    RunRequest,
-    ScheduleEvaluationContext,
-    build_schedule_from_partitioned_job,
-    schedule,
-)
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
-from emission_assets.orchestration.jobs import (
-    lakehouse_maintenance_job,
-    redispatch_job,
-    refresh_run_config,
-    smard_job,
-    tibber_job,
-)
+from emission_assets.orchestration.jobs import refresh_run_config
+from emission_assets.orchestration.maintenance import lakehouse_maintenance_job
 from emission_assets.orchestration.partitions import FIRST_DAY
 from emission_assets.timeutil import BERLIN
 
 TIMEZONE = "Europe/Berlin"
 # A day is fetched again 1, 7 and 30 days after it ended: SMARD replaces preliminary values, Tibber corrects meters.
 REVISION_OFFSETS_DAYS = (1, 7, 30)
-
-# The partitioned jobs' schedules request the partition of the day that ended last (yesterday), in Berlin time.
-smard_daily_schedule = build_schedule_from_partitioned_job(
-    smard_job, name="smard_daily_schedule", hour_of_day=6, minute_of_hour=30,
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="SMARD production for yesterday (Europe/Berlin), every day at 06:30.",
-)
-tibber_daily_schedule = build_schedule_from_partitioned_job(
-    tibber_job, name="tibber_daily_schedule", hour_of_day=6, minute_of_hour=45,
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Tibber consumption for yesterday (Europe/Berlin), every day at 06:45.",
-)
-redispatch_daily_schedule = build_schedule_from_partitioned_job(
-    redispatch_job, name="redispatch_daily_schedule", hour_of_day=7, minute_of_hour=0,
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Redispatch measures for yesterday (Europe/Berlin), every day at 07:00.",
-)
 
 
 def revision_days(today: date, offsets: tuple[int, ...] = REVISION_OFFSETS_DAYS) -> list[tuple[int, date]]:
@@ -53,7 +27,9 @@ def revision_days(today: date, offsets: tuple[int, ...] = REVISION_OFFSETS_DAYS)
     return [(offset, day) for offset, day in days if day >= first]
 
 
-def _revision_schedule(source: str, job, hour: int, minute: int):
+def revision_schedule(source: str, job, reservoir_op_name: str, hour: int, minute: int):
+    """``<source>_revision_schedule``: the source's job for the days :func:`revision_days` names, with the
+    reservoir's ``refresh: true``."""
     @schedule(
         name=f"{source}_revision_schedule",
         job=job,
@@ -69,7 +45,7 @@ def _revision_schedule(source: str, job, hour: int, minute: int):
             RunRequest(
                 run_key=f"{source}-revision:{day.isoformat()}:+{offset}d",
                 partition_key=day.isoformat(),
-                run_config=refresh_run_config(source),
+                run_config=refresh_run_config(reservoir_op_name),
                 tags={"trigger": "revision", "revision_offset_days": str(offset)},
             )
             for offset, day in revision_days(today)
@@ -77,9 +53,6 @@ def _revision_schedule(source: str, job, hour: int, minute: int):
 
     return _revisions
 
-
-smard_revision_schedule = _revision_schedule("smard", smard_job, 8, 0)
-tibber_revision_schedule = _revision_schedule("tibber", tibber_job, 8, 15)
 
 # Sunday night, when no daily or revision run is due: a compaction commit loses against a concurrent write.
 lakehouse_maintenance_schedule = schedule(
@@ -90,8 +63,3 @@ lakehouse_maintenance_schedule = schedule(
     default_status=DefaultScheduleStatus.STOPPED,
     description="Weekly: compact small files and vacuum replaced ones in every lakehouse table.",
 )(lambda context: RunRequest())
-
-SCHEDULES = [
-    smard_daily_schedule, tibber_daily_schedule, redispatch_daily_schedule,
-    smard_revision_schedule, tibber_revision_schedule, lakehouse_maintenance_schedule,
-]

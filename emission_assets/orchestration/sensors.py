@@ -1,4 +1,5 @@
-"""Sensors: new data at SMARD and Tibber, and new files in the reservoir (a local stand-in for Auto Loader).
+"""Sensor support shared by the sources' API sensors, and the reservoir sensor over every source's folders (a local
+stand-in for Auto Loader). The API sensors themselves live with their source (``emission_assets/<source>/sensors.py``).
 
 Every sensor keeps a JSON cursor and gives each run a deterministic ``run_key``, so a re-evaluation (a restarted
 daemon, a cursor reset to an older value) asks for the same runs again and Dagster drops the duplicates. Days whose
@@ -11,65 +12,25 @@ import os
 import re
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from dagster import (
-    RunRequest,
-    SensorEvaluationContext,
-    SensorResult,
-    SkipReason,
-    sensor,
-)
+from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
-from emission_assets.errors import UserInputError
-from emission_assets.lakehouse.reservoir import (
-    META_SUFFIX,
-    PAYLOAD_SUFFIX,
-    Reservoir,
-    ReservoirFile,
-)
-from emission_assets.orchestration.jobs import (
-    BRONZE_KEYS,
-    SILVER_KEYS,
-    job_name,
-    redispatch_job,
-    smard_job,
-    tibber_job,
-)
+from emission_assets.lakehouse.reservoir import META_SUFFIX, PAYLOAD_SUFFIX, Reservoir, ReservoirFile
+from emission_assets.orchestration.jobs import job_name
 from emission_assets.orchestration.partitions import FIRST_DAY
-from emission_assets.orchestration.resources import ReservoirResource, SmardResource, TibberResource
-from emission_assets.smard.catalog import (
-    DEFAULT_RESOLUTION,
-    GENERATION_FILTERS,
-    check_region,
-    check_resolution,
-    series,
-)
-from emission_assets.smard.client import SmardClient
-from emission_assets.smard.windows import describe, parse_window
-from emission_assets.tibber.client import (
-    SAMPLE_SCHEME,
-    TibberAuthError,
-    node_time_ms,
-    token_from_environment,
-)
+from emission_assets.orchestration.resources import ReservoirResource
+from emission_assets.orchestration.source import Source, source_of_file
 from emission_assets.timeutil import BERLIN, from_epoch_ms, local_date_of_ms
 
 FIRST_PARTITION = date.fromisoformat(FIRST_DAY)
 
-SMARD_FILTERS_ENV = "SMARD_SENSOR_FILTERS"  # comma-separated filter ids; default: the 12 generation filters
-SMARD_REGIONS_ENV = "SMARD_SENSOR_REGIONS"  # comma-separated; default DE
-SMARD_RESOLUTIONS_ENV = "SMARD_SENSOR_RESOLUTIONS"  # comma-separated; default quarterhour
-# Windows looked at per series and evaluation when the sensor was off for a while (older ones: backfill).
-MAX_WINDOWS_PER_SERIES = 6
-TIBBER_PAGE_HOURS = 48
 # Reservoir sensor: files whose sidecar appeared up to this long before the last scan are looked at again (a
 # writer's file may carry a modification time a little before it became visible), deduplicated by name.
 RESERVOIR_SLACK_SECONDS = 300
 # Without a cursor, files younger than this count as new; older ones are left to backfills.
 RESERVOIR_INITIAL_LOOKBACK = timedelta(hours=24)
-RESERVOIR_PREFIXES = {"smard": ("smard",), "tibber": ("tibber/hourly", "tibber/live"), "redispatch": ("redispatch",)}
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -85,7 +46,7 @@ def last_partition(now: datetime | None = None) -> date:
     return (now or now_berlin()).astimezone(BERLIN).date() - timedelta(days=1)
 
 
-def _load_cursor(cursor: str | None) -> dict:
+def load_cursor(cursor: str | None) -> dict:
     if not cursor:
         return {}
     try:
@@ -95,11 +56,11 @@ def _load_cursor(cursor: str | None) -> dict:
     return state if isinstance(state, dict) else {}
 
 
-def _dump_cursor(state: dict) -> str:
+def dump_cursor(state: dict) -> str:
     return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
 
-def _split_pending(keys_by_day: dict[date, str], last: date) -> tuple[dict[date, str], dict[date, str]]:
+def split_pending(keys_by_day: dict[date, str], last: date) -> tuple[dict[date, str], dict[date, str]]:
     """``(ready, pending)``: days that are partitions now, and days after the newest partition; days before the
     first partition are dropped."""
     ready = {d: k for d, k in keys_by_day.items() if FIRST_PARTITION <= d <= last}
@@ -107,214 +68,20 @@ def _split_pending(keys_by_day: dict[date, str], last: date) -> tuple[dict[date,
     return ready, pending
 
 
-def _iso(epoch_ms: int | None) -> str:
+def iso(epoch_ms: int | None) -> str:
     return "-" if epoch_ms is None else from_epoch_ms(epoch_ms).astimezone(BERLIN).isoformat()
 
 
-def _days_text(days) -> str:
+def days_text(days) -> str:
     days = sorted(days)
     listed = ", ".join(d.isoformat() if isinstance(d, date) else str(d) for d in days[:10])
     return listed + (f", ... ({len(days)} days)" if len(days) > 10 else "")
 
 
-# --- SMARD API sensor ------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class SmardWatch:
-    filters: tuple[int, ...]
-    regions: tuple[str, ...]
-    resolutions: tuple[str, ...]
-
-    @classmethod
-    def from_env(cls) -> "SmardWatch":
-        def listed(name: str, default: tuple) -> tuple:
-            raw = os.environ.get(name, "").strip()
-            return tuple(part.strip() for part in raw.split(",") if part.strip()) if raw else default
-
-        def checked(name: str, default: tuple, check) -> tuple:
-            try:
-                return tuple(check(value) for value in listed(name, default))
-            except ValueError as error:  # int("abc") or an unknown id/region/resolution: name the variable
-                raise UserInputError(f"{name}={os.environ.get(name)!r}: {error}") from None
-
-        filters = checked(SMARD_FILTERS_ENV, GENERATION_FILTERS, lambda f: series(int(f)).filter_id)
-        regions = checked(SMARD_REGIONS_ENV, ("DE",), check_region)
-        resolutions = checked(SMARD_RESOLUTIONS_ENV, (DEFAULT_RESOLUTION,), check_resolution)
-        return cls(filters, regions, resolutions)
-
-
-@dataclass
-class SmardCheck:
-    """Outcome of one look at SMARD: run keys of ready days, the new cursor state and what was seen."""
-
-    ready: dict[date, str]
-    pending: dict[date, str]
-    state: dict
-    new_slots: int
-    windows_fetched: int
-    newest_window_ms: int | None
-    newest_slot_ms: int | None
-
-
-def _series_key(filter_id: int, region: str, resolution: str) -> str:
-    return f"{filter_id}/{region}/{resolution}"
-
-
-def check_smard(client: SmardClient, state: dict, watch: SmardWatch, last: date) -> SmardCheck:
-    """Compare SMARD's newest windows with the cursor ``state``; see :data:`smard_api_sensor`."""
-    known: dict = dict(state.get("series") or {})
-    day_slots: dict[date, int] = {}  # day -> newest newly published slot in it
-    new_slots = fetched = 0
-    newest_window = None
-    for region in watch.regions:
-        for resolution in watch.resolutions:
-            # The index of one filter lists the windows of all of them (SMARD publishes the series together).
-            stamps = client.index(watch.filters[0], region, resolution)
-            if not stamps:
-                continue
-            newest_window = max(newest_window or stamps[-1], stamps[-1])
-            for filter_id in watch.filters:
-                key = _series_key(filter_id, region, resolution)
-                previous = known.get(key)
-                if previous:
-                    window_ms, last_slot = previous
-                    # The cursor's window again (its trailing nulls may be filled by now) and every later one.
-                    candidates = [s for s in stamps if s >= window_ms][-MAX_WINDOWS_PER_SERIES:]
-                else:
-                    window_ms, last_slot = None, None
-                    candidates = [stamps[-1]]
-                newest_slot = last_slot
-                for start in candidates:
-                    window = client.window(filter_id, region, resolution, start)
-                    fetched += 1
-                    points = parse_window(window.payload, describe(filter_id, region, resolution, start))
-                    for epoch_ms, value in points:
-                        if value is None:
-                            continue
-                        if last_slot is None or epoch_ms > last_slot:
-                            day = local_date_of_ms(epoch_ms)
-                            day_slots[day] = max(day_slots.get(day, epoch_ms), epoch_ms)
-                            new_slots += 1
-                        newest_slot = epoch_ms if newest_slot is None else max(newest_slot, epoch_ms)
-                    window_ms = start if window_ms is None else max(window_ms, start)
-                known[key] = [window_ms, newest_slot]
-    # The run key names the day, its newest new slot, and the state of all watched series: a lagging series that
-    # catches up to a slot another series published earlier still makes a new key, while evaluating the same
-    # SMARD state from the same cursor (a restart) makes the same keys.
-    digest = hashlib.sha1(_dump_cursor(known).encode()).hexdigest()[:10]
-    keys = {day: f"smard:{day.isoformat()}:{slot}:{digest}" for day, slot in day_slots.items()}
-    pending = {date.fromisoformat(d): k for d, k in (state.get("pending") or {}).items()}
-    pending.update(keys)
-    ready, still_pending = _split_pending(pending, last)
-    newest_slot_all = max((s for _, s in known.values() if s is not None), default=None)
-    new_state = {"series": known, "pending": {d.isoformat(): k for d, k in sorted(still_pending.items())}}
-    return SmardCheck(ready, still_pending, new_state, new_slots, fetched, newest_window, newest_slot_all)
-
-
-@sensor(
-    job=smard_job,
-    minimum_interval_seconds=3600,
-    description="Asks SMARD's index and newest windows for new or grown windows (trailing nulls filled) and "
-    "requests the SMARD job for exactly the local days that got new values. Cursor: per (filter, region, "
-    "resolution) the newest window and its last non-null slot. Series from SMARD_SENSOR_FILTERS / "
-    "SMARD_SENSOR_REGIONS / SMARD_SENSOR_RESOLUTIONS (default: 12 generation filters, DE, quarterhour).",
-)
-def smard_api_sensor(context: SensorEvaluationContext, smard: SmardResource):
-    state = _load_cursor(context.cursor)
-    watch = SmardWatch.from_env()
-    with smard.client() as client:
-        check = check_smard(client, state, watch, last_partition())
-    cursor = _dump_cursor(check.state)
-    if not check.ready:
-        if check.pending:
-            reason = (f"SMARD: new values only for days that are no partition yet ({_days_text(check.pending)}); "
-                      "they are requested once the day is over")
-        elif check.newest_window_ms is None:
-            reason = f"SMARD: the index lists no windows for {', '.join(watch.regions)} / {', '.join(watch.resolutions)}"
-        else:
-            reason = (f"SMARD: no new or grown windows for {len(watch.filters)} filter(s) in "
-                      f"{', '.join(watch.regions)} ({', '.join(watch.resolutions)}); newest window starts "
-                      f"{_iso(check.newest_window_ms)}, values published up to the slot at {_iso(check.newest_slot_ms)}")
-        return SensorResult(skip_reason=reason, cursor=cursor)
-    context.log.info(f"SMARD: {check.new_slots} new value(s) in {check.windows_fetched} window(s); requesting "
-                     f"{_days_text(check.ready)}")
-    return SensorResult(
-        run_requests=[
-            RunRequest(run_key=key, partition_key=day.isoformat(), tags={"trigger": "smard_api"})
-            for day, key in sorted(check.ready.items())
-        ],
-        cursor=cursor,
-    )
-
-
-# --- Tibber API sensor -----------------------------------------------------------------------------------------------
-
-@sensor(
-    job=tibber_job,
-    minimum_interval_seconds=3600,
-    description="Asks Tibber for the last 48 hourly nodes and requests the Tibber job for the local days of new "
-    "complete hours (non-null consumption) since the cursor (the newest hour already requested).",
-)
-def tibber_api_sensor(context: SensorEvaluationContext, tibber: TibberResource):
-    if not tibber.api_url.startswith(SAMPLE_SCHEME):
-        try:
-            token_from_environment()
-        except TibberAuthError as error:
-            return SkipReason(f"Tibber: not checked, no token: {error} (or set TIBBER_API_URL=sample://tibber for "
-                              "the bundled sample household)")
-    state = _load_cursor(context.cursor)
-    with tibber.client() as client:
-        home = client.resolve_home(tibber.home_id)
-        page = client.consumption_page(home, last=TIBBER_PAGE_HOURS)
-    if state.get("home") != home:
-        state = {"home": home}  # another home: start over for it
-    known_hour = state.get("hour_ms")
-    day_hours: dict[date, int] = {}
-    newest = known_hour
-    for node in page.nodes:
-        if node.get("consumption") is None:
-            continue
-        hour_ms = node_time_ms(node["from"])
-        if known_hour is None or hour_ms > known_hour:
-            day = local_date_of_ms(hour_ms)
-            day_hours[day] = max(day_hours.get(day, hour_ms), hour_ms)
-        newest = hour_ms if newest is None else max(newest, hour_ms)
-    pending = {date.fromisoformat(d): k for d, k in (state.get("pending") or {}).items()}
-    pending.update({day: f"tibber:{day.isoformat()}:{hour_ms}" for day, hour_ms in day_hours.items()})
-    ready, still_pending = _split_pending(pending, last_partition())
-    cursor = _dump_cursor({
-        "home": home, "hour_ms": newest, "pending": {d.isoformat(): k for d, k in sorted(still_pending.items())}
-    })
-    if not ready:
-        if still_pending:
-            reason = (f"Tibber: new complete hours only for days that are no partition yet "
-                      f"({_days_text(still_pending)}); they are requested once the day is over")
-        elif newest is None:
-            reason = f"Tibber: home {home} has no hours with consumption in the last {TIBBER_PAGE_HOURS} hours"
-        else:
-            reason = f"Tibber: no new complete hours for home {home} since the hour starting {_iso(known_hour)}"
-        return SensorResult(skip_reason=reason, cursor=cursor)
-    context.log.info(f"Tibber: new complete hours up to {_iso(newest)}; requesting {_days_text(ready)}")
-    return SensorResult(
-        run_requests=[
-            RunRequest(run_key=key, partition_key=day.isoformat(), tags={"trigger": "tibber_api"})
-            for day, key in sorted(ready.items())
-        ],
-        cursor=cursor,
-    )
-
-
 # --- reservoir sensor ------------------------------------------------------------------------------------------------
 
-def _source_of(name: str) -> str | None:
-    for source, prefixes in RESERVOIR_PREFIXES.items():
-        if any(name.startswith(prefix + "/") for prefix in prefixes):
-            return source
-    return None
-
-
 def new_reservoir_files(
-    reservoir: Reservoir, since: float, seen: dict[str, float]
+    reservoir: Reservoir, since: float, seen: dict[str, float], folders: Sequence[str]
 ) -> list[tuple[ReservoirFile, float]]:
     """Files whose sidecar was modified at or after ``since`` (epoch seconds) and whose name is not in ``seen``.
 
@@ -322,31 +89,30 @@ def new_reservoir_files(
     scan costs one ``stat`` per dated folder plus the recently changed folders' listings.
     """
     found = []
-    for prefixes in RESERVOIR_PREFIXES.values():
-        for prefix in prefixes:
-            base = reservoir.root / prefix
-            if not base.is_dir():
-                continue
-            with os.scandir(base) as folders:
-                dated = [f for f in folders if f.is_dir() and _DATE_DIR.match(f.name) and f.stat().st_mtime >= since]
-            for folder in dated:
-                with os.scandir(folder.path) as entries:
-                    sidecars = [e for e in entries if e.name.endswith(META_SUFFIX) and not e.name.startswith(".")]
-                for entry in sidecars:
-                    try:
-                        mtime = entry.stat().st_mtime
-                    except FileNotFoundError:  # removed by retention meanwhile
-                        continue
-                    stem = entry.name[: -len(META_SUFFIX)]
-                    name = f"{prefix}/{folder.name}/{stem}{PAYLOAD_SUFFIX}"
-                    if mtime < since or name in seen:
-                        continue
-                    try:
-                        with open(entry.path, encoding="utf-8") as handle:
-                            meta = json.load(handle)
-                    except (OSError, ValueError):
-                        continue
-                    found.append((ReservoirFile(reservoir.root / name, name, meta), mtime))
+    for prefix in folders:
+        base = reservoir.root / prefix
+        if not base.is_dir():
+            continue
+        with os.scandir(base) as dated_folders:
+            dated = [f for f in dated_folders if f.is_dir() and _DATE_DIR.match(f.name) and f.stat().st_mtime >= since]
+        for folder in dated:
+            with os.scandir(folder.path) as entries:
+                sidecars = [e for e in entries if e.name.endswith(META_SUFFIX) and not e.name.startswith(".")]
+            for entry in sidecars:
+                try:
+                    mtime = entry.stat().st_mtime
+                except FileNotFoundError:  # removed by retention meanwhile
+                    continue
+                stem = entry.name[: -len(META_SUFFIX)]
+                name = f"{prefix}/{folder.name}/{stem}{PAYLOAD_SUFFIX}"
+                if mtime < since or name in seen:
+                    continue
+                try:
+                    with open(entry.path, encoding="utf-8") as handle:
+                        meta = json.load(handle)
+                except (OSError, ValueError):
+                    continue
+                found.append((ReservoirFile(reservoir.root / name, name, meta), mtime))
     return found
 
 
@@ -359,15 +125,19 @@ def file_days(file: ReservoirFile) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def reservoir_run_requests(files: list[ReservoirFile], last: date) -> tuple[list[RunRequest], int]:
+def reservoir_run_requests(
+    files: list[ReservoirFile], last: date, sources: Sequence[Source]
+) -> tuple[list[RunRequest], int]:
     """Bronze -> silver runs per (source, covered day) of new files; returns them and the days outside the
     partitions (before the first, or not over yet)."""
     names: dict[tuple[str, date], set[str]] = defaultdict(set)
+    by_name = {source.name: source for source in sources}
     outside = 0
     for file in files:
-        source = _source_of(file.name)
-        if source is None:
+        owner = source_of_file(sources, file.name)
+        if owner is None:
             continue
+        source = owner.name
         for day in file_days(file):
             if FIRST_PARTITION <= day <= last:
                 names[(source, day)].add(file.name)
@@ -380,31 +150,47 @@ def reservoir_run_requests(files: list[ReservoirFile], last: date) -> tuple[list
             run_key=f"{source}:{day.isoformat()}:{digest}",
             job_name=job_name(source),
             partition_key=day.isoformat(),
-            asset_selection=[BRONZE_KEYS[source], SILVER_KEYS[source]],
+            asset_selection=[by_name[source].bronze_key, by_name[source].silver_key],
             tags={"trigger": "reservoir", "reservoir_files": str(len(listed))},
         ))
     return requests, outside
 
 
-@sensor(
-    jobs=[smard_job, tibber_job, redispatch_job],
-    minimum_interval_seconds=60,
+def reservoir_sensor_for(sources: Sequence[Source]):
+    """``reservoir_sensor`` over the reservoir folders of ``sources`` (those with a bronze layer), requesting each
+    source's job (``<source>_job``) for its bronze and silver assets."""
+    watched = [s for s in sources if s.reservoir_folders and s.bronze_key is not None]
+    folders = [folder for s in watched for folder in s.reservoir_folders]
+    jobs = [job for s in watched for job in s.jobs if job.name == job_name(s.name)]
+    return sensor(
+        name="reservoir_sensor",
+        jobs=jobs,
+        minimum_interval_seconds=60,
     description="Local stand-in for Auto Loader: new reservoir files (API fetches, live micro-batches, CSV imports) "
     "-> bronze and silver runs of the file's source for the local days the files cover. Cursor: time of the last "
     "scan and the names seen shortly before it.",
-)
-def reservoir_sensor(context: SensorEvaluationContext, reservoir: ReservoirResource):
-    state = _load_cursor(context.cursor)
+    )(_reservoir_evaluation(watched, folders))
+
+
+def _reservoir_evaluation(sources: Sequence[Source], folders: Sequence[str]):
+    def reservoir_sensor(context: SensorEvaluationContext, reservoir: ReservoirResource):
+        return _scan(context, reservoir, sources, folders)
+
+    return reservoir_sensor
+
+
+def _scan(context: SensorEvaluationContext, reservoir: ReservoirResource, sources, folders):
+    state = load_cursor(context.cursor)
     scan_started = time.time()
     if "scanned_at" in state:
         since = float(state["scanned_at"]) - RESERVOIR_SLACK_SECONDS
     else:
         since = scan_started - RESERVOIR_INITIAL_LOOKBACK.total_seconds()
     seen = {name: float(mtime) for name, mtime in (state.get("recent") or {}).items()}
-    found = new_reservoir_files(reservoir.store(), since, seen)
+    found = new_reservoir_files(reservoir.store(), since, seen, folders)
     seen.update({file.name: mtime for file, mtime in found})
     horizon = scan_started - RESERVOIR_SLACK_SECONDS
-    cursor = _dump_cursor({
+    cursor = dump_cursor({
         "scanned_at": scan_started,
         "recent": {name: mtime for name, mtime in sorted(seen.items()) if mtime >= horizon},
     })
@@ -414,7 +200,7 @@ def reservoir_sensor(context: SensorEvaluationContext, reservoir: ReservoirResou
             f"under {reservoir.store().root}",
             cursor=cursor,
         )
-    requests, outside = reservoir_run_requests([file for file, _ in found], last_partition())
+    requests, outside = reservoir_run_requests([file for file, _ in found], last_partition(), sources)
     if not requests:
         return SensorResult(
             skip_reason=f"reservoir: {len(found)} new file(s), but they cover no existing partition (days before "
@@ -424,5 +210,3 @@ def reservoir_sensor(context: SensorEvaluationContext, reservoir: ReservoirResou
     context.log.info(f"reservoir: {len(found)} new file(s) -> {len(requests)} bronze/silver run(s)")
     return SensorResult(run_requests=requests, cursor=cursor)
 
-
-SENSORS = [smard_api_sensor, tibber_api_sensor, reservoir_sensor]

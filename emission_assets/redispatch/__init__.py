@@ -8,3 +8,6 @@
 
 The data has no open licence: real files are never committed; tests use a synthetic file in the real layout.
 """
+
+# Importing any part of the source declares its tables in the lakehouse registry.
+from emission_assets.redispatch import tables as _tables  # noqa: E402,F401

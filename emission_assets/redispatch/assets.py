@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from emission_assets.lakehouse.bronze_ingest import checked_ingest, series_date
 from emission_assets.lakehouse.reservoir_integrity import REDISPATCH_RULES, Inspector
 from emission_assets.lakehouse.writer import day_predicate
+from emission_assets.orchestration.automation import daily_at, historical_eager
 from emission_assets.orchestration.metadata import OWNERS, table_metadata
 from emission_assets.orchestration.partitions import DAILY, day_range
 from emission_assets.orchestration.resources import ReservoirResource, SparkResource
@@ -52,6 +53,7 @@ class RedispatchReservoirConfig(Config):
     tags=TAGS,
     group_name="reservoir",
     **DAILY,
+    automation_condition=daily_at(7, 0),
     pool="netztransparenz_api",
     kinds={"csv"},
     owners=OWNERS,
@@ -107,6 +109,7 @@ def redispatch_reservoir(
     group_name="bronze",
     deps=[AssetKey(["reservoir", "redispatch_responses"])],
     **DAILY,
+    automation_condition=historical_eager(),
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description=bronze_redispatch.__doc__,
@@ -133,6 +136,7 @@ def redispatch_bronze(
     group_name="silver",
     deps=[AssetKey(["bronze", "redispatch_responses"])],
     **DAILY,
+    automation_condition=historical_eager(),
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Redispatch measures (netztransparenz.de), typed, one row per measure (latest download wins), "

@@ -17,9 +17,11 @@ from pyspark.sql import functions as F
 
 from emission_assets.lakehouse.bronze_ingest import checked_ingest
 from emission_assets.lakehouse.reservoir_integrity import SMARD_RULES, Inspector
+from emission_assets.orchestration.automation import daily_at, historical_eager
 from emission_assets.orchestration.metadata import OWNERS, preview, table_metadata
 from emission_assets.orchestration.partitions import DAILY, day_range
-from emission_assets.orchestration.resources import ReservoirResource, SmardResource, SparkResource
+from emission_assets.orchestration.resources import ReservoirResource, SparkResource
+from emission_assets.smard.resources import SmardResource
 from emission_assets.orchestration.silver_guards import (
     SERIES_CHECK,
     SERIES_CHECK_DESCRIPTION,
@@ -68,6 +70,7 @@ class SmardReservoirConfig(Config):
     tags={"source": "smard"},
     group_name="reservoir",
     **DAILY,
+    automation_condition=daily_at(6, 30),
     pool="smard_api",
     kinds={"json"},
     owners=OWNERS,
@@ -124,6 +127,7 @@ def smard_reservoir(
     group_name="bronze",
     deps=[AssetKey(["reservoir", "smard_responses"])],
     **DAILY,
+    automation_condition=historical_eager(),
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description=bronze_smard.__doc__,
@@ -219,6 +223,7 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
     group_name="silver",
     deps=[AssetKey(["bronze", "smard_responses"])],
     **DAILY,
+    automation_condition=historical_eager(),
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Grid production per interval x region x production type (SMARD), latest download wins.",

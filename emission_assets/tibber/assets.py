@@ -19,9 +19,11 @@ from pyspark.sql import functions as F
 
 from emission_assets.lakehouse.bronze_ingest import checked_ingest, series_date
 from emission_assets.lakehouse.reservoir_integrity import TIBBER_RULES, Inspector
+from emission_assets.orchestration.automation import daily_at, historical_eager
 from emission_assets.orchestration.metadata import OWNERS, preview, table_metadata
 from emission_assets.orchestration.partitions import DAILY, day_range
-from emission_assets.orchestration.resources import ReservoirResource, SparkResource, TibberResource
+from emission_assets.orchestration.resources import ReservoirResource, SparkResource
+from emission_assets.tibber.resources import TibberResource
 from emission_assets.orchestration.silver_guards import (
     SERIES_CHECK,
     SERIES_CHECK_DESCRIPTION,
@@ -64,6 +66,7 @@ class TibberReservoirConfig(Config):
     tags={"source": "tibber"},
     group_name="reservoir",
     **DAILY,
+    automation_condition=daily_at(6, 45),
     pool="tibber_api",
     kinds={"json"},
     owners=OWNERS,
@@ -104,6 +107,7 @@ def tibber_reservoir(
     group_name="bronze",
     deps=[AssetKey(["reservoir", "tibber_responses"])],
     **DAILY,
+    automation_condition=historical_eager(),
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description=bronze_tibber.__doc__,
@@ -196,6 +200,7 @@ def day_hours(day: date) -> int:
     group_name="silver",
     deps=[AssetKey(["bronze", "tibber_responses"])],
     **DAILY,
+    automation_condition=historical_eager(),
     kinds={"spark", "delta", "databricks"},
     owners=OWNERS,
     description="Household consumption per interval and home (Tibber hourly API, or live quarter-hours where the "

@@ -1,0 +1,22 @@
+"""The SMARD API resource (part of the SMARD source's descriptor)."""
+from __future__ import annotations
+
+import os
+
+from dagster import ConfigurableResource
+
+from emission_assets.smard.client import BASE_URL_ENV, DEFAULT_BASE_URL, SmardClient
+
+
+class SmardResource(ConfigurableResource):
+    """SMARD chart-data API; a ``file://`` base URL replays recorded responses through the same client."""
+
+    base_url: str = DEFAULT_BASE_URL
+    retries: int = 5
+
+    def client(self) -> SmardClient:
+        return SmardClient(self.base_url, retries=self.retries)
+
+
+def smard_resource_from_env() -> SmardResource:
+    return SmardResource(base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)

@@ -12,14 +12,15 @@ from emission_assets.orchestration.maintenance import lakehouse_maintenance_job
 from emission_assets.orchestration.retention import retention_job_for
 from emission_assets.orchestration.schedules import lakehouse_maintenance_schedule
 from emission_assets.orchestration.sensors import reservoir_sensor_for
-from emission_assets.sources import SOURCES, resources_for_environment
+from emission_assets.sources import all_sources, resources_for_environment
 
 
 def shared_definitions() -> Definitions:
     """Definitions over every source at once: they read the descriptors, not a list of their own."""
+    sources = all_sources()
     return Definitions(
-        jobs=[retention_job_for(SOURCES), lakehouse_maintenance_job],
-        sensors=[reservoir_sensor_for(SOURCES), automation_sensor()],
+        jobs=[retention_job_for(sources), lakehouse_maintenance_job],
+        sensors=[reservoir_sensor_for(sources), automation_sensor()],
         schedules=[lakehouse_maintenance_schedule],
     )
 
@@ -29,7 +30,7 @@ def build_definitions() -> Definitions:
     # step launcher (locally the launcher resource is a no-op). In-process: one embedded Spark server serves every
     # step of a run (a server per step would cost start-up).
     return Definitions.merge(
-        *(source.definitions(with_step_launcher) for source in SOURCES),
+        *(source.definitions(with_step_launcher) for source in all_sources()),
         Definitions(assets=with_step_launcher([emissions_report_asset])),
         shared_definitions(),
         Definitions(resources=resources_for_environment(), executor=in_process_executor),

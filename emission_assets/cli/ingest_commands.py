@@ -116,10 +116,10 @@ def import_redispatch_csv_command(files) -> None:
 def live_command(home_id, flush_seconds, duration, ws_url) -> None:
     """Record the Pulse live stream (liveMeasurement) into the reservoir as micro-batch files."""
     from emission_assets.lakehouse.reservoir import Reservoir
-    from emission_assets.tibber.resources import DEFAULT_TIBBER_URL, TIBBER_URL_ENV, TibberResource
     from emission_assets.orchestration.run_control import check_writable
     from emission_assets.tibber.client import TibberAuthError, TibberError, TibberHomeError, token_from_environment
     from emission_assets.tibber.live import LiveAuthError, run_live_from_env
+    from emission_assets.tibber.resources import DEFAULT_TIBBER_URL, TIBBER_URL_ENV, TibberResource
 
     api_url = check_url(TIBBER_URL_ENV, os.environ[TIBBER_URL_ENV], ("https", "http", "sample")) \
         if os.environ.get(TIBBER_URL_ENV) else DEFAULT_TIBBER_URL

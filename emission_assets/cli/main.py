@@ -12,6 +12,9 @@ from emission_assets.cli.ui import ui_command
 @click.group(cls=CommandLine)
 def main() -> None:
     """CO2 of a household's electricity: SMARD grid production, Tibber consumption, four attribution models."""
+    from emission_assets.sources import declare_tables
+
+    declare_tables()  # a new process's lakehouse session registers every source's tables
 
 
 for command in (materialize_command, import_group, live_command, query_command, maintain_command, reset_command,

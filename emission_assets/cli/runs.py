@@ -1,7 +1,6 @@
 """Materialise runs through Dagster's public API, with the console logger and the CLI's failure lines."""
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date
 
@@ -45,8 +44,8 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     )
 
     from emission_assets.definitions import build_definitions
-    from emission_assets.orchestration.deployment import resources_for_environment
     from emission_assets.orchestration.run_control import check_writable
+    from emission_assets.sources import resources_for_environment
 
     resources = resources_for_environment()  # raises DeploymentConfigError naming a missing Databricks setting
     home = paths()
@@ -86,13 +85,18 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
 
 
 def default_selection():
-    """Every asset, less the Tibber path when no Tibber source is configured (a SMARD-only user needs no token)."""
+    """Every asset, less the sources that are not configured (``Source.configured``: a SMARD-only user needs no
+    Tibber token)."""
     from dagster import AssetSelection
 
-    if os.environ.get("TIBBER_TOKEN") or os.environ.get("TIBBER_SECRET_SCOPE") or os.environ.get("TIBBER_API_URL"):
-        return AssetSelection.all()
-    click.echo("Tibber consumption skipped: set TIBBER_TOKEN (or TIBBER_API_URL=sample://tibber) to include it", err=True)
-    return AssetSelection.all() - AssetSelection.tag("source", "tibber")
+    from emission_assets.sources import all_sources
+
+    selection = AssetSelection.all()
+    for source in all_sources():
+        if not source.configured():
+            click.echo(source.unconfigured_note, err=True)
+            selection = selection - AssetSelection.tag("source", source.name)
+    return selection
 
 
 RUN_JOB_NAME = "__ephemeral_asset_job__"  # the name dagster.materialize() gives its runs, kept for the run history
@@ -103,13 +107,16 @@ def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | 
     a killed process are recovered first, and the run is tagged with this process (see ``run_control``)."""
     import uuid
 
-    from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
+    from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
 
     from emission_assets.definitions import ASSETS
     from emission_assets.orchestration.run_control import RunProgress, SignalGuard, process_tags, recover_stale_runs
+    from emission_assets.orchestration.source import source_named
+    from emission_assets.sources import all_sources
 
-    fetches_smard = AssetKey(["reservoir", "smard_responses"]) in keys
-    ops = {"reservoir__smard_responses": {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
+    smard = source_named(all_sources(), "smard")  # --region/--resolution configure SMARD's reservoir
+    fetches_smard = smard.reservoir_key in keys
+    ops = {smard.reservoir_op_name: {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
     run_id = str(uuid.uuid4())
     with DagsterInstance.get() as instance:
         recover_stale_runs(instance)
@@ -192,14 +199,11 @@ def _expected_failure(qualified_name: str) -> bool:
     from pydoc import locate
 
     from emission_assets.lakehouse.writer import ConcurrentWriteError
-    from emission_assets.redispatch.client import NetztransparenzError
-    from emission_assets.smard.client import SmardRequestError
-    from emission_assets.tibber.client import TibberError
+    from emission_assets.sources import all_sources
 
     cls = locate(qualified_name)
-    return isinstance(cls, type) and issubclass(
-        cls, (UserInputError, SmardRequestError, TibberError, NetztransparenzError, ConcurrentWriteError)
-    )
+    source_errors = tuple(error for source in all_sources() for error in source.expected_errors)
+    return isinstance(cls, type) and issubclass(cls, (UserInputError, ConcurrentWriteError, *source_errors))
 
 
 def _step_error(result):

@@ -21,7 +21,6 @@ from emission_assets.orchestration.automation import daily_at, historical_eager
 from emission_assets.orchestration.metadata import OWNERS, preview, table_metadata
 from emission_assets.orchestration.partitions import DAILY, day_range
 from emission_assets.orchestration.resources import ReservoirResource, SparkResource
-from emission_assets.smard.resources import SmardResource
 from emission_assets.orchestration.silver_guards import (
     SERIES_CHECK,
     SERIES_CHECK_DESCRIPTION,
@@ -49,6 +48,7 @@ from emission_assets.smard.catalog import (
     check_resolution,
     series,
 )
+from emission_assets.smard.resources import SmardResource
 from emission_assets.smard.silver import production_from_bronze, quality_summary, unparsed_payloads
 from emission_assets.smard.windows import stored_windows
 from emission_assets.timeutil import days_between, expected_intervals, month_spans

@@ -23,7 +23,6 @@ from emission_assets.orchestration.automation import daily_at, historical_eager
 from emission_assets.orchestration.metadata import OWNERS, preview, table_metadata
 from emission_assets.orchestration.partitions import DAILY, day_range
 from emission_assets.orchestration.resources import ReservoirResource, SparkResource
-from emission_assets.tibber.resources import TibberResource
 from emission_assets.orchestration.silver_guards import (
     SERIES_CHECK,
     SERIES_CHECK_DESCRIPTION,
@@ -45,6 +44,7 @@ from emission_assets.tibber.bronze import TABLE as BRONZE_TIBBER_TABLE
 from emission_assets.tibber.bronze import file_date_range
 from emission_assets.tibber.layout import HOURLY, LIVE, stored_files
 from emission_assets.tibber.pseudonyms import MISSING_KEY, refresh_pseudonyms
+from emission_assets.tibber.resources import TibberResource
 from emission_assets.tibber.silver import DEFAULT_EV_CHARGE_KW, consumption_from_bronze
 from emission_assets.tibber.silver import quality_summary as consumption_quality
 from emission_assets.tibber.silver import unparsed_payloads as consumption_unparsed

@@ -335,7 +335,7 @@ def test_a_bug_in_a_command_is_not_turned_into_a_user_error(monkeypatch):
     ("SMARD_SENSOR_RESOLUTIONS", "day", ["SMARD_SENSOR_RESOLUTIONS='day'", "quarterhour, hour"]),
 ])
 def test_the_smard_sensor_settings_name_the_bad_variable(name, value, words, monkeypatch):
-    from emission_assets.orchestration.sensors import SmardWatch
+    from emission_assets.smard.sensors import SmardWatch
 
     monkeypatch.setenv(name, value)
     with pytest.raises(UserInputError, match=re.escape(words[0])) as error:
@@ -351,8 +351,9 @@ def test_a_negative_settle_time_in_run_config_is_rejected_before_any_fetch(settl
     from dagster import DagsterInstance, materialize
 
     from emission_assets.cli import failure_message
-    from emission_assets.orchestration.resources import ReservoirResource, SmardResource
+    from emission_assets.orchestration.resources import ReservoirResource
     from emission_assets.smard.assets import smard_reservoir
+    from emission_assets.smard.resources import SmardResource
 
     fake_smard.publish_weeks(date(2024, 3, 25), 1)  # with a valid config the run would fetch and succeed
     with DagsterInstance.ephemeral() as instance:

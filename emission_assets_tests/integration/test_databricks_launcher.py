@@ -14,18 +14,16 @@ from dagster import (
     in_process_executor,
     instance_for_test,
     reconstructable,
+    serialize_value,
 )
-from dagster._serdes import serialize_value
 
 from emission_assets.cli import run_materialize
 from emission_assets.lakehouse.session import open_lakehouse
-from emission_assets.orchestration.deployment import (
-    resources_for_environment,
-    with_step_launcher,
-)
+from emission_assets.orchestration.deployment import with_step_launcher
 from emission_assets.settings import paths
 from emission_assets.smard.assets import silver_production
 from emission_assets.smard.catalog import GENERATION_FILTERS
+from emission_assets.sources import resources_for_environment
 from emission_assets_tests.support.fake_databricks import FakeDatabricks
 
 DAY = date(2024, 4, 2)

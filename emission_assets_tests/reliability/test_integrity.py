@@ -18,12 +18,12 @@ from werkzeug import Request, Response
 from emission_assets.definitions import ASSETS
 from emission_assets.lakehouse.reservoir import QUARANTINE_DIR, Reservoir, SidecarError
 from emission_assets.lakehouse.reservoir_integrity import SMARD_RULES, Inspector
-from emission_assets.orchestration.deployment import resources_for_environment
 from emission_assets.orchestration.resources import ReservoirResource, SparkResource
 from emission_assets.redispatch.assets import REDISPATCH_ASSETS
 from emission_assets.redispatch.layout import import_redispatch_csv
 from emission_assets.settings import paths
 from emission_assets.smard.windows import build_window, store_window
+from emission_assets.sources import resources_for_environment
 from emission_assets.tibber import sample
 from emission_assets.timeutil import UTC, day_bounds_utc, local_midnight, to_epoch_ms, week_start
 from emission_assets_tests.reliability.test_fault_injection import (

@@ -1,25 +1,19 @@
-"""The code location with the orchestration added, for sensor/schedule contexts that resolve partitioned jobs."""
+"""The code location with every source's jobs, sensors and schedules, for contexts that resolve partitioned jobs."""
 import pytest
-from dagster import Definitions, in_process_executor
+from dagster import Definitions
 
 
 def resources_for_tests() -> dict:
-    """The code location's resources (the deployment helper where it exists, else ``resources_from_env``)."""
-    try:
-        from emission_assets.orchestration.deployment import resources_for_environment
-    except ImportError:
-        from emission_assets.orchestration.resources import resources_from_env as resources_for_environment
+    """The code location's resources (every source's, as the code location builds them)."""
+    from emission_assets.sources import resources_for_environment
+
     return resources_for_environment()
 
 
 def build_orchestrated_definitions() -> Definitions:
-    from emission_assets.definitions import ASSETS
-    from emission_assets.orchestration import ORCHESTRATION
+    from emission_assets.definitions import build_definitions
 
-    return Definitions(
-        assets=ASSETS, jobs=ORCHESTRATION["jobs"], sensors=ORCHESTRATION["sensors"],
-        schedules=ORCHESTRATION["schedules"], resources=resources_for_tests(), executor=in_process_executor,
-    )
+    return build_definitions()
 
 
 @pytest.fixture(scope="session")

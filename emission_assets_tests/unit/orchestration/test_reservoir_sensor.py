@@ -6,7 +6,7 @@ from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.orchestration.resources import ReservoirResource
-from emission_assets.orchestration.sensors import file_days, reservoir_sensor
+from emission_assets.orchestration.sensors import file_days, reservoir_sensor_for
 from emission_assets.redispatch.layout import import_redispatch_csv
 from emission_assets.smard.csv_import import import_smard_csv
 from emission_assets.smard.windows import build_window, store_window
@@ -16,14 +16,15 @@ from emission_assets_tests.support.paths import FIXTURES
 from emission_assets_tests.unit.orchestration.conftest import build_orchestrated_definitions
 
 DEFS = build_orchestrated_definitions()
+reservoir_sensor = DEFS.get_repository_def().get_sensor_def("reservoir_sensor")
 MONDAY = date(2022, 6, 6)
 
 
-def evaluate(root: Path, cursor=None):
+def evaluate(root: Path, cursor=None, sensor=reservoir_sensor):
     with DagsterInstance.ephemeral() as instance:
         context = build_sensor_context(cursor=cursor, instance=instance, definitions=DEFS,
                                        resources={"reservoir": ReservoirResource(root=str(root))})
-        return reservoir_sensor.evaluate_tick(context)
+        return sensor.evaluate_tick(context)
 
 
 def store_week(reservoir: Reservoir, monday: date, filter_id: int = 1223):
@@ -107,3 +108,17 @@ def test_days_that_are_no_partition_are_skipped_with_a_reason(tmp_path):
 def test_empty_reservoir_skips(tmp_path):
     result = evaluate(tmp_path / "nothing")
     assert not result.run_requests and "no new files" in result.skip_message
+
+
+def test_the_sensor_watches_the_folders_its_source_descriptors_name(tmp_path):
+    """Built from the SMARD descriptor alone, the sensor neither sees Tibber's files nor requests Tibber's job."""
+    from emission_assets.smard.definitions import SOURCE as SMARD
+
+    root = tmp_path / "reservoir"
+    reservoir = Reservoir(root)
+    store_week(reservoir, MONDAY)
+    store_live_batch(reservoir, home_id="home-1", written_at=datetime.now(UTC),
+                     measurements=[{"timestamp": "2022-06-07T10:00:00+02:00", "power": 500.0}])
+    assert by_source(evaluate(root)) == {"smard": week(MONDAY), "tibber": ["2022-06-07"]}
+    only_smard = evaluate(root, sensor=reservoir_sensor_for([SMARD]))
+    assert by_source(only_smard) == {"smard": week(MONDAY)}

@@ -3,12 +3,15 @@ from datetime import date, datetime, timedelta
 
 from emission_assets.lakehouse.reservoir import META_SUFFIX, Reservoir
 from emission_assets.orchestration.resources import ReservoirResource, SparkResource
-from emission_assets.orchestration.retention import delete_expired, expired_files, retention_job, source_of
+from emission_assets.orchestration.retention import delete_expired, expired_files, retention_job_for, source_of
 from emission_assets.smard.windows import build_window, store_window
+from emission_assets.sources import all_sources
 from emission_assets.tibber.layout import store_live_batch
 from emission_assets.timeutil import UTC, local_midnight, to_epoch_ms
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+SOURCES = all_sources()
+retention_job = retention_job_for(SOURCES)
 
 
 def window(reservoir: Reservoir, fetched_at: datetime, filter_id: int = 1223):
@@ -44,7 +47,7 @@ def test_only_old_ingested_files_go(tmp_path):
 
     removed = delete_expired(reservoir, ingested, timedelta(days=30), NOW)
     assert sorted(f.name for f in removed) == sorted([old_ingested.name, old_live.name])
-    assert {source_of(f.name) for f in removed} == {"smard", "tibber"}
+    assert {source_of(f.name, SOURCES) for f in removed} == {"smard", "tibber"}
     for gone in (old_ingested, old_live):
         assert not gone.path.exists() and not sidecar(gone).exists()
     for kept in (old_not_ingested, young_ingested):
@@ -73,7 +76,7 @@ def test_retention_job_reads_bronze_file_names(tmp_path, spark):
     assert result.success
     output = result.output_for_node("reservoir_retention")
     assert output["removed"] == [ingested.name]
-    assert output["per_source"] == {"smard": 1, "tibber": 0, "redispatch": 0}
+    assert output["per_source"] == {"smard": 1, "tibber": 0, "redispatch": 0}  # the sources with a reservoir
     assert not ingested.path.exists()
     assert not_ingested.path.exists() and young.path.exists()
 

@@ -1,15 +1,11 @@
-"""Daily schedules request yesterday's partition; revision schedules re-fetch days 1, 7 and 30 days after them."""
+"""Revision schedules re-fetch days 1, 7 and 30 days after them (yesterday's fetch is a cron-based automation
+condition now: test_automation.py)."""
 from datetime import datetime
 
 from dagster import DefaultScheduleStatus, build_schedule_context, validate_run_config
 
-from emission_assets.orchestration.schedules import (
-    SCHEDULES,
-    smard_daily_schedule,
-    smard_revision_schedule,
-    tibber_daily_schedule,
-    tibber_revision_schedule,
-)
+from emission_assets.smard.jobs import smard_revision_schedule
+from emission_assets.tibber.jobs import tibber_revision_schedule
 from emission_assets.timeutil import BERLIN
 from emission_assets_tests.unit.orchestration.conftest import build_orchestrated_definitions
 
@@ -29,17 +25,8 @@ def evaluate(schedule, moment: datetime):
     return resolved(schedule).evaluate_tick(context)
 
 
-def test_daily_schedule_requests_yesterday():
-    result = evaluate(smard_daily_schedule, datetime(2022, 6, 2, 6, 30, tzinfo=BERLIN))
-    assert [r.partition_key for r in result.run_requests] == ["2022-06-01"]
-    assert resolved(smard_daily_schedule).cron_schedule == "30 6 * * *"
-    assert resolved(smard_daily_schedule).execution_timezone == "Europe/Berlin"
-    tibber = evaluate(tibber_daily_schedule, datetime(2024, 3, 31, 6, 45, tzinfo=BERLIN))  # DST day
-    assert [r.partition_key for r in tibber.run_requests] == ["2024-03-30"]
-
-
 def test_all_schedules_start_stopped():
-    assert {resolved(s).default_status for s in SCHEDULES} == {DefaultScheduleStatus.STOPPED}
+    assert {s.default_status for s in REPOSITORY.schedule_defs} == {DefaultScheduleStatus.STOPPED}
 
 
 def test_revision_schedule_refreshes_recent_days():

@@ -21,7 +21,6 @@ a sidecar without payload covers nothing, so the reservoir step fetches its days
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
@@ -35,11 +34,11 @@ from emission_assets.lakehouse.reservoir import (
     Reservoir,
     ReservoirFile,
 )
-from emission_assets.timeutil import UTC, day_bounds_utc, days_between, local_date_of_ms, local_midnight, to_epoch_ms
+from emission_assets.timeutil import UTC, day_bounds_utc, days_between, local_date_of_ms, to_epoch_ms
 
 NONE = type(None)
 COMMON_KEYS = {"sha256": (str,), "bytes": (int,), "fetched_at": (str,), "source": (str,), "url": (str, NONE)}
-_STAMP = r"__\d{8}T\d{12}Z\.json$"
+STAMP = r"__\d{8}T\d{12}Z\.json$"
 MAX_NAMED = 10  # files named in one warning or error line; the metadata lists up to 50
 
 
@@ -334,121 +333,6 @@ def _named(items: list[str], sep: str = ", ") -> str:
     return sep.join(items[:MAX_NAMED]) + more
 
 
-# --- the sources ---------------------------------------------------------------------------------------------------
-
-def _materialize(first: date, last: date, source: str, extra: str = "") -> str:
+def materialize_hint(first: date, last: date, source: str, extra: str = "") -> str:
+    """The command that fetches a source's days again (a source's ``repair`` text starts with it)."""
     return f"emission-tracker materialize --start {first.isoformat()} --end {last.isoformat()} --select 'tag:source={source}'{extra}"
-
-
-def _smard_rules() -> SourceRules:
-    from emission_assets.smard.catalog import series
-
-    pattern = re.compile(r"(\d+)_([A-Za-z0-9]+)_(quarterhour|hour)_(\d+)" + _STAMP)
-
-    def describe(key: tuple) -> str:
-        region, filter_id = key
-        try:
-            return f"{region} {series(int(filter_id)).name}"
-        except (KeyError, ValueError):
-            return f"{region} filter {filter_id}"
-
-    def from_name(name: str) -> dict | None:
-        found = pattern.search(PurePosixPath(name).name)
-        if not found:
-            return None
-        window_start = int(found.group(4))  # a window spans the local week from its start
-        window_end = to_epoch_ms(local_midnight(local_date_of_ms(window_start) + timedelta(days=7)))
-        return {"filter_id": int(found.group(1)), "region": found.group(2), "resolution": found.group(3),
-                "window_start_ms": window_start, "series_start_ms": window_start, "series_end_ms": window_end}
-
-    def repair(damaged: list[Damage], first: date, last: date) -> str:
-        metas = [d.meta or {} for d in damaged]
-        regions = sorted({m.get("region") for m in metas if m.get("region") not in (None, "DE")})
-        extra = "".join(f" --region {r}" for r in (["DE", *regions] if regions else []))
-        if any(m.get("resolution") == "hour" for m in metas):
-            extra += " --resolution hour"
-        return f"{_materialize(first, last, 'smard', extra)} (its reservoir step fetches the days again from SMARD)"
-
-    return SourceRules(
-        source="smard",
-        required={"filter_id": (int,), "region": (str,), "resolution": (str,), "window_start_ms": (int,),
-                  "series_start_ms": (int, NONE), "series_end_ms": (int, NONE)},
-        key=lambda meta: (meta["region"], int(meta["filter_id"])),
-        describe=describe,
-        span=lambda meta: (None if meta.get("series_start_ms") is None
-                           else (int(meta["series_start_ms"]), int(meta["series_end_ms"]))),
-        meta_from_name=from_name,
-        repair=repair,
-    )
-
-
-def _tibber_rules() -> SourceRules:
-    from emission_assets.tibber.layout import HOURLY, home_part
-
-    hourly = re.compile(r"^(.+)_(\d+)_(\d+)" + _STAMP)
-    live = re.compile(r"^(.+)_(\d+)" + _STAMP)
-
-    def from_name(name: str) -> dict | None:
-        path = PurePosixPath(name)
-        kind = path.parent.parent.name
-        if kind == HOURLY and (found := hourly.match(path.name)):
-            return {"kind": kind, "home_id": found.group(1), "series_start_ms": int(found.group(2)),
-                    "series_end_ms": int(found.group(3))}
-        if (found := live.match(path.name)) and kind != HOURLY:
-            first = int(found.group(2))
-            return {"kind": kind, "home_id": found.group(1), "series_start_ms": first, "series_end_ms": first + 1}
-        return None
-
-    def repair(damaged: list[Damage], first: date, last: date) -> str:
-        live_lost = any((d.meta or {}).get("kind") != HOURLY for d in damaged)
-        return (f"{_materialize(first, last, 'tibber')} (its reservoir step fetches the days' hourly consumption "
-                "again from the Tibber API" + ("; live measurements cannot be fetched again, hourly values replace "
-                                              "them" if live_lost else "") + ")")
-
-    return SourceRules(
-        source="tibber",
-        required={"kind": (str,), "home_id": (str,), "series_start_ms": (int,), "series_end_ms": (int,)},
-        key=lambda meta: (home_part(meta["home_id"]),),
-        describe=lambda key: "Tibber consumption",
-        span=lambda meta: (int(meta["series_start_ms"]), int(meta["series_end_ms"])),
-        meta_from_name=from_name,
-        repair=repair,
-    )
-
-
-def _redispatch_rules() -> SourceRules:
-    from emission_assets.redispatch.client import CLIENT_ID_ENV, CLIENT_SECRET_ENV
-    from emission_assets.redispatch.layout import API, CSV_IMPORT, coverage_ms
-
-    pattern = re.compile(r"^(\d+)_(\d+)" + _STAMP)
-
-    def from_name(name: str) -> dict | None:
-        found = pattern.match(PurePosixPath(name).name)
-        return {"series_start_ms": int(found.group(1)), "series_end_ms": int(found.group(2))} if found else None
-
-    def repair(damaged: list[Damage], first: date, last: date) -> str:
-        sources = {(d.meta or {}).get("source") for d in damaged}
-        steps = []
-        if sources - {API}:
-            steps.append("import the downloaded CSV again (`emission-tracker import redispatch-csv <file>`): an "
-                         "imported file cannot be fetched again")
-        if sources - {CSV_IMPORT}:
-            steps.append(f"with {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} set, {_materialize(first, last, 'redispatch')}"
-                         " (its reservoir step fetches the days again)")
-        return "; or ".join(steps)
-
-    return SourceRules(
-        source="redispatch",
-        required={"series_start_ms": (int,), "series_end_ms": (int,)},
-        key=lambda meta: (),
-        describe=lambda key: "redispatch",
-        span=lambda meta: tuple(int(v) for v in coverage_ms(ReservoirFile(None, "", meta))),  # type: ignore[arg-type]
-        meta_from_name=from_name,
-        repair=repair,
-        text=False,  # bronze decodes it with per-line fallbacks (redispatch.parse.decode_text)
-    )
-
-
-SMARD_RULES = _smard_rules()
-TIBBER_RULES = _tibber_rules()
-REDISPATCH_RULES = _redispatch_rules()

@@ -19,7 +19,7 @@ from pydantic import Field
 from pyspark.sql import functions as F
 
 from emission_assets.lakehouse.bronze_ingest import checked_ingest, series_date
-from emission_assets.lakehouse.reservoir_integrity import REDISPATCH_RULES, Inspector
+from emission_assets.lakehouse.reservoir_integrity import Inspector
 from emission_assets.lakehouse.writer import day_predicate
 from emission_assets.orchestration.automation import daily_at, historical_eager
 from emission_assets.orchestration.metadata import OWNERS, table_metadata
@@ -32,6 +32,7 @@ from emission_assets.redispatch.client import (
     NetztransparenzClient,
     credentials_from_env,
 )
+from emission_assets.redispatch.integrity import REDISPATCH_RULES
 from emission_assets.redispatch.layout import API, missing_days, store_csv, stored_files
 from emission_assets.redispatch.silver import TABLE as SILVER_TABLE
 from emission_assets.redispatch.silver import redispatch_from_bronze

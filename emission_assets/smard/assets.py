@@ -16,7 +16,7 @@ from pydantic import Field
 from pyspark.sql import functions as F
 
 from emission_assets.lakehouse.bronze_ingest import checked_ingest
-from emission_assets.lakehouse.reservoir_integrity import SMARD_RULES, Inspector
+from emission_assets.lakehouse.reservoir_integrity import Inspector
 from emission_assets.orchestration.automation import daily_at, historical_eager
 from emission_assets.orchestration.metadata import OWNERS, preview, table_metadata
 from emission_assets.orchestration.partitions import DAILY, day_range
@@ -48,6 +48,7 @@ from emission_assets.smard.catalog import (
     check_resolution,
     series,
 )
+from emission_assets.smard.integrity import SMARD_RULES
 from emission_assets.smard.resources import SmardResource
 from emission_assets.smard.silver import production_from_bronze, quality_summary, unparsed_payloads
 from emission_assets.smard.windows import stored_windows

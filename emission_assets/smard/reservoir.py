@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile
-from emission_assets.lakehouse.reservoir_integrity import SMARD_RULES, Inspector
+from emission_assets.lakehouse.reservoir_integrity import Inspector
 from emission_assets.smard.catalog import series
 from emission_assets.smard.client import SmardClient, SmardRequestError
+from emission_assets.smard.integrity import SMARD_RULES
 from emission_assets.smard.windows import (
     covered_days,
     describe,

@@ -18,7 +18,7 @@ from pydantic import Field
 from pyspark.sql import functions as F
 
 from emission_assets.lakehouse.bronze_ingest import checked_ingest, series_date
-from emission_assets.lakehouse.reservoir_integrity import TIBBER_RULES, Inspector
+from emission_assets.lakehouse.reservoir_integrity import Inspector
 from emission_assets.orchestration.automation import daily_at, historical_eager
 from emission_assets.orchestration.metadata import OWNERS, preview, table_metadata
 from emission_assets.orchestration.partitions import DAILY, day_range
@@ -42,6 +42,7 @@ from emission_assets.tibber import bronze as bronze_tibber
 from emission_assets.tibber import reservoir as tibber_fill
 from emission_assets.tibber.bronze import TABLE as BRONZE_TIBBER_TABLE
 from emission_assets.tibber.bronze import file_date_range
+from emission_assets.tibber.integrity import TIBBER_RULES
 from emission_assets.tibber.layout import HOURLY, LIVE, stored_files
 from emission_assets.tibber.pseudonyms import MISSING_KEY, refresh_pseudonyms
 from emission_assets.tibber.resources import TibberResource

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile, covered_days
-from emission_assets.lakehouse.reservoir_integrity import TIBBER_RULES, Inspector
+from emission_assets.lakehouse.reservoir_integrity import Inspector
+from emission_assets.tibber.integrity import TIBBER_RULES
 from emission_assets.tibber.layout import HOURLY, store_hourly_page, stored_files
 from emission_assets.timeutil import day_bounds_utc, days_between
 

@@ -17,11 +17,12 @@ from werkzeug import Request, Response
 
 from emission_assets.definitions import ASSETS
 from emission_assets.lakehouse.reservoir import QUARANTINE_DIR, Reservoir, SidecarError
-from emission_assets.lakehouse.reservoir_integrity import SMARD_RULES, Inspector
+from emission_assets.lakehouse.reservoir_integrity import Inspector
 from emission_assets.orchestration.resources import ReservoirResource, SparkResource
 from emission_assets.redispatch.assets import REDISPATCH_ASSETS
 from emission_assets.redispatch.layout import import_redispatch_csv
 from emission_assets.settings import paths
+from emission_assets.smard.integrity import SMARD_RULES
 from emission_assets.smard.windows import build_window, store_window
 from emission_assets.sources import resources_for_environment
 from emission_assets.tibber import sample
@@ -366,7 +367,8 @@ def test_quarantine_never_overwrites_and_finishes_a_move_cut_short(tmp_path):
 
 
 def test_a_quarantined_live_batch_is_covered_by_an_hourly_page_and_otherwise_named_with_its_day(tmp_path):
-    from emission_assets.lakehouse.reservoir_integrity import TIBBER_RULES, ReservoirIntegrityError
+    from emission_assets.lakehouse.reservoir_integrity import ReservoirIntegrityError
+    from emission_assets.tibber.integrity import TIBBER_RULES
     from emission_assets.tibber.layout import HOURLY, LIVE, store_hourly_page, store_live_batch, stored_files
 
     day = date(2024, 4, 17)

@@ -14,9 +14,9 @@ import os
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from emission_assets.lakehouse.columns import local_date
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.smard.bronze import TABLE
-from emission_assets.smard.silver import local_date
 
 ENABLE_ENV = "EMISSION_BRONZE_AUTOLOADER"
 SMARD_FILE = r"(\d+)_([A-Za-z0-9]+)_(quarterhour|hour)_(\d+)__(\d{8}T\d{12}Z)\.json$"

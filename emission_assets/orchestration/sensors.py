@@ -162,24 +162,23 @@ def reservoir_sensor_for(sources: Sequence[Source]):
     watched = [s for s in sources if s.reservoir_folders and s.bronze_key is not None]
     folders = [folder for s in watched for folder in s.reservoir_folders]
     jobs = [job for s in watched for job in s.jobs if job.name == job_name(s.name)]
-    return sensor(
+
+    @sensor(
         name="reservoir_sensor",
         jobs=jobs,
         minimum_interval_seconds=60,
-    description="Local stand-in for Auto Loader: new reservoir files (API fetches, live micro-batches, CSV imports) "
-    "-> bronze and silver runs of the file's source for the local days the files cover. Cursor: time of the last "
-    "scan and the names seen shortly before it.",
-    )(_reservoir_evaluation(watched, folders))
-
-
-def _reservoir_evaluation(sources: Sequence[Source], folders: Sequence[str]):
+        description="Local stand-in for Auto Loader: new reservoir files (API fetches, live micro-batches, CSV "
+        "imports) -> bronze and silver runs of the file's source for the local days the files cover. Cursor: time "
+        "of the last scan and the names seen shortly before it.",
+    )
     def reservoir_sensor(context: SensorEvaluationContext, reservoir: ReservoirResource):
-        return _scan(context, reservoir, sources, folders)
+        return _scan(context, reservoir, watched, folders)
 
     return reservoir_sensor
 
 
-def _scan(context: SensorEvaluationContext, reservoir: ReservoirResource, sources, folders):
+def _scan(context: SensorEvaluationContext, reservoir: ReservoirResource, sources: Sequence[Source],
+          folders: Sequence[str]) -> SensorResult:
     state = load_cursor(context.cursor)
     scan_started = time.time()
     if "scanned_at" in state:
@@ -204,7 +203,7 @@ def _scan(context: SensorEvaluationContext, reservoir: ReservoirResource, source
     if not requests:
         return SensorResult(
             skip_reason=f"reservoir: {len(found)} new file(s), but they cover no existing partition (days before "
-            f"{FIRST_DAY} or not over yet: {outside} file-day(s)); the daily schedules pick today up tomorrow",
+            f"{FIRST_DAY} or not over yet: {outside} file-day(s)); the daily automation picks today up tomorrow",
             cursor=cursor,
         )
     context.log.info(f"reservoir: {len(found)} new file(s) -> {len(requests)} bronze/silver run(s)")

@@ -1,7 +1,6 @@
 """Materialise runs through Dagster's public API, with the console logger and the CLI's failure lines."""
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date
 
@@ -10,7 +9,7 @@ import click
 from emission_assets.cli.environment import check_environment, prepare_dagster_home
 from emission_assets.cli.errors import UserError
 from emission_assets.errors import UserInputError
-from emission_assets.settings import paths
+from emission_assets.settings import paths, settings
 from emission_assets.timeutil import today_in_berlin
 
 
@@ -89,7 +88,7 @@ def default_selection():
     """Every asset, less the Tibber path when no Tibber source is configured (a SMARD-only user needs no token)."""
     from dagster import AssetSelection
 
-    if os.environ.get("TIBBER_TOKEN") or os.environ.get("TIBBER_SECRET_SCOPE") or os.environ.get("TIBBER_API_URL"):
+    if settings().tibber.configured:
         return AssetSelection.all()
     click.echo("Tibber consumption skipped: set TIBBER_TOKEN (or TIBBER_API_URL=sample://tibber) to include it", err=True)
     return AssetSelection.all() - AssetSelection.tag("source", "tibber")

@@ -24,6 +24,9 @@ already remote, and the launcher's credentials are not available there.
 Environment variables
 ---------------------
 
+All are fields of :mod:`emission_assets.settings` (validated there, naming the variable); the resources take the
+ones Dagster reads as ``EnvVar`` (:func:`emission_assets.orchestration.resources.from_env`).
+
 Selection
 
 - ``EMISSION_ENV``: ``local`` (default) or ``databricks``.
@@ -78,12 +81,11 @@ Auto Loader: with ``EMISSION_BRONZE_AUTOLOADER=1`` the SMARD bronze asset ingest
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -93,16 +95,15 @@ from dagster._utils.warnings import SupersessionWarning, disable_dagster_warning
 
 from emission_assets.errors import UserInputError
 from emission_assets.orchestration.resources import (
-    DEFAULT_BASE_URL,
-    DEFAULT_TIBBER_URL,
-    TIBBER_URL_ENV,
     ReservoirResource,
-    SmardResource,
     SparkResource,
-    TibberResource,
+    from_env,
+    reservoir_resource,
     resources_from_env,
+    source_resources,
+    spark_resource,
 )
-from emission_assets.smard.client import BASE_URL_ENV
+from emission_assets.settings import DATABRICKS_DEFAULT_SECRETS, settings
 
 ENV_VAR = "EMISSION_ENV"
 ENVIRONMENTS = ("local", "databricks")
@@ -110,7 +111,7 @@ STEP_LAUNCHER_KEY = "pyspark_step_launcher"
 # Assets that need any of these run where the lakehouse and the Volume are: on the cluster.
 REMOTE_RESOURCE_KEYS = frozenset({"spark", "reservoir"})
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SECRETS = ("TIBBER_TOKEN", "NETZTRANSPARENZ_CLIENT_ID", "NETZTRANSPARENZ_CLIENT_SECRET")
+DEFAULT_SECRETS = DATABRICKS_DEFAULT_SECRETS
 PASS_THROUGH_ENV = (
     "SMARD_BASE_URL", "TIBBER_API_URL", "TIBBER_HOME_ID", "EMISSION_CONTROL_AREA", "EMISSION_HOME_REGION",
     "NETZTRANSPARENZ_TOKEN_URL", "NETZTRANSPARENZ_API_URL",
@@ -123,7 +124,9 @@ class DeploymentConfigError(UserInputError):
 
 
 def current_environment(env: str | None = None) -> str:
-    env = (env or os.environ.get(ENV_VAR) or "local").strip().lower()
+    if env is None:
+        return settings().engine.environment
+    env = env.strip().lower()
     if env not in ENVIRONMENTS:
         raise DeploymentConfigError(f"{ENV_VAR}={env!r}: choose one of {', '.join(ENVIRONMENTS)}")
     return env
@@ -131,42 +134,14 @@ def current_environment(env: str | None = None) -> str:
 
 def on_databricks_cluster() -> bool:
     """True inside a Databricks runtime (the job a step launcher submitted)."""
-    return bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+    return settings().databricks.on_cluster
 
 
-def _number(name: str, default, kind=float, minimum=0):
-    """``$name`` as ``kind`` (``default`` when unset), at least ``minimum``; else an error naming the variable."""
-    raw = (os.environ.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        what = "a whole number" if kind is int else "a number"
-        raise DeploymentConfigError(f"{name}={raw!r}: expected {what} >= {minimum}")
-    return value
-
-
-def _required(name: str) -> str:
-    value = (os.environ.get(name) or "").strip()
+def _required(group, field: str) -> str:
+    value = getattr(group, field)
     if not value:
-        raise DeploymentConfigError(f"{ENV_VAR}=databricks needs {name}")
+        raise DeploymentConfigError(f"{ENV_VAR}=databricks needs {group.variable(field)}")
     return value
-
-
-def _source_resources() -> dict:
-    """The API resources exactly as :func:`resources_from_env` builds them. Not ``resources_from_env()`` itself:
-    it validates the local engine settings (``EngineConfig.from_env``) at load time, which would make a Spark
-    misconfiguration on the cluster fail the code location instead of the step that uses Spark."""
-    return {
-        "smard": SmardResource(base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL),
-        "tibber": TibberResource(
-            api_url=os.environ.get(TIBBER_URL_ENV) or DEFAULT_TIBBER_URL,
-            home_id=os.environ.get("TIBBER_HOME_ID") or None,
-        ),
-    }
 
 
 # The key must exist in every environment (the assets require it); a None resource is not a StepLauncher, so
@@ -181,76 +156,65 @@ def resources_for_environment(env: str | None = None) -> dict:
     env = current_environment(env)
     if env == "local":
         return {**resources_from_env(), STEP_LAUNCHER_KEY: NO_STEP_LAUNCHER}
-    resources = _source_resources()
+    # Not resources_from_env(): it validates the engine settings at load time, which would make a Spark
+    # misconfiguration on the cluster fail the code location instead of the step that uses Spark.
+    resources = source_resources()
     if on_databricks_cluster():
         # Inside the submitted job: the launcher passed EMISSION_ENGINE/CATALOG/RESERVOIR.
-        resources["spark"] = SparkResource(
-            engine=os.environ.get("EMISSION_ENGINE") or "databricks",
-            catalog=os.environ.get("EMISSION_CATALOG") or None,
-        )
-        resources["reservoir"] = ReservoirResource(root=os.environ.get("EMISSION_RESERVOIR") or None)
+        resources["spark"] = spark_resource(default_engine="databricks")
+        resources["reservoir"] = reservoir_resource()
         resources[STEP_LAUNCHER_KEY] = NO_STEP_LAUNCHER
         return resources
-    catalog = _required("EMISSION_CATALOG")
-    reservoir = _required("EMISSION_RESERVOIR")
+    engine, storage = settings().engine, settings().storage
+    _required(engine, "catalog")
+    reservoir = str(_required(storage, "reservoir"))
     if not VOLUME_PATH.match(reservoir):
         raise DeploymentConfigError(
             f"EMISSION_RESERVOIR={reservoir!r} is not a Unity Catalog Volume path /Volumes/<catalog>/<schema>/<volume>"
         )
-    resources["spark"] = SparkResource(engine="databricks", catalog=catalog)
-    resources["reservoir"] = ReservoirResource(root=reservoir)
+    resources["spark"] = SparkResource(engine="databricks", catalog=from_env(engine, "catalog"))
+    resources["reservoir"] = ReservoirResource(root=from_env(storage, "reservoir"))
     resources[STEP_LAUNCHER_KEY] = databricks_step_launcher_from_env()
     return resources
 
 
 def _cluster_config() -> dict:
-    cluster_id = (os.environ.get("EMISSION_DATABRICKS_CLUSTER_ID") or "").strip()
-    if cluster_id:
-        return {"existing": cluster_id}
-    spark_version = (os.environ.get("EMISSION_DATABRICKS_SPARK_VERSION") or "").strip()
-    node_type = (os.environ.get("EMISSION_DATABRICKS_NODE_TYPE") or "").strip()
+    databricks = settings().databricks
+    if databricks.cluster_id:
+        return {"existing": databricks.cluster_id}
+    spark_version, node_type = databricks.spark_version, databricks.node_type
     if not spark_version or not node_type:
         raise DeploymentConfigError(
             "EMISSION_ENV=databricks needs EMISSION_DATABRICKS_CLUSTER_ID, or EMISSION_DATABRICKS_SPARK_VERSION and "
             "EMISSION_DATABRICKS_NODE_TYPE for a new job cluster"
         )
-    workers = _number("EMISSION_DATABRICKS_WORKERS", 1, int)
     return {
         "new": {
-            "size": {"num_workers": workers},
+            "size": {"num_workers": databricks.workers},
             "spark_version": spark_version,
             "nodes": {"node_types": {"node_type_id": node_type}},
         }
     }
 
 
-def _csv(value: str | None, default: Sequence[str] = ()) -> list[str]:
-    if value is None:
-        return list(default)
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
 def step_launcher_config() -> dict[str, Any]:
     """The ``databricks_pyspark_step_launcher`` config built from the environment (no secret values in it)."""
-    catalog = _required("EMISSION_CATALOG")
-    reservoir = _required("EMISSION_RESERVOIR")
-    _required("DATABRICKS_HOST")
-    _required("DATABRICKS_TOKEN")
+    current, databricks = settings(), settings().databricks
+    catalog = _required(current.engine, "catalog")
+    reservoir = str(_required(current.storage, "reservoir"))
+    _required(databricks, "host")
+    _required(databricks, "token")
     env_variables = {
         "EMISSION_ENV": "databricks",
         "EMISSION_ENGINE": "databricks",
         "EMISSION_CATALOG": catalog,
         "EMISSION_RESERVOIR": reservoir,
     }
-    env_variables.update({name: os.environ[name] for name in PASS_THROUGH_ENV if os.environ.get(name)})
-    scope = (os.environ.get("EMISSION_SECRET_SCOPE") or "").strip()
-    secrets = (
-        [{"name": name, "key": name, "scope": scope} for name in _csv(os.environ.get("EMISSION_SECRETS"), DEFAULT_SECRETS)]
-        if scope
-        else []
-    )
+    env_variables.update(_pass_through(current))
+    scope = databricks.secret_scope
+    secrets = [{"name": name, "key": name, "scope": scope} for name in databricks.secrets] if scope else []
     run_config: dict[str, Any] = {"run_name": "emission_assets step", "cluster": _cluster_config()}
-    libraries = _csv(os.environ.get("EMISSION_DATABRICKS_LIBRARIES"))
+    libraries = databricks.libraries
     if libraries:
         run_config["libraries"] = [{"pypi": {"package": package}} for package in libraries]
     return {
@@ -258,12 +222,19 @@ def step_launcher_config() -> dict[str, Any]:
         "databricks_host": {"env": "DATABRICKS_HOST"},
         "databricks_token": {"env": "DATABRICKS_TOKEN"},
         "local_pipeline_package_path": str(REPO_ROOT),
-        "staging_prefix": os.environ.get("EMISSION_DATABRICKS_STAGING") or "/dagster_staging",
+        "staging_prefix": databricks.staging,
         "env_variables": env_variables,
         "secrets_to_env_variables": secrets,
-        "poll_interval_sec": _number("EMISSION_DATABRICKS_POLL_SECONDS", 5.0, float, 0.1),
-        "max_completion_wait_time_seconds": _number("EMISSION_DATABRICKS_MAX_WAIT_SECONDS", 86400, int, 1),
+        "poll_interval_sec": databricks.poll_seconds,
+        "max_completion_wait_time_seconds": databricks.max_wait_seconds,
     }
+
+
+def _pass_through(current) -> dict[str, str]:
+    """The :data:`PASS_THROUGH_ENV` variables that are set, with their (validated) values."""
+    fields = {group.variable(name): str(getattr(group, name)) for group in
+              (current.smard, current.tibber, current.gold, current.netztransparenz) for name in group.model_fields_set}
+    return {name: fields[name] for name in PASS_THROUGH_ENV if name in fields}
 
 
 # --- the launcher ---------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Every environment variable the project reads, in one pydantic-settings object: :func:`settings`.
 
 Each variable is a field with its type, default and description, grouped by what it configures (``storage``,
-``engine``, ``smard``, ``tibber``, ``netztransparenz``, ``gold``, ``privacy``, ``databricks``). A group is validated the first
-time it is read, so a bronze step never fails on a gold variable; ``settings().check()`` validates every group at
-once (the CLI does, before any run). A bad value raises :class:`UserInputError` naming the variable and what is
+``engine``, ``smard``, ``tibber``, ``netztransparenz``, ``gold``, ``privacy``, ``databricks``). A group is
+validated the first time it is read, so a bronze step never fails on a gold variable; ``settings().check()``
+validates every group at once (the CLI does, before any run). A bad value raises :class:`UserInputError` naming the variable and what is
 expected, never the value of a secret (secrets are :class:`pydantic.SecretStr`: hidden in ``repr`` and logs).
 
 A blank variable counts as unset. Checks that need knowledge above this layer (a SMARD region or filter id) are
@@ -364,7 +364,11 @@ def _settings_for(environment: tuple) -> Settings:
 def settings() -> Settings:
     """The settings for the current environment variables and working directory (cached per state: a changed
     variable, e.g. a test's ``monkeypatch.setenv``, gives a new object)."""
-    return _settings_for((os.getcwd(), *(os.environ.get(name) for name in VARIABLES)))
+    try:
+        cwd = os.getcwd()
+    except FileNotFoundError:  # a deleted working directory matters only to a default EMISSION_HOME
+        cwd = None
+    return _settings_for((cwd, *(os.environ.get(name) for name in VARIABLES)))
 
 
 # --- where things live ------------------------------------------------------------------------------------------

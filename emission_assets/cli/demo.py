@@ -10,7 +10,7 @@ import click
 
 from emission_assets.cli.report_commands import print_report
 from emission_assets.cli.runs import finish_runs, run_materialize
-from emission_assets.settings import emission_home, paths
+from emission_assets.settings import emission_home, paths, settings
 
 DEMO_REPLAY = Path(__file__).resolve().parents[1] / "data" / "smard_replay"
 
@@ -38,7 +38,7 @@ def demo_command() -> None:
 
     os.environ.setdefault("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
     os.environ.setdefault("TIBBER_API_URL", SAMPLE_API_URL)
-    click.echo(f"home: {emission_home()}\nSMARD: {os.environ['SMARD_BASE_URL']}\nTibber: {os.environ['TIBBER_API_URL']}")
+    click.echo(f"home: {emission_home()}\nSMARD: {settings().smard.base_url}\nTibber: {settings().tibber.api_url}")
     for first, last, resolution, selection in DEMO_RANGES:
         started, results = time.monotonic(), []
         with SignalGuard():

@@ -1,7 +1,6 @@
 """``materialize``, ``import`` and ``live``: what brings data into the lakehouse."""
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import click
 
 from emission_assets.cli.errors import FailedAction, UserError
 from emission_assets.cli.runs import finish_runs, run_materialize
-from emission_assets.settings import check_url, paths
+from emission_assets.settings import paths, settings
 from emission_assets.timeutil import parse_day
 
 
@@ -119,11 +118,9 @@ def live_command(home_id, flush_seconds, duration, ws_url) -> None:
     from emission_assets.orchestration.run_control import check_writable
     from emission_assets.tibber.client import TibberAuthError, TibberError, TibberHomeError, token_from_environment
     from emission_assets.tibber.live import LiveAuthError, run_live_from_env
-    from emission_assets.tibber.resources import DEFAULT_TIBBER_URL, TIBBER_URL_ENV, TibberResource
+    from emission_assets.tibber.resources import TibberResource
 
-    api_url = check_url(TIBBER_URL_ENV, os.environ[TIBBER_URL_ENV], ("https", "http", "sample")) \
-        if os.environ.get(TIBBER_URL_ENV) else DEFAULT_TIBBER_URL
-    tibber = TibberResource(api_url=api_url)  # not resources_from_env(): live needs no Spark settings
+    tibber = TibberResource(api_url=settings().tibber.api_url)  # not resources_from_env(): live needs no Spark settings
     check_writable(paths().reservoir)
     try:
         client = tibber.client()

@@ -37,9 +37,11 @@ class EngineConfig:
 
     @classmethod
     def from_env(cls) -> "EngineConfig":
-        remote = os.environ.get("SPARK_REMOTE") or None
-        engine = os.environ.get("EMISSION_ENGINE") or ("remote" if remote else "embedded")
-        return cls(engine=engine, spark_remote=remote, catalog=os.environ.get("EMISSION_CATALOG") or None)
+        """``EMISSION_ENGINE``, ``SPARK_REMOTE`` and ``EMISSION_CATALOG`` from the settings."""
+        from emission_assets.settings import settings
+
+        engine = settings().engine
+        return cls(engine=engine.selected_engine, spark_remote=engine.spark_remote, catalog=engine.catalog)
 
 
 class _Embedded:

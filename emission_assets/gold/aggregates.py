@@ -11,15 +11,14 @@ hour's intensity). Both are aligned to UTC hours, which are local hours in Europ
 """
 from __future__ import annotations
 
-import os
-
 from emission_assets.errors import UserInputError
 from emission_assets.lakehouse.registry import Registry
+from emission_assets.settings import settings
 from emission_assets.smard.catalog import REGIONS, check_region
 
 
 def home_region() -> str:
-    value = os.environ.get("EMISSION_HOME_REGION") or "DE"
+    value = settings().gold.home_region
     try:
         return check_region(value)
     except UserInputError as error:
@@ -27,7 +26,7 @@ def home_region() -> str:
 
 
 def control_area() -> str:
-    value = os.environ.get("EMISSION_CONTROL_AREA") or "TenneT"
+    value = settings().gold.control_area
     areas = ", ".join(r for r in REGIONS if r != "DE")
     if value == "DE" or value not in REGIONS:
         raise UserInputError(f"EMISSION_CONTROL_AREA={value!r} is not a control area; choose one of {areas}")

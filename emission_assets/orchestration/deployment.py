@@ -24,6 +24,9 @@ already remote, and the launcher's credentials are not available there.
 Environment variables
 ---------------------
 
+All are fields of :mod:`emission_assets.settings` (validated there, naming the variable); the resources take the
+ones Dagster reads as ``EnvVar`` (:func:`emission_assets.orchestration.resources.from_env`).
+
 Selection
 
 - ``EMISSION_ENV``: ``local`` (default) or ``databricks``.
@@ -78,7 +81,6 @@ Auto Loader: with ``EMISSION_BRONZE_AUTOLOADER=1`` the SMARD bronze asset ingest
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -103,10 +105,14 @@ from emission_assets.errors import UserInputError
 from emission_assets.orchestration.resources import (
     ReservoirResource,
     SparkResource,
+    from_env,
+    reservoir_resource,
     resources_from_env,
     source_resources,
+    spark_resource,
 )
 from emission_assets.orchestration.source import Source
+from emission_assets.settings import settings, source_variable
 
 ENV_VAR = "EMISSION_ENV"
 ENVIRONMENTS = ("local", "databricks")
@@ -124,7 +130,9 @@ class DeploymentConfigError(UserInputError):
 
 
 def current_environment(env: str | None = None) -> str:
-    env = (env or os.environ.get(ENV_VAR) or "local").strip().lower()
+    if env is None:
+        return settings().engine.environment
+    env = env.strip().lower()
     if env not in ENVIRONMENTS:
         raise DeploymentConfigError(f"{ENV_VAR}={env!r}: choose one of {', '.join(ENVIRONMENTS)}")
     return env
@@ -132,28 +140,13 @@ def current_environment(env: str | None = None) -> str:
 
 def on_databricks_cluster() -> bool:
     """True inside a Databricks runtime (the job a step launcher submitted)."""
-    return bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+    return settings().databricks.on_cluster
 
 
-def _number(name: str, default, kind=float, minimum=0):
-    """``$name`` as ``kind`` (``default`` when unset), at least ``minimum``; else an error naming the variable."""
-    raw = (os.environ.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        what = "a whole number" if kind is int else "a number"
-        raise DeploymentConfigError(f"{name}={raw!r}: expected {what} >= {minimum}")
-    return value
-
-
-def _required(name: str) -> str:
-    value = (os.environ.get(name) or "").strip()
+def _required(group, field: str) -> str:
+    value = getattr(group, field)
     if not value:
-        raise DeploymentConfigError(f"{ENV_VAR}=databricks needs {name}")
+        raise DeploymentConfigError(f"{ENV_VAR}=databricks needs {group.variable(field)}")
     return value
 
 
@@ -179,79 +172,67 @@ def resources_for_environment(env: str | None = None, sources: Sequence[Source] 
     env = current_environment(env)
     if env == "local":
         return {**resources_from_env(sources), STEP_LAUNCHER_KEY: NO_STEP_LAUNCHER}
-    # Not resources_from_env(): it validates the local engine settings (EngineConfig.from_env) at load time, which
-    # would make a Spark misconfiguration on the cluster fail the code location instead of the step using Spark.
+    # Not resources_from_env(): it validates the engine settings at load time, which would make a Spark
+    # misconfiguration on the cluster fail the code location instead of the step that uses Spark.
     resources = source_resources(sources)
     if on_databricks_cluster():
         # Inside the submitted job: the launcher passed EMISSION_ENGINE/CATALOG/RESERVOIR.
-        resources["spark"] = SparkResource(
-            engine=os.environ.get("EMISSION_ENGINE") or "databricks",
-            catalog=os.environ.get("EMISSION_CATALOG") or None,
-        )
-        resources["reservoir"] = ReservoirResource(root=os.environ.get("EMISSION_RESERVOIR") or None)
+        resources["spark"] = spark_resource(default_engine="databricks")
+        resources["reservoir"] = reservoir_resource()
         resources[STEP_LAUNCHER_KEY] = NO_STEP_LAUNCHER
         return resources
-    catalog = _required("EMISSION_CATALOG")
-    reservoir = _required("EMISSION_RESERVOIR")
+    engine, storage = settings().engine, settings().storage
+    _required(engine, "catalog")
+    reservoir = str(_required(storage, "reservoir"))
     if not VOLUME_PATH.match(reservoir):
         raise DeploymentConfigError(
             f"EMISSION_RESERVOIR={reservoir!r} is not a Unity Catalog Volume path /Volumes/<catalog>/<schema>/<volume>"
         )
-    resources["spark"] = SparkResource(engine="databricks", catalog=catalog)
-    resources["reservoir"] = ReservoirResource(root=reservoir)
+    resources["spark"] = SparkResource(engine="databricks", catalog=from_env(engine, "catalog"))
+    resources["reservoir"] = ReservoirResource(root=from_env(storage, "reservoir"))
     resources[STEP_LAUNCHER_KEY] = databricks_step_launcher_from_env(sources)
     return resources
 
 
 def _cluster_config() -> dict:
-    cluster_id = (os.environ.get("EMISSION_DATABRICKS_CLUSTER_ID") or "").strip()
-    if cluster_id:
-        return {"existing": cluster_id}
-    spark_version = (os.environ.get("EMISSION_DATABRICKS_SPARK_VERSION") or "").strip()
-    node_type = (os.environ.get("EMISSION_DATABRICKS_NODE_TYPE") or "").strip()
+    databricks = settings().databricks
+    if databricks.cluster_id:
+        return {"existing": databricks.cluster_id}
+    spark_version, node_type = databricks.spark_version, databricks.node_type
     if not spark_version or not node_type:
         raise DeploymentConfigError(
             "EMISSION_ENV=databricks needs EMISSION_DATABRICKS_CLUSTER_ID, or EMISSION_DATABRICKS_SPARK_VERSION and "
             "EMISSION_DATABRICKS_NODE_TYPE for a new job cluster"
         )
-    workers = _number("EMISSION_DATABRICKS_WORKERS", 1, int)
     return {
         "new": {
-            "size": {"num_workers": workers},
+            "size": {"num_workers": databricks.workers},
             "spark_version": spark_version,
             "nodes": {"node_types": {"node_type_id": node_type}},
         }
     }
 
 
-def _csv(value: str | None, default: Sequence[str] = ()) -> list[str]:
-    if value is None:
-        return list(default)
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
 def step_launcher_config(sources: Sequence[Source] = ()) -> dict[str, Any]:
     """The ``databricks_pyspark_step_launcher`` config built from the environment and the secrets and variables
     the ``sources`` declare (no secret values in it)."""
-    catalog = _required("EMISSION_CATALOG")
-    reservoir = _required("EMISSION_RESERVOIR")
-    _required("DATABRICKS_HOST")
-    _required("DATABRICKS_TOKEN")
+    current, databricks = settings(), settings().databricks
+    catalog = _required(current.engine, "catalog")
+    reservoir = str(_required(current.storage, "reservoir"))
+    _required(databricks, "host")
+    _required(databricks, "token")
     env_variables = {
         "EMISSION_ENV": "databricks",
         "EMISSION_ENGINE": "databricks",
         "EMISSION_CATALOG": catalog,
         "EMISSION_RESERVOIR": reservoir,
     }
-    env_variables.update({name: os.environ[name] for name in pass_through_env(sources) if os.environ.get(name)})
-    scope = (os.environ.get("EMISSION_SECRET_SCOPE") or "").strip()
-    secrets = (
-        [{"name": name, "key": name, "scope": scope} for name in _csv(os.environ.get("EMISSION_SECRETS"), default_secrets(sources))]
-        if scope
-        else []
-    )
+    env_variables.update(_pass_through(current, pass_through_env(sources)))
+    scope = databricks.secret_scope
+    names = databricks.secrets if "secrets" in databricks.model_fields_set else default_secrets(sources)
+    secrets = [{"name": name, "key": name, "scope": scope} for name in names] if scope else []
     run_config: dict[str, Any] = {"run_name": "emission_assets step", "cluster": _cluster_config()}
-    libraries = _csv(os.environ.get("EMISSION_DATABRICKS_LIBRARIES"))
+    libraries = databricks.libraries
     if libraries:
         run_config["libraries"] = [{"pypi": {"package": package}} for package in libraries]
     return {
@@ -259,12 +240,21 @@ def step_launcher_config(sources: Sequence[Source] = ()) -> dict[str, Any]:
         "databricks_host": {"env": "DATABRICKS_HOST"},
         "databricks_token": {"env": "DATABRICKS_TOKEN"},
         "local_pipeline_package_path": str(REPO_ROOT),
-        "staging_prefix": os.environ.get("EMISSION_DATABRICKS_STAGING") or "/dagster_staging",
+        "staging_prefix": databricks.staging,
         "env_variables": env_variables,
         "secrets_to_env_variables": secrets,
-        "poll_interval_sec": _number("EMISSION_DATABRICKS_POLL_SECONDS", 5.0, float, 0.1),
-        "max_completion_wait_time_seconds": _number("EMISSION_DATABRICKS_MAX_WAIT_SECONDS", 86400, int, 1),
+        "poll_interval_sec": databricks.poll_seconds,
+        "max_completion_wait_time_seconds": databricks.max_wait_seconds,
     }
+
+
+def _pass_through(current, names: Sequence[str]) -> dict[str, str]:
+    """The variables ``names`` (the gold layer's and the sources' pass-through variables) that are set, with their
+    validated values."""
+    fields = {group.variable(name): str(getattr(group, name)) for group in
+              (current.smard, current.tibber, current.gold, current.netztransparenz) for name in group.model_fields_set}
+    values = {name: fields.get(name) or source_variable(name) for name in names}
+    return {name: value for name, value in values.items() if value}
 
 
 # --- the launcher ---------------------------------------------------------------------------------------------

@@ -418,10 +418,10 @@ def folder_of_step(step_key: str) -> str:
 
 def _setting_for(path: str | None) -> tuple[str, Path]:
     """The variable (and its value) that put ``path`` where it is."""
-    from emission_assets.settings import paths
+    from emission_assets.settings import paths, settings
 
     home = paths()
-    if path and os.environ.get("EMISSION_RESERVOIR"):
+    if path and settings().storage.reservoir:
         try:
             Path(path).resolve().relative_to(home.reservoir.resolve())
             return "EMISSION_RESERVOIR", home.reservoir

@@ -12,7 +12,6 @@ The client secret is never logged, never part of an error message, ``repr`` or f
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,10 +19,11 @@ from datetime import datetime
 import requests
 
 from emission_assets.http import RETRY_STATUSES, ClosingClient, retrying_session
+from emission_assets.settings import NETZTRANSPARENZ_DEFAULT_API_URL, NETZTRANSPARENZ_DEFAULT_TOKEN_URL, settings
 from emission_assets.timeutil import UTC
 
-DEFAULT_TOKEN_URL = "https://identity.netztransparenz.de/users/connect/token"
-DEFAULT_API_URL = "https://ds.netztransparenz.de/api/v1"
+DEFAULT_TOKEN_URL = NETZTRANSPARENZ_DEFAULT_TOKEN_URL
+DEFAULT_API_URL = NETZTRANSPARENZ_DEFAULT_API_URL
 CLIENT_ID_ENV = "NETZTRANSPARENZ_CLIENT_ID"
 CLIENT_SECRET_ENV = "NETZTRANSPARENZ_CLIENT_SECRET"
 TOKEN_URL_ENV = "NETZTRANSPARENZ_TOKEN_URL"
@@ -57,9 +57,10 @@ class FetchedRedispatch:
 
 def credentials_from_env() -> tuple[str, str] | None:
     """``($NETZTRANSPARENZ_CLIENT_ID, $NETZTRANSPARENZ_CLIENT_SECRET)``, or None unless both are set."""
-    client_id = os.environ.get(CLIENT_ID_ENV, "").strip()
-    secret = os.environ.get(CLIENT_SECRET_ENV, "").strip()
-    return (client_id, secret) if client_id and secret else None
+    configured = settings().netztransparenz
+    if not (configured.client_id and configured.client_secret):
+        return None
+    return configured.client_id, configured.client_secret.get_secret_value()
 
 
 def api_timestamp(moment: datetime) -> str:
@@ -102,13 +103,16 @@ class NetztransparenzClient(ClosingClient):
     def from_env(cls, **kwargs) -> NetztransparenzClient:
         """Client with the credentials (and optional ``$NETZTRANSPARENZ_TOKEN_URL``/``_API_URL``) from the env."""
         credentials = credentials_from_env()
-        token_url = os.environ.get(TOKEN_URL_ENV) or kwargs.pop("token_url", DEFAULT_TOKEN_URL)
+        configured = settings().netztransparenz
+        token_url = kwargs.pop("token_url", None)
+        if token_url is None or "token_url" in configured.model_fields_set:  # the variable wins, as before
+            token_url = configured.token_url
         if credentials is None:
             raise NetztransparenzAuthError(
                 f"netztransparenz.de credentials missing: set {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} "
                 "(free account at netztransparenz.de)", url=token_url,
             )
-        kwargs.setdefault("api_url", os.environ.get(API_URL_ENV) or DEFAULT_API_URL)
+        kwargs.setdefault("api_url", configured.api_url)
         return cls(*credentials, token_url=token_url, **kwargs)
 
     def __repr__(self) -> str:

@@ -9,13 +9,12 @@ is the pure mapping from (path, content) to bronze rows — tested on the embedd
 """
 from __future__ import annotations
 
-import os
-
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from emission_assets.lakehouse.columns import local_date
 from emission_assets.lakehouse.writer import DeltaWriter
+from emission_assets.settings import settings
 from emission_assets.smard.bronze import TABLE
 
 ENABLE_ENV = "EMISSION_BRONZE_AUTOLOADER"
@@ -24,7 +23,7 @@ SMARD_FILE = r"(\d+)_([A-Za-z0-9]+)_(quarterhour|hour)_(\d+)__(\d{8}T\d{12}Z)\.j
 
 def enabled(engine: str) -> bool:
     """Auto Loader is used on Databricks when ``EMISSION_BRONZE_AUTOLOADER=1``; everywhere else the batch ingest."""
-    return engine == "databricks" and os.environ.get(ENABLE_ENV) == "1"
+    return engine == "databricks" and settings().databricks.bronze_autoloader
 
 
 def smard_rows_from_files(files: DataFrame, reservoir_root: str, run_id: str) -> DataFrame:
@@ -51,7 +50,7 @@ def smard_rows_from_files(files: DataFrame, reservoir_root: str, run_id: str) ->
 
 def autoload_smard(spark, writer: DeltaWriter, reservoir_root: str, checkpoint: str, run_id: str) -> None:
     """Ingest every new SMARD reservoir file exactly once (Auto Loader checkpoint + MERGE on the file name)."""
-    if not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+    if not settings().databricks.on_cluster:
         raise RuntimeError(
             "Auto Loader (cloudFiles) needs the Databricks runtime; the embedded Sail engine and open-source Spark "
             f"have no such source. Unset {ENABLE_ENV} to use the batch bronze ingest."

@@ -7,7 +7,6 @@ A ``file://`` base URL with the same ``chart_data/...`` layout replays recorded 
 """
 from __future__ import annotations
 
-import os
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ import urllib3.exceptions
 from requests_file import FileAdapter
 
 from emission_assets.http import RETRY_STATUSES, ClosingClient, retrying_session
+from emission_assets.settings import SMARD_DEFAULT_BASE_URL, settings
 from emission_assets.smard import catalog
 from emission_assets.smard.windows import (
     SmardFormatError,
@@ -26,7 +26,7 @@ from emission_assets.smard.windows import (
 )
 from emission_assets.timeutil import UTC
 
-DEFAULT_BASE_URL = "https://www.smard.de/app"
+DEFAULT_BASE_URL = SMARD_DEFAULT_BASE_URL
 BASE_URL_ENV = "SMARD_BASE_URL"
 DEFAULT_USER_AGENT = "energy-emission-tracker/0.1 (SMARD chart_data client; python-requests)"
 
@@ -68,7 +68,7 @@ class SmardClient(ClosingClient):
     @classmethod
     def from_env(cls, **kwargs) -> SmardClient:
         """Client for ``$SMARD_BASE_URL`` (the live API when unset), e.g. a ``file://`` replay folder in tests."""
-        return cls(os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL, **kwargs)
+        return cls(settings().smard.base_url, **kwargs)
 
     def index_url(self, filter_id: int, region: str, resolution: str) -> str:
         return f"{self.base_url}/chart_data/{filter_id}/{region}/index_{resolution}.json"

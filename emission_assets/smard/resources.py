@@ -1,11 +1,11 @@
 """The SMARD API resource (part of the SMARD source's descriptor)."""
 from __future__ import annotations
 
-import os
-
 from dagster import ConfigurableResource
 
-from emission_assets.smard.client import BASE_URL_ENV, DEFAULT_BASE_URL, SmardClient
+from emission_assets.orchestration.resources import from_env
+from emission_assets.settings import settings
+from emission_assets.smard.client import DEFAULT_BASE_URL, SmardClient
 
 
 class SmardResource(ConfigurableResource):
@@ -19,4 +19,4 @@ class SmardResource(ConfigurableResource):
 
 
 def smard_resource_from_env() -> SmardResource:
-    return SmardResource(base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+    return SmardResource(base_url=from_env(settings().smard, "base_url", DEFAULT_BASE_URL))

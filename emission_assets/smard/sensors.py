@@ -4,7 +4,6 @@ Helpers shared with the other sensors (cursor, pending days, the newest partitio
 :mod:`emission_assets.orchestration.sensors`.
 """
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,8 +11,8 @@ from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from emission_assets.errors import UserInputError
 from emission_assets.orchestration import sensors
+from emission_assets.settings import settings
 from emission_assets.smard.catalog import (
-    DEFAULT_RESOLUTION,
     GENERATION_FILTERS,
     check_region,
     check_resolution,
@@ -40,19 +39,18 @@ class SmardWatch:
 
     @classmethod
     def from_env(cls) -> "SmardWatch":
-        def listed(name: str, default: tuple) -> tuple:
-            raw = os.environ.get(name, "").strip()
-            return tuple(part.strip() for part in raw.split(",") if part.strip()) if raw else default
+        configured = settings().smard
 
-        def checked(name: str, default: tuple, check) -> tuple:
+        def checked(name: str, values: tuple, check) -> tuple:
             try:
-                return tuple(check(value) for value in listed(name, default))
+                return tuple(check(value) for value in values)
             except ValueError as error:  # int("abc") or an unknown id/region/resolution: name the variable
-                raise UserInputError(f"{name}={os.environ.get(name)!r}: {error}") from None
+                raise UserInputError(f"{name}={','.join(map(str, values))!r}: {error}") from None
 
-        filters = checked(SMARD_FILTERS_ENV, GENERATION_FILTERS, lambda f: series(int(f)).filter_id)
-        regions = checked(SMARD_REGIONS_ENV, ("DE",), check_region)
-        resolutions = checked(SMARD_RESOLUTIONS_ENV, (DEFAULT_RESOLUTION,), check_resolution)
+        filters = checked(SMARD_FILTERS_ENV, configured.sensor_filters or GENERATION_FILTERS,
+                          lambda f: series(int(f)).filter_id)
+        regions = checked(SMARD_REGIONS_ENV, configured.sensor_regions, check_region)
+        resolutions = checked(SMARD_RESOLUTIONS_ENV, configured.sensor_resolutions, check_resolution)
         return cls(filters, regions, resolutions)
 
 

@@ -18,7 +18,6 @@ import base64
 import json
 import logging
 import math
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -27,11 +26,12 @@ import requests
 import urllib3.exceptions
 
 from emission_assets.http import RETRY_STATUSES, ClosingClient, retrying_session
+from emission_assets.settings import TIBBER_DEFAULT_API_URL, settings
 from emission_assets.timeutil import BERLIN, UTC, to_epoch_ms
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_URL = "https://api.tibber.com/v1-beta/gql"
+DEFAULT_API_URL = TIBBER_DEFAULT_API_URL
 API_URL_ENV = "TIBBER_API_URL"
 TOKEN_ENV = "TIBBER_TOKEN"
 SECRET_SCOPE_ENV = "TIBBER_SECRET_SCOPE"
@@ -110,15 +110,15 @@ class FetchedPage:
 # --- token and URL from the environment ------------------------------------------------------------------------------
 
 def api_url_from_environment() -> str:
-    return os.environ.get(API_URL_ENV) or DEFAULT_API_URL
+    return settings().tibber.api_url
 
 
 def token_from_environment() -> str:
     """``$TIBBER_TOKEN``; else, on Databricks, the secret ``$TIBBER_SECRET_SCOPE``/``$TIBBER_SECRET_KEY``."""
-    token = os.environ.get(TOKEN_ENV, "").strip()
-    if token:
-        return token
-    scope, key = os.environ.get(SECRET_SCOPE_ENV, "").strip(), os.environ.get(SECRET_KEY_ENV, "").strip()
+    configured = settings().tibber
+    if configured.token:
+        return configured.token.get_secret_value()
+    scope, key = configured.secret_scope or "", configured.secret_key or ""
     if scope or key:
         if not (scope and key):
             raise TibberAuthError(f"no Tibber token: {TOKEN_ENV} is not set and the Databricks secret needs both "
@@ -154,7 +154,7 @@ def _databricks_dbutils():
             return shell.user_ns["dbutils"]
     except Exception:  # noqa: BLE001 - no IPython, or not inside a shell
         pass
-    if not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+    if not settings().databricks.on_cluster:
         return None
     try:
         from pyspark.dbutils import DBUtils  # type: ignore[import-not-found]  # only on Databricks runtimes
@@ -301,7 +301,7 @@ class TibberClient(ClosingClient):
         """Client for ``$TIBBER_API_URL`` (the live API when unset) with :func:`token_from_environment`'s token;
         the bundled sample (``sample://``) needs no token."""
         api_url = kwargs.pop("api_url", None) or api_url_from_environment()
-        if api_url.startswith(SAMPLE_SCHEME) and not os.environ.get(TOKEN_ENV, "").strip():
+        if api_url.startswith(SAMPLE_SCHEME) and not settings().tibber.token:
             return cls("sample", api_url, **kwargs)
         return cls(token_from_environment(), api_url, **kwargs)
 

@@ -1,10 +1,9 @@
 """The Tibber source as one descriptor: assets, checks, job, sensor, schedule, tables, reservoir folders, settings."""
-import os
-
 from emission_assets.orchestration.source import Source
+from emission_assets.settings import settings
 from emission_assets.tibber import tables
 from emission_assets.tibber.assets import silver_consumption, tibber_bronze, tibber_reservoir
-from emission_assets.tibber.client import API_URL_ENV, SECRET_SCOPE_ENV, TOKEN_ENV, TibberError
+from emission_assets.tibber.client import API_URL_ENV, TOKEN_ENV, TibberError
 from emission_assets.tibber.jobs import tibber_job, tibber_revision_schedule
 from emission_assets.tibber.layout import HOURLY, LIVE, RESERVOIR_DIR
 from emission_assets.tibber.resources import tibber_resource_from_env
@@ -13,7 +12,7 @@ from emission_assets.tibber.sensors import tibber_api_sensor
 
 def configured() -> bool:
     """A SMARD-only user needs no Tibber token: without one the default selection leaves Tibber out."""
-    return any(os.environ.get(name) for name in (TOKEN_ENV, SECRET_SCOPE_ENV, API_URL_ENV))
+    return settings().tibber.configured
 
 
 SOURCE = Source(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import re
 import signal
@@ -36,13 +35,14 @@ from websockets.sync.client import connect
 
 from emission_assets import __version__
 from emission_assets.lakehouse.reservoir import Reservoir
+from emission_assets.settings import TIBBER_DEFAULT_WS_URL, settings
 from emission_assets.tibber import layout
 from emission_assets.timeutil import UTC
 
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "graphql-transport-ws"
-DEFAULT_WS_URL = "wss://websocket-api.tibber.com/v1-beta/gql/subscriptions"
+DEFAULT_WS_URL = TIBBER_DEFAULT_WS_URL
 USER_AGENT = (
     f"energy-emission-tracker/{__version__} (Tibber Pulse live recorder; python-websockets/{websockets.__version__})"
 )
@@ -484,9 +484,10 @@ def run_live_from_env(
     In the main thread a SIGTERM handler sets the stop event (the previous handler is restored afterwards);
     Ctrl-C ends the recording cleanly too. Either way the buffered measurements are flushed.
     """
-    token = token or os.environ.get("TIBBER_TOKEN", "")
-    home_id = home_id or os.environ.get("TIBBER_HOME_ID", "")
-    ws_url = ws_url or os.environ.get("TIBBER_WS_URL") or DEFAULT_WS_URL
+    configured = settings().tibber
+    token = token or (configured.token.get_secret_value() if configured.token else "")
+    home_id = home_id or configured.home_id or ""
+    ws_url = ws_url or configured.ws_url
     if not token:
         raise LiveAuthError("no Tibber token: set TIBBER_TOKEN")
     if not home_id:

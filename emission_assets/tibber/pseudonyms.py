@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 
-from emission_assets.errors import UserInputError
+from emission_assets.settings import MIN_PSEUDONYM_KEY_CHARACTERS, settings
 
 KEY_ENV = "EMISSION_PSEUDONYM_KEY"
 TABLE = "silver.home_pseudonyms"
-MIN_KEY_CHARACTERS = 16
+MIN_KEY_CHARACTERS = MIN_PSEUDONYM_KEY_CHARACTERS
 MISSING_KEY = (
     f"pseudonymised consumer views not created: set {KEY_ENV} (a secret of at least {MIN_KEY_CHARACTERS} characters, "
     "e.g. from `python -c 'import secrets; print(secrets.token_hex(32))'`; on Databricks via EMISSION_SECRETS)"
@@ -28,13 +27,8 @@ MISSING_KEY = (
 
 def pseudonym_key() -> bytes | None:
     """The HMAC key from the environment, or None when it is not set; too short a key is the user's to fix."""
-    value = os.environ.get(KEY_ENV, "").strip()
-    if not value:
-        return None
-    if len(value) < MIN_KEY_CHARACTERS:
-        raise UserInputError(f"{KEY_ENV} is too short ({len(value)} characters): use a random secret of at least "
-                             f"{MIN_KEY_CHARACTERS} characters")
-    return value.encode()
+    key = settings().privacy.pseudonym_key  # a too short key raises, naming the variable
+    return key.get_secret_value().encode() if key else None
 
 
 def home_key(key: bytes, home_id: str) -> str:

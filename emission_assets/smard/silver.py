@@ -9,9 +9,9 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from emission_assets.lakehouse.columns import local_date
 from emission_assets.smard.catalog import GENERATION_FILTERS, RESOLUTION_RANK, SERIES
 
-LOCAL_TIME_ZONE = "Europe/Berlin"
 PAYLOAD_SCHEMA = "struct<meta_data: struct<version: int, created: bigint>, series: array<array<double>>>"
 STEP_MINUTES = {"quarterhour": 15, "hour": 60}
 
@@ -70,11 +70,6 @@ def unparsed_payloads(bronze: DataFrame) -> DataFrame:
         .otherwise(F.lit("a series point is not [epoch_ms, value]"))
         .alias("reason"),
     )
-
-
-def local_date(timestamp: Column) -> Column:
-    """The Europe/Berlin calendar date of a UTC instant (the session time zone is UTC)."""
-    return F.to_date(F.from_utc_timestamp(timestamp, LOCAL_TIME_ZONE))
 
 
 def production_from_bronze(

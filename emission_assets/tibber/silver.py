@@ -26,7 +26,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from emission_assets.smard.silver import local_date
+from emission_assets.lakehouse.columns import local_date
 
 ENERGY = "decimal(14,6)"
 MONEY = "decimal(14,6)"

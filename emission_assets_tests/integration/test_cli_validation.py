@@ -15,9 +15,9 @@ import pytest
 from emission_assets.errors import UserInputError
 from emission_assets.settings import paths
 from emission_assets_tests.support.cli import invoke
-from emission_assets_tests.support.paths import FIXTURES
+from emission_assets_tests.support.paths import FIXTURES, SMARD_AUTUMN_HOUR_CSV
 
-SMARD_HOUR = FIXTURES / "smard" / "smard_realisierte_erzeugung_DE_hour_2022-10-29_2022-10-31.csv"
+SMARD_HOUR = SMARD_AUTUMN_HOUR_CSV
 REDISPATCH = FIXTURES / "redispatch" / "redispatch_synthetic_2024-03-25_2024-04-03.csv"
 CONSUMPTION = FIXTURES / "smard" / "smard_realisierter_stromverbrauch_DE_hour_2023-12-23_2023-12-24.csv"
 # statements `query` must refuse before any engine starts (issue 10)

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from emission_assets.settings import paths
-from emission_assets_tests.integration.test_cli_validation import SMARD_HOUR
-from emission_assets_tests.reliability.test_crash_recovery import MONDAY, expected_values, silver_values
 from emission_assets_tests.support.cli import invoke
+from emission_assets_tests.support.paths import SMARD_AUTUMN_HOUR_CSV as SMARD_HOUR
+from emission_assets_tests.support.published_values import MONDAY, expected_values, silver_values
 
 FIRST, LAST = MONDAY, MONDAY + timedelta(days=1)
 MATERIALIZE = ["materialize", "--start", str(FIRST), "--end", str(LAST), "--select", "tag:source=smard"]

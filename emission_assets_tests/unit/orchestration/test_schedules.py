@@ -11,7 +11,7 @@ from emission_assets.orchestration.schedules import (
     tibber_revision_schedule,
 )
 from emission_assets.timeutil import BERLIN
-from emission_assets_tests.unit.orchestration.conftest import build_orchestrated_definitions
+from emission_assets_tests.support.orchestrated import build_orchestrated_definitions
 
 DEFS = build_orchestrated_definitions()
 

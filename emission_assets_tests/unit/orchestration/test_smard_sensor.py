@@ -7,7 +7,7 @@ from dagster import DagsterInstance, build_sensor_context
 from emission_assets.orchestration.resources import SmardResource
 from emission_assets.orchestration.sensors import smard_api_sensor
 from emission_assets.timeutil import BERLIN
-from emission_assets_tests.unit.orchestration.conftest import build_orchestrated_definitions
+from emission_assets_tests.support.orchestrated import build_orchestrated_definitions
 
 DEFS = build_orchestrated_definitions()
 

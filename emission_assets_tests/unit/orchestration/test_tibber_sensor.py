@@ -9,7 +9,7 @@ from emission_assets.orchestration.resources import TibberResource
 from emission_assets.orchestration.sensors import tibber_api_sensor
 from emission_assets.tibber.sample import SAMPLE_API_URL
 from emission_assets.timeutil import BERLIN, to_epoch_ms
-from emission_assets_tests.unit.orchestration.conftest import build_orchestrated_definitions
+from emission_assets_tests.support.orchestrated import build_orchestrated_definitions
 
 DEFS = build_orchestrated_definitions()
 

@@ -14,8 +14,8 @@ from dagster import (
     in_process_executor,
     instance_for_test,
     reconstructable,
+    serialize_value,
 )
-from dagster._serdes import serialize_value
 
 from emission_assets.cli import run_materialize
 from emission_assets.lakehouse.session import open_lakehouse

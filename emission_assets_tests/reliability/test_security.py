@@ -90,8 +90,7 @@ def leaks(text: str) -> list[str]:
 def instance_records(dagster_home: Path) -> dict[str, str]:
     """Every run (with its config and tags) and every event (messages, metadata, errors with their stack traces) of
     the Dagster instance, serialised as the instance stores them."""
-    from dagster import DagsterInstance
-    from dagster._serdes import serialize_value
+    from dagster import DagsterInstance, serialize_value
 
     found = {}
     with DagsterInstance.from_config(str(dagster_home)) as instance:

@@ -26,6 +26,9 @@ from emission_assets_tests.support import classic_spark_runner as runner
 from emission_assets_tests.support.paths import REPO_ROOT
 
 PROJECT_ROOT = REPO_ROOT
+# One pytest-xdist worker runs the whole module (`--dist loadgroup` in `make test`): its module fixture starts
+# classic JVM Spark (~30 s), which must not run once per worker.
+pytestmark = pytest.mark.xdist_group("classic_spark")
 CLASSIC_TIMEOUT_S = 180
 # Environment that would turn the child's session into a Spark Connect client (or point it elsewhere).
 CONNECT_ENV = ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_API_MODE", "SPARK_LOCAL_REMOTE", "PYSPARK_SUBMIT_ARGS")

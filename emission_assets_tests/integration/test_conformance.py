@@ -26,9 +26,6 @@ from emission_assets_tests.support import classic_spark_runner as runner
 from emission_assets_tests.support.paths import REPO_ROOT
 
 PROJECT_ROOT = REPO_ROOT
-# One pytest-xdist worker runs the whole module (`--dist loadgroup` in `make test`): its module fixture starts
-# classic JVM Spark (~30 s), which must not run once per worker.
-pytestmark = pytest.mark.xdist_group("classic_spark")
 CLASSIC_TIMEOUT_S = 180
 # Environment that would turn the child's session into a Spark Connect client (or point it elsewhere).
 CONNECT_ENV = ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_API_MODE", "SPARK_LOCAL_REMOTE", "PYSPARK_SUBMIT_ARGS")
@@ -42,7 +39,30 @@ def _java_home(java: str) -> str | None:
     return str(home) if (home / "bin" / "java").exists() else None
 
 
-def _run_classic(tmp_path: Path) -> dict:
+def _classic_once(tmp_path_factory) -> dict:
+    """The classic run once per test session, also when pytest-xdist gives this module's tests to both workers: the
+    first worker starts the JVM, the other waits for it and reads its result (pytest-xdist's documented pattern for a
+    session-wide fixture: a file under the shared base temp dir, behind a file lock)."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' base temp dirs share this parent
+    cached = shared / "classic_spark_result.json"
+    with FileLock(str(cached) + ".lock"):
+        if not cached.exists():
+            cached.write_text(_run_classic(tmp_path_factory.mktemp("classic-spark")), encoding="utf-8")
+        payload = cached.read_text(encoding="utf-8")
+    result = json.loads(payload)
+    for key in ("production", "quality"):
+        result[key] = sorted(tuple(row) for row in result[key])
+    for key in ("production_schema", "quality_schema"):
+        result[key] = [tuple(field) for field in result[key]]
+    return result
+
+
+def _run_classic(tmp_path: Path) -> str:
+    """The classic runner's result line (JSON), from a subprocess of its own."""
     java = shutil.which("java")
     if java is None and not os.environ.get("JAVA_HOME"):
         pytest.fail(
@@ -76,12 +96,7 @@ def _run_classic(tmp_path: Path) -> dict:
             f"classic Spark runner failed (exit {completed.returncode}, JAVA_HOME={env.get('JAVA_HOME')!r}).\n"
             f"stdout tail:\n{completed.stdout[-2000:]}\nstderr tail:\n{completed.stderr[-4000:]}"
         )
-    result = json.loads(lines[-1][len(runner.RESULT_MARKER):])
-    for key in ("production", "quality"):
-        result[key] = sorted(tuple(row) for row in result[key])
-    for key in ("production_schema", "quality_schema"):
-        result[key] = [tuple(field) for field in result[key]]
-    return result
+    return lines[-1][len(runner.RESULT_MARKER):]
 
 
 def _values_equal(a, b) -> bool:
@@ -117,7 +132,7 @@ def results(spark, tmp_path_factory):
     embedded = runner.run_transforms(spark)
     embedded_s = time.monotonic() - started
     started = time.monotonic()
-    classic = _run_classic(tmp_path_factory.mktemp("classic-spark"))
+    classic = _classic_once(tmp_path_factory)
     classic_s = time.monotonic() - started
     print(f"\nSail {embedded_s:.1f} s; {classic['engine']} {classic_s:.1f} s (subprocess, incl. JVM start)")
     return embedded, classic

@@ -5,12 +5,15 @@ page and the runs list, in headless Chromium. Not part of `make test`; for the c
     python scripts/screenshot_ui.py --home .emission_home --out screenshots
 
 Starts ``dagster dev`` (as ``emission-tracker ui`` does: DAGSTER_HOME under the home) on a free port of 127.0.0.1,
-waits for the web server, takes the screenshots with ``chromium --headless --screenshot`` and stops the server.
+waits for the web server, takes the screenshots in headless Chromium (driven over its DevTools protocol) and stops
+the server.
 Chromium: ``apt-get install -y chromium`` (Debian's /usr/bin/chromium).
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import shutil
 import signal
@@ -28,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars"]
+LOCATION = "emission_assets.definitions"  # workspace.yaml's python_module
 PAGES = {  # file name -> path of the page in the Dagster UI
-    "gold_asset_graph": "/asset-groups/gold/lineage",
+    "gold_asset_graph": f"/locations/{LOCATION}/asset-groups/gold/lineage",
     "gold_emissions_report_partitions": "/assets/gold/emissions_report?view=partitions",
     "silver_production_partitions": "/assets/silver/production?view=partitions",
     "runs": "/runs",
@@ -57,15 +61,56 @@ def wait_for(url: str, process: subprocess.Popen, timeout_s: float) -> None:
     raise SystemExit(f"{url} did not answer within {timeout_s:.0f} s")
 
 
-def screenshot(chromium: str, url: str, target: Path, size: str, wait_ms: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        done = subprocess.run(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={size}",
-             f"--virtual-time-budget={wait_ms}", f"--screenshot={target}", url],
-            capture_output=True, text=True, timeout=180,
+class Browser:
+    """Headless Chromium driven over the DevTools protocol (websockets, already a dependency): navigate, dismiss
+    Dagster's first-visit dialog, let the page load its data, capture a PNG."""
+
+    def __init__(self, chromium: str, size: str):
+        self.profile = tempfile.TemporaryDirectory(prefix="chromium-profile-")
+        self.process = subprocess.Popen(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile.name}", f"--window-size={size}",
+             "--remote-debugging-port=0", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-    if done.returncode != 0 or not target.exists():
-        raise SystemExit(f"chromium failed on {url} ({done.returncode}): {done.stderr.strip()[-500:]}")
+        active = Path(self.profile.name) / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not active.exists() or len(active.read_text().splitlines()) < 2:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise SystemExit("chromium did not open its DevTools port")
+            time.sleep(0.2)
+        port = active.read_text().splitlines()[0]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
+            page = next(t for t in json.load(response) if t["type"] == "page")
+        from websockets.sync.client import connect
+
+        self.socket = connect(page["webSocketDebuggerUrl"], max_size=None).__enter__()  # closed in close()
+        self.next_id = 0
+
+    def call(self, method: str, **params) -> dict:
+        self.next_id += 1
+        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv(timeout=120))
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise SystemExit(f"chromium: {method}: {message['error']}")
+                return message.get("result", {})
+
+    def screenshot(self, url: str, target: Path, settle_s: float) -> None:
+        self.call("Page.navigate", url=url)
+        time.sleep(settle_s)
+        # The "Join the Dagster community" dialog of a first visit covers the page: skip it when it shows.
+        self.call("Runtime.evaluate", expression=(
+            "for (const b of document.querySelectorAll('button')) { if (b.textContent.trim() === 'Skip') b.click(); }"))
+        time.sleep(2)
+        png = self.call("Page.captureScreenshot", format="png")["data"]
+        target.write_bytes(base64.b64decode(png))
+
+    def close(self) -> None:
+        self.socket.close()
+        self.process.terminate()
+        self.process.wait(30)
+        self.profile.cleanup()
 
 
 def main() -> None:
@@ -73,7 +118,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=ROOT / ".emission_home", help="EMISSION_HOME with a demo run")
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the PNG files")
     parser.add_argument("--size", default="1600,1000", help="window size WIDTH,HEIGHT")
-    parser.add_argument("--wait-ms", type=int, default=20000, help="virtual time the page gets to load its data")
+    parser.add_argument("--settle-s", type=float, default=8.0, help="seconds a page gets to load its data")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
 
@@ -95,10 +140,14 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/server_info", server, timeout_s=240)
-        for name, path in PAGES.items():
-            target = args.out / f"{name}.png"
-            screenshot(args.chromium, base + path, target, args.size, args.wait_ms)
-            print(f"{target}  <- {base}{path}")
+        browser = Browser(args.chromium, args.size)
+        try:
+            for name, path in PAGES.items():
+                target = args.out / f"{name}.png"
+                browser.screenshot(base + path, target, args.settle_s)
+                print(f"{target}  <- {base}{path}")
+        finally:
+            browser.close()
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # dagster dev and its code server / daemon children
         try:

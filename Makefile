@@ -20,7 +20,8 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q emission_assets_tests
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/python -m pytest -q -n 2 emission_assets_tests
 
 ui: install
 	$(BIN)/emission-tracker ui

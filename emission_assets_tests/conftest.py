@@ -11,11 +11,16 @@ from emission_assets.lakehouse.writer import DeltaWriter
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
-    """Nothing a test does may touch the developer's home or the network defaults."""
+    """Nothing a test does may touch the developer's home or the network defaults. Every variable the code sets in
+    os.environ itself (the CLI points DAGSTER_HOME at the test's home) is put back after the test by monkeypatch, so
+    a worker's next test does not see it (pytest-xdist runs many tests in one process)."""
     monkeypatch.setenv("EMISSION_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.delenv("EMISSION_RESERVOIR", raising=False)
     monkeypatch.delenv("SPARK_REMOTE", raising=False)
     monkeypatch.delenv("EMISSION_ENGINE", raising=False)
+    for name in ("EMISSION_ENV", "TIBBER_API_URL", "TIBBER_TOKEN", "EMISSION_PSEUDONYM_KEY"):
+        monkeypatch.delenv(name, raising=False)  # the developer's own settings must not change what a test sees
     monkeypatch.setenv("SMARD_BASE_URL", "http://127.0.0.1:9/unreachable-in-tests")
 
 

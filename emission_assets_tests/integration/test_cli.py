@@ -12,21 +12,12 @@ from click.testing import CliRunner
 from emission_assets import timeutil
 from emission_assets.cli import main
 from emission_assets.settings import paths
+from emission_assets_tests.support.cli import run
 from emission_assets_tests.support.paths import FIXTURES
 
 FIXTURES = FIXTURES / "smard"
 AUTUMN = FIXTURES / "smard_realisierte_erzeugung_DE_hour_2022-10-29_2022-10-31.csv"
 QUARTER = FIXTURES / "smard_realisierte_erzeugung_DE_quarterhour_2025-08-28_2025-08-29.csv"
-
-
-@pytest.fixture(autouse=True)
-def _restore_dagster_home(monkeypatch):
-    """``materialize`` sets DAGSTER_HOME in os.environ; monkeypatch puts the old value back afterwards."""
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def reservoir_files() -> list[Path]:

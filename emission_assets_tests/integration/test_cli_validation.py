@@ -11,14 +11,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from emission_assets.cli import main
 from emission_assets.errors import UserInputError
 from emission_assets.settings import paths
-from emission_assets_tests.support.paths import FIXTURES
+from emission_assets_tests.support.cli import invoke
+from emission_assets_tests.support.paths import FIXTURES, SMARD_AUTUMN_HOUR_CSV
 
-SMARD_HOUR = FIXTURES / "smard" / "smard_realisierte_erzeugung_DE_hour_2022-10-29_2022-10-31.csv"
+SMARD_HOUR = SMARD_AUTUMN_HOUR_CSV
 REDISPATCH = FIXTURES / "redispatch" / "redispatch_synthetic_2024-03-25_2024-04-03.csv"
 CONSUMPTION = FIXTURES / "smard" / "smard_realisierter_stromverbrauch_DE_hour_2023-12-23_2023-12-24.csv"
 # statements `query` must refuse before any engine starts (issue 10)
@@ -212,11 +211,6 @@ def _clean_environment(monkeypatch):
                  "DATABRICKS_RUNTIME_VERSION", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "EMISSION_DATABRICKS_CLUSTER_ID",
                  "EMISSION_DATABRICKS_SPARK_VERSION", "EMISSION_DATABRICKS_NODE_TYPE", "EMISSION_DATABRICKS_WORKERS"):
         monkeypatch.delenv(name, raising=False)
-
-
-def invoke(args: list[str]):
-    """The CLI in-process; an exception other than click's own exit would propagate and fail the test."""
-    return CliRunner().invoke(main, args, catch_exceptions=False)
 
 
 def reservoir_files() -> list[Path]:

@@ -39,7 +39,30 @@ def _java_home(java: str) -> str | None:
     return str(home) if (home / "bin" / "java").exists() else None
 
 
-def _run_classic(tmp_path: Path) -> dict:
+def _classic_once(tmp_path_factory) -> dict:
+    """The classic run once per test session, also when pytest-xdist gives this module's tests to both workers: the
+    first worker starts the JVM, the other waits for it and reads its result (pytest-xdist's documented pattern for a
+    session-wide fixture: a file under the shared base temp dir, behind a file lock)."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' base temp dirs share this parent
+    cached = shared / "classic_spark_result.json"
+    with FileLock(str(cached) + ".lock"):
+        if not cached.exists():
+            cached.write_text(_run_classic(tmp_path_factory.mktemp("classic-spark")), encoding="utf-8")
+        payload = cached.read_text(encoding="utf-8")
+    result = json.loads(payload)
+    for key in ("production", "quality"):
+        result[key] = sorted(tuple(row) for row in result[key])
+    for key in ("production_schema", "quality_schema"):
+        result[key] = [tuple(field) for field in result[key]]
+    return result
+
+
+def _run_classic(tmp_path: Path) -> str:
+    """The classic runner's result line (JSON), from a subprocess of its own."""
     java = shutil.which("java")
     if java is None and not os.environ.get("JAVA_HOME"):
         pytest.fail(
@@ -73,12 +96,7 @@ def _run_classic(tmp_path: Path) -> dict:
             f"classic Spark runner failed (exit {completed.returncode}, JAVA_HOME={env.get('JAVA_HOME')!r}).\n"
             f"stdout tail:\n{completed.stdout[-2000:]}\nstderr tail:\n{completed.stderr[-4000:]}"
         )
-    result = json.loads(lines[-1][len(runner.RESULT_MARKER):])
-    for key in ("production", "quality"):
-        result[key] = sorted(tuple(row) for row in result[key])
-    for key in ("production_schema", "quality_schema"):
-        result[key] = [tuple(field) for field in result[key]]
-    return result
+    return lines[-1][len(runner.RESULT_MARKER):]
 
 
 def _values_equal(a, b) -> bool:
@@ -114,7 +132,7 @@ def results(spark, tmp_path_factory):
     embedded = runner.run_transforms(spark)
     embedded_s = time.monotonic() - started
     started = time.monotonic()
-    classic = _run_classic(tmp_path_factory.mktemp("classic-spark"))
+    classic = _classic_once(tmp_path_factory)
     classic_s = time.monotonic() - started
     print(f"\nSail {embedded_s:.1f} s; {classic['engine']} {classic_s:.1f} s (subprocess, incl. JVM start)")
     return embedded, classic

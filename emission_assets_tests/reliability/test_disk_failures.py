@@ -17,12 +17,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from emission_assets.cli import main
 from emission_assets.settings import paths
-from emission_assets_tests.integration.test_cli_validation import SMARD_HOUR
-from emission_assets_tests.reliability.test_crash_recovery import MONDAY, expected_values, silver_values
+from emission_assets_tests.support.cli import invoke
+from emission_assets_tests.support.paths import SMARD_AUTUMN_HOUR_CSV as SMARD_HOUR
+from emission_assets_tests.support.published_values import MONDAY, expected_values, silver_values
 
 FIRST, LAST = MONDAY, MONDAY + timedelta(days=1)
 MATERIALIZE = ["materialize", "--start", str(FIRST), "--end", str(LAST), "--select", "tag:source=smard"]
@@ -62,10 +61,6 @@ def _clean_dagster_home(monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # materialize sets it
     for name in ("TIBBER_API_URL", "TIBBER_TOKEN", "EMISSION_ENV"):
         monkeypatch.delenv(name, raising=False)
-
-
-def invoke(args: list[str]):
-    return CliRunner().invoke(main, args, catch_exceptions=False)
 
 
 def assert_one_error_line(result, exit_code: int, *words: str) -> str:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 from dagster import AssetKey, DagsterInstance
 
-from emission_assets.cli import main
 from emission_assets.lakehouse.session import open_lakehouse
 from emission_assets.orchestration.check_report import CHECK_FAILED_EXIT
 from emission_assets.settings import paths
 from emission_assets.smard.catalog import GENERATION_FILTERS
+from emission_assets_tests.support.cli import run
 from emission_assets_tests.support.paths import FIXTURES
 
 FIXTURES = FIXTURES / "smard"
@@ -26,16 +24,6 @@ SMARD_AND_REPORT = ("--select", "tag:source=smard", "--select", "tag:source=fact
 WITHOUT_FETCH = ("--select", "key:bronze/smard_responses", "--select", "key:silver/production",
                  "--select", "key:gold/emissions_report")
 REPORT = AssetKey(["gold", "emissions_report"])
-
-
-@pytest.fixture(autouse=True)
-def _restore_dagster_home(monkeypatch):
-    """``materialize`` sets DAGSTER_HOME in os.environ; monkeypatch puts the old value back afterwards."""
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def silver_rows() -> list:

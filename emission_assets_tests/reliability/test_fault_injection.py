@@ -9,154 +9,47 @@ tibber/test_client.py; this suite is about what the lakehouse looks like afterwa
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import time
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from werkzeug import Request, Response
 
-from emission_assets.cli import failure_message
-from emission_assets.definitions import ASSETS
 from emission_assets.lakehouse.reservoir import Reservoir
-from emission_assets.lakehouse.session import open_lakehouse
 from emission_assets.settings import paths
-from emission_assets.smard.client import SmardClient
-from emission_assets.smard.resources import SmardResource
 from emission_assets.smard.silver import unparsed_payloads
 from emission_assets.smard.windows import window_dir
-from emission_assets.sources import resources_for_environment
 from emission_assets.timeutil import UTC, day_bounds_utc, local_midnight, to_epoch_ms, week_start
 from emission_assets_tests.support.fake_smard import FakeSmard
 from emission_assets_tests.support.fake_tibber import FakeTibber, recorded_history
+from emission_assets_tests.support.smard_runs import (
+    DAY,
+    EARLIER,
+    FILTERS,
+    PV,
+    TIBBER,
+    TIBBER_PATH,
+    bronze_files,
+    published,
+    published_file,
+    quick,
+    run,
+    silver,
+    silver_snapshot,
+    smard_api_for,
+    sql,
+    window_name,
+    window_stem,
+)
 
-SMARD = AssetSelection.tag("source", "smard")
-TIBBER = AssetSelection.tag("source", "tibber")
-FILTERS = [1223, 4068]  # lignite and photovoltaics: two types keep every run small
-PV = 4068
-EARLIER = date(2024, 4, 10)  # landed before the fault, in the week before DAY (another window)
-DAY = date(2024, 4, 17)
 TIBBER_TOKEN = "tbr-FAULT-INJECTION-token-do-not-log"
-TIBBER_PATH = "/v1-beta/gql"
-
-
-class QuickSmard(SmardResource):
-    """The product's SMARD resource with test-sized read timeout and backoff (the real client, configured)."""
-
-    read_timeout: float = 5.0
-    backoff_factor: float = 0.05
-
-    def client(self) -> SmardClient:
-        return SmardClient(
-            self.base_url, retries=self.retries, timeout=(2, self.read_timeout), backoff_factor=self.backoff_factor
-        )
-
-
-@dataclass
-class Outcome:
-    result: object
-    warnings: list[str]
-
-    @property
-    def success(self) -> bool:
-        return self.result.success
-
-    def error(self) -> tuple[str, str]:
-        """Class of what the failed step raised, and the message `emission-tracker materialize` prints for it."""
-        failure = next(e for e in self.result.all_events if e.is_failure and e.step_key)
-        error = failure.event_specific_data.error
-        return (error.cause or error).cls_name, failure_message(self.result)  # Dagster wraps what the step raised
-
-    def metadata(self, *key: str) -> dict:
-        events = [e for e in self.result.get_asset_materialization_events() if e.asset_key == AssetKey(list(key))]
-        return {name: value.value for name, value in events[-1].materialization.metadata.items()}
-
-
-def run(first: date, last: date, selection=SMARD, *, smard: SmardResource | None = None, **config) -> Outcome:
-    """One Dagster run over the day range (as ``emission-tracker materialize`` does), warnings from its event log."""
-    ops = {}
-    if selection is SMARD:
-        ops = {"reservoir__smard_responses": {"config": {"filters": FILTERS, **config}}}
-    resources = resources_for_environment()
-    if smard is not None:
-        resources["smard"] = smard
-    with DagsterInstance.ephemeral() as instance:
-        result = materialize(
-            ASSETS,
-            instance=instance,
-            resources=resources,
-            selection=selection,
-            run_config={"ops": ops},
-            tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()},
-            raise_on_error=False,
-        )
-        warnings = [e.user_message for e in instance.all_logs(result.run_id) if e.level >= logging.WARNING]
-    return Outcome(result, warnings)
-
-
-def sql(query: str) -> list:
-    return open_lakehouse().spark.sql(query).collect()
 
 
 @pytest.fixture
 def smard(httpserver, tmp_path) -> FakeSmard:
     """The fake SMARD API on the shared threaded server: a handler sleeping past a timeout blocks no other request."""
-    fake = FakeSmard(httpserver, tmp_path / "smard_api")
-    fake.publish_weeks(week_start(EARLIER), 2, filters=FILTERS)
-    return fake
-
-
-def quick(fake: FakeSmard, **kwargs) -> QuickSmard:
-    return QuickSmard(base_url=fake.base_url, **kwargs)
-
-
-def window_name(filter_id: int, day: date) -> str:
-    return f"{filter_id}_DE_quarterhour_{to_epoch_ms(local_midnight(week_start(day)))}.json"
-
-
-def window_stem(filter_id: int, day: date) -> str:
-    """How reservoir files of the window begin (``<stem>__<fetched at>.json``)."""
-    return window_name(filter_id, day).removesuffix(".json")
-
-
-def published_file(fake: FakeSmard, filter_id: int, day: date) -> Path:
-    return fake.root / "chart_data" / str(filter_id) / "DE" / window_name(filter_id, day)
-
-
-def published(fake: FakeSmard, day: date, filters=FILTERS) -> list[tuple[int, int, float]]:
-    """What the fake API serves now for the day: (filter, interval start ms, MWh) of every non-null point."""
-    start, end = (to_epoch_ms(moment) for moment in day_bounds_utc(day))
-    values = []
-    for filter_id in filters:
-        series = json.loads(published_file(fake, filter_id, day).read_bytes())["series"]
-        values += [(filter_id, t, v) for t, v in series if start <= t < end and v is not None]
-    return sorted(values)
-
-
-def silver(day: date) -> list[tuple[int, int, float]]:
-    """The day's silver rows in the same shape; a duplicate shows up as a repeated tuple, a loss as a missing one."""
-    rows = sql(
-        "SELECT filter_id, unix_millis(interval_start) AS t, energy_mwh FROM silver.production "
-        f"WHERE year = {day.year} AND month = {day.month} AND day = {day.day}"
-    )
-    return sorted((r.filter_id, r.t, r.energy_mwh) for r in rows)
-
-
-def silver_snapshot(day: date) -> list:
-    """Every column a rewrite would change (the file a row came from, its download time)."""
-    return sorted(sql(
-        "SELECT filter_id, interval_start, energy_mwh, source_file, fetched_at FROM silver.production "
-        f"WHERE year = {day.year} AND month = {day.month} AND day = {day.day}"
-    ))
-
-
-def bronze_files() -> list[tuple[str, str]]:
-    return sorted((r.file_name, r.sha256) for r in sql("SELECT file_name, sha256 FROM bronze.smard_responses"))
+    return smard_api_for(httpserver, tmp_path / "smard_api")
 
 
 def reservoir_payloads() -> dict[str, bytes]:

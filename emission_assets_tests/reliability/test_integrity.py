@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from werkzeug import Request, Response
 
-from emission_assets.definitions import ASSETS
 from emission_assets.lakehouse.reservoir import QUARANTINE_DIR, Reservoir, SidecarError
 from emission_assets.lakehouse.reservoir_integrity import Inspector
 from emission_assets.orchestration.resources import ReservoirResource, SparkResource
@@ -24,62 +22,42 @@ from emission_assets.redispatch.layout import import_redispatch_csv
 from emission_assets.settings import paths
 from emission_assets.smard.integrity import SMARD_RULES
 from emission_assets.smard.windows import build_window, store_window
-from emission_assets.sources import resources_for_environment
 from emission_assets.tibber import sample
 from emission_assets.timeutil import UTC, day_bounds_utc, local_midnight, to_epoch_ms, week_start
-from emission_assets_tests.reliability.test_fault_injection import (
+from emission_assets_tests.support.fake_smard import FakeSmard
+from emission_assets_tests.support.redispatch_fixture import REDISPATCH_CSV, measures_starting_on
+from emission_assets_tests.support.smard_runs import (
     DAY,
     EARLIER,
     FILTERS,
     PV,
+    SMARD_RESERVOIR,
     TIBBER_PATH,
     Outcome,
     bronze_files,
     published,
     quick,
+    run,
     silver,
     silver_snapshot,
+    smard_api_for,
     sql,
     window_name,
     window_stem,
 )
-from emission_assets_tests.support.fake_smard import FakeSmard
-from emission_assets_tests.unit.redispatch.test_import import _measures_starting_on
-from emission_assets_tests.unit.redispatch.test_parse import FIXTURE as REDISPATCH_CSV
 
 
 @pytest.fixture
 def smard_api(httpserver, tmp_path) -> FakeSmard:
     """The fake SMARD API serving the two filters' weeks of EARLIER and DAY."""
-    fake = FakeSmard(httpserver, tmp_path / "smard_api")
-    fake.publish_weeks(week_start(EARLIER), 2, filters=FILTERS)
-    return fake
+    return smard_api_for(httpserver, tmp_path / "smard_api")
 
 
-SMARD_RESERVOIR = AssetKey(["reservoir", "smard_responses"])
 SMARD_BRONZE_SILVER = AssetSelection.assets(AssetKey(["bronze", "smard_responses"]), AssetKey(["silver", "production"]))
 SMARD_ALL = AssetSelection.tag("source", "smard")
 TIBBER_ALL = AssetSelection.tag("source", "tibber")
 TIBBER_BRONZE_SILVER = AssetSelection.assets(AssetKey(["bronze", "tibber_responses"]),
                                              AssetKey(["silver", "consumption"]))
-
-
-def run(first: date, last: date, selection, *, smard=None) -> Outcome:
-    """One Dagster run of ``selection`` over the days (as ``emission-tracker materialize --select`` does)."""
-    resources = resources_for_environment()
-    if smard is not None:
-        resources["smard"] = smard
-    ops = {"reservoir__smard_responses": {"config": {"filters": FILTERS}}}
-    with DagsterInstance.ephemeral() as instance:
-        job_keys = selection.resolve(ASSETS)
-        result = materialize(
-            ASSETS, instance=instance, resources=resources, selection=selection,
-            run_config={"ops": ops if SMARD_RESERVOIR in job_keys else {}},
-            tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()},
-            raise_on_error=False,
-        )
-        warnings = [e.user_message for e in instance.all_logs(result.run_id) if e.level >= logging.WARNING]
-    return Outcome(result, warnings)
 
 
 def stored(stem: str) -> Path:
@@ -327,7 +305,7 @@ def test_a_corrupt_imported_redispatch_file_fails_naming_it_and_how_to_repair(sp
     import_redispatch_csv([REDISPATCH_CSV], reservoir)  # the repair the message names
     assert materialize(REDISPATCH_ASSETS, partition_key="2024-03-26", resources=resources).success
     count = sql("SELECT count(*) AS n FROM silver.redispatch WHERE year = 2024 AND month = 3 AND day = 26")[0].n
-    assert count == _measures_starting_on(date(2024, 3, 26)) > 0
+    assert count == measures_starting_on(date(2024, 3, 26)) > 0
 
 
 # --- the quarantine itself -------------------------------------------------------------------------------------------

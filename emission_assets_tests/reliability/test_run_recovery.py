@@ -18,8 +18,8 @@ from datetime import timedelta
 import pytest
 
 from emission_assets.settings import paths
-from emission_assets_tests.reliability.test_crash_recovery import MONDAY, expected_values, silver_values
 from emission_assets_tests.support.paths import REPO_ROOT
+from emission_assets_tests.support.published_values import MONDAY, expected_values, silver_values
 
 FIRST, LAST = MONDAY, MONDAY + timedelta(days=2)
 COMMAND = ["materialize", "--start", str(FIRST), "--end", str(LAST), "--select", "tag:source=smard"]

@@ -7,9 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from click.testing import CliRunner
 
-from emission_assets.cli import main
 from emission_assets.gold.report import (
     MODELS,
     format_report,
@@ -17,6 +15,7 @@ from emission_assets.gold.report import (
     plot_models,
 )
 from emission_assets.lakehouse.session import Lakehouse
+from emission_assets_tests.support.cli import run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 G_PER_KWH = {"average": 380.0, "merit_order": 520.0, "worst_emitter": 1050.0, "locality": 300.0}
@@ -128,10 +127,6 @@ def test_format_report_is_a_table_per_month_and_model(spark, registry, emissions
 
 
 # --- CLI ---------------------------------------------------------------------------------------------------------
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -4,10 +4,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from click.testing import CliRunner
 
-from emission_assets.cli import main
 from emission_assets.lakehouse.read_only_sql import NotReadOnly, check_read_only
+from emission_assets_tests.support.cli import run
 
 REFUSAL = "query accepts only a single SELECT, WITH ... SELECT, SHOW, DESCRIBE or EXPLAIN of a query: "
 
@@ -70,10 +69,6 @@ PRODUCTION_ROWS = """
                 ('2022-01-01 01:00:00', 'lignite', 8900), ('2022-01-01 01:00:00', 'wind_onshore', 12500)
          AS v(t, production_type, energy)
 """
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def production_count() -> int:

@@ -1,19 +1,8 @@
-"""The code location with every source's jobs, sensors and schedules, for contexts that resolve partitioned jobs."""
+"""The code location with the orchestration added, built once per worker (Definitions are immutable)."""
 import pytest
 from dagster import Definitions
 
-
-def resources_for_tests() -> dict:
-    """The code location's resources (every source's, as the code location builds them)."""
-    from emission_assets.sources import resources_for_environment
-
-    return resources_for_environment()
-
-
-def build_orchestrated_definitions() -> Definitions:
-    from emission_assets.definitions import build_definitions
-
-    return build_definitions()
+from emission_assets_tests.support.orchestrated import build_orchestrated_definitions
 
 
 @pytest.fixture(scope="session")

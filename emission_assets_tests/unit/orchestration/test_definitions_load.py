@@ -2,7 +2,7 @@
 from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus, Definitions
 
 from emission_assets.sources import PACKAGES, all_sources
-from emission_assets_tests.unit.orchestration.conftest import build_orchestrated_definitions
+from emission_assets_tests.support.orchestrated import build_orchestrated_definitions
 
 
 def test_definitions_with_orchestration_validate():

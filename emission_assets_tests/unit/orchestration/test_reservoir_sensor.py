@@ -12,8 +12,8 @@ from emission_assets.smard.csv_import import import_smard_csv
 from emission_assets.smard.windows import build_window, store_window
 from emission_assets.tibber.layout import store_live_batch
 from emission_assets.timeutil import BERLIN, UTC, local_midnight, to_epoch_ms
+from emission_assets_tests.support.orchestrated import build_orchestrated_definitions
 from emission_assets_tests.support.paths import FIXTURES
-from emission_assets_tests.unit.orchestration.conftest import build_orchestrated_definitions
 
 DEFS = build_orchestrated_definitions()
 reservoir_sensor = DEFS.get_repository_def().get_sensor_def("reservoir_sensor")

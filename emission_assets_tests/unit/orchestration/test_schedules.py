@@ -7,7 +7,7 @@ from dagster import DefaultScheduleStatus, build_schedule_context, validate_run_
 from emission_assets.smard.jobs import smard_revision_schedule
 from emission_assets.tibber.jobs import tibber_revision_schedule
 from emission_assets.timeutil import BERLIN
-from emission_assets_tests.unit.orchestration.conftest import build_orchestrated_definitions
+from emission_assets_tests.support.orchestrated import build_orchestrated_definitions
 
 DEFS = build_orchestrated_definitions()
 

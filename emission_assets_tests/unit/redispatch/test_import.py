@@ -19,10 +19,10 @@ from emission_assets.redispatch.layout import (
     missing_days,
     stored_files,
 )
-from emission_assets.redispatch.parse import parse_redispatch_csv
 from emission_assets.redispatch.silver import redispatch_from_bronze
-from emission_assets.timeutil import BERLIN, UTC, to_epoch_ms
-from emission_assets_tests.unit.redispatch.test_parse import FIXTURE
+from emission_assets.timeutil import UTC, to_epoch_ms
+from emission_assets_tests.support.redispatch_fixture import REDISPATCH_CSV as FIXTURE
+from emission_assets_tests.support.redispatch_fixture import measures_starting_on
 
 FIRST_MS = to_epoch_ms(datetime(2024, 3, 24, 23, tzinfo=UTC))
 LAST_MS = to_epoch_ms(datetime(2024, 4, 3, 1, 30, tzinfo=UTC))
@@ -86,10 +86,6 @@ def test_bronze_once_and_silver_latest_wins(spark, writer, tmp_path):
     writer.replace_days("silver.redispatch", empty, date(2024, 5, 1), date(2024, 5, 2))
 
 
-def _measures_starting_on(day: date) -> int:
-    return sum(1 for m in parse_redispatch_csv(FIXTURE.read_bytes()) if m.measure_start.astimezone(BERLIN).date() == day)
-
-
 def test_assets_from_an_import_and_without_anything(spark, tmp_path, monkeypatch):
     monkeypatch.delenv("NETZTRANSPARENZ_CLIENT_ID", raising=False)
     monkeypatch.delenv("NETZTRANSPARENZ_CLIENT_SECRET", raising=False)
@@ -111,7 +107,7 @@ def test_assets_from_an_import_and_without_anything(spark, tmp_path, monkeypatch
     assert result.success
     spark = open_lakehouse().spark
     count = spark.sql("SELECT count(*) FROM silver.redispatch WHERE year = 2024 AND month = 3 AND day = 26").collect()
-    assert count[0][0] == _measures_starting_on(date(2024, 3, 26)) > 0
+    assert count[0][0] == measures_starting_on(date(2024, 3, 26)) > 0
 
 
 def test_reservoir_asset_fetches_missing_days_with_credentials(tmp_path, monkeypatch):

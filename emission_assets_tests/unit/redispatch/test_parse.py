@@ -18,9 +18,8 @@ from emission_assets.redispatch.parse import (
     to_utc,
 )
 from emission_assets.timeutil import UTC, to_epoch_ms
-from emission_assets_tests.support.paths import FIXTURES
+from emission_assets_tests.support.redispatch_fixture import REDISPATCH_CSV as FIXTURE
 
-FIXTURE = FIXTURES / "redispatch" / "redispatch_synthetic_2024-03-25_2024-04-03.csv"
 HEADER = ";".join(COLUMNS)
 
 

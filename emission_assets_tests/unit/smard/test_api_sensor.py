@@ -4,10 +4,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from dagster import DagsterInstance, build_sensor_context
 
-from emission_assets.definitions import build_definitions as build_orchestrated_definitions
 from emission_assets.smard.resources import SmardResource
 from emission_assets.smard.sensors import smard_api_sensor
 from emission_assets.timeutil import BERLIN
+from emission_assets_tests.support.orchestrated import build_orchestrated_definitions
 
 DEFS = build_orchestrated_definitions()
 

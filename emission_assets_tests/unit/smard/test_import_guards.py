@@ -7,13 +7,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from emission_assets.cli import main
 from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.settings import paths
 from emission_assets.smard.csv_import import SmardCsvError, import_smard_csv, read_smard_csv
 from emission_assets.timeutil import UTC
+from emission_assets_tests.support.cli import run
 from emission_assets_tests.support.paths import FIXTURES
 
 FIXTURES = FIXTURES / "smard"
@@ -24,10 +23,6 @@ CONSUMPTION_QUARTER = FIXTURES / "smard_realisierter_stromverbrauch_DE_quarterho
 IMPORTED_AT = datetime(2025, 9, 10, 12, 0, tzinfo=UTC)
 # 876 values of 12 series x 73 hours, of which 839 are not zero in both files (photovoltaics at night, ...)
 AUTUMN_NON_ZERO = 839
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def stored(reservoir_root: Path) -> list[Path]:

@@ -4,12 +4,12 @@ from datetime import datetime
 import pytest
 from dagster import DagsterInstance, build_sensor_context
 
-from emission_assets.definitions import build_definitions as build_orchestrated_definitions
 from emission_assets.orchestration import sensors
 from emission_assets.tibber.resources import TibberResource
 from emission_assets.tibber.sample import SAMPLE_API_URL
 from emission_assets.tibber.sensors import tibber_api_sensor
 from emission_assets.timeutil import BERLIN, to_epoch_ms
+from emission_assets_tests.support.orchestrated import build_orchestrated_definitions
 
 DEFS = build_orchestrated_definitions()
 

@@ -1,10 +1,11 @@
 """The Dagster code location: SMARD production, Tibber consumption and redispatch through reservoir, bronze and
-silver; the emission factor dimension; the gold report; jobs, sensors and schedules."""
+silver; the emission factor dimension; the gold tables, views and report; jobs, sensors and schedules."""
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
 from emission_assets.factors.assets import emission_factors_asset
+from emission_assets.gold.assets import gold_assets
 from emission_assets.gold.report_assets import emissions_report_asset
 from emission_assets.orchestration import ORCHESTRATION
 from emission_assets.orchestration.deployment import resources_for_environment, with_step_launcher
@@ -16,7 +17,7 @@ from emission_assets.tibber.assets import silver_consumption, tibber_bronze, tib
 # step launcher (locally the launcher resource is a no-op).
 ASSETS = with_step_launcher([
     smard_reservoir, smard_bronze, silver_production, tibber_reservoir, tibber_bronze, silver_consumption,
-    emission_factors_asset, *REDISPATCH_ASSETS, emissions_report_asset,
+    emission_factors_asset, *REDISPATCH_ASSETS, *gold_assets(), emissions_report_asset,
 ])
 
 

@@ -121,3 +121,21 @@ def intensity_checks(spark, registry: Registry, months: list[Month]) -> Intensit
     found.rows_without_factor = sum(g.n for g in groups)
     found.without_factor = [f"{g.production_type} ({g.basis}): {g.n} rows, {g.first}..{g.last}" for g in groups[:SAMPLE]]
     return found
+
+
+def silver_months(spark, registry: Registry) -> list[Month]:
+    """Every local month with silver.production or silver.consumption rows (from the partition columns)."""
+    rows = spark.sql(
+        f"SELECT DISTINCT year, month FROM {registry.sql_name('silver.production')} UNION "
+        f"SELECT DISTINCT year, month FROM {registry.sql_name('silver.consumption')}").collect()
+    return sorted((int(r.year), int(r.month)) for r in rows)
+
+
+def refresh_gold_tables(spark, registry: Registry, months: list[Month] | None = None) -> list[Month]:
+    """Recompute both gold tables for ``months`` (default: every month silver holds), grid_intensity first; returns
+    the months. What the monthly assets do, for tests and tools."""
+    months = silver_months(spark, registry) if months is None else months
+    if months:
+        write_grid_intensity(spark, registry, months)
+        write_emissions_monthly(spark, registry, months)
+    return months

@@ -1,5 +1,5 @@
 """The asset graph with the orchestration's jobs, sensors and schedules loads as a code location."""
-from dagster import AssetKey, Definitions
+from dagster import AssetKey, DefaultSensorStatus, Definitions
 
 from emission_assets.orchestration import ORCHESTRATION
 from emission_assets_tests.unit.orchestration.conftest import build_orchestrated_definitions
@@ -9,7 +9,11 @@ def test_definitions_with_orchestration_validate():
     defs = build_orchestrated_definitions()
     Definitions.validate_loadable(defs)
     repository = defs.get_repository_def()
-    assert {s.name for s in repository.sensor_defs} == {"smard_api_sensor", "tibber_api_sensor", "reservoir_sensor"}
+    # Dagster adds the sensor that evaluates the assets' automation conditions; it starts stopped (off until turned on)
+    assert {s.name for s in repository.sensor_defs} == {"smard_api_sensor", "tibber_api_sensor", "reservoir_sensor",
+                                                       "default_automation_condition_sensor"}
+    automation = repository.get_sensor_def("default_automation_condition_sensor")
+    assert automation.default_status == DefaultSensorStatus.STOPPED
     assert {s.name for s in repository.schedule_defs} == {
         "smard_daily_schedule", "tibber_daily_schedule", "redispatch_daily_schedule",
         "smard_revision_schedule", "tibber_revision_schedule", "lakehouse_maintenance_schedule"}

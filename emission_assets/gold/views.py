@@ -68,3 +68,18 @@ def register_views(registry: Registry, spark) -> None:
     """(Re)create every gold view in the session's catalog at once (tests and tools; the assets create them one by
     one)."""
     registry.create_views(spark, view_definitions(registry))
+
+
+def not_created_hint(sql: str, spark, registry: Registry) -> str | None:
+    """Why a gold view that ``sql`` names does not exist yet (for the ``query`` command's error), or None."""
+    named = [name for name in VIEWS if re.search(rf"\b{re.escape(name)}\b", sql)]
+    if not named:
+        return None
+    schema = f"{registry.catalog}.gold" if registry.catalog else "gold"
+    existing = {f"gold.{r.viewName if hasattr(r, 'viewName') else r.tableName}"
+                for r in spark.sql(f"SHOW VIEWS IN {schema}").collect()}
+    missing = [name for name in named if name not in existing]
+    if not missing:
+        return None
+    return (f"{missing[0]} does not exist yet: the gold view assets create the views; materialise them, e.g. "
+            f"emission-tracker materialize --start <day> --end <day> --select key:{missing[0].replace('.', '/')}")

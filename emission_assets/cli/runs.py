@@ -73,7 +73,9 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     partitioned = {k for k in keys if graph.get(k).partitions_def is not None}
     if partitioned - daily - monthly:
         raise UserError(f"--select includes assets with other partitions: {sorted(map(str, partitioned - daily - monthly))}")
-    after = {k for k in keys - partitioned if has_partitioned_upstream(k)}
+    # Gold assets always run last: one that cannot say its upstream (a consumer with a broken config entry) fails
+    # after bronze and silver are done, never before them.
+    after = {k for k in keys - partitioned if has_partitioned_upstream(k) or graph.get(k).group_name == "gold"}
     before = keys - partitioned - after
     day_tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
     month_tags = {RANGE_START_TAG: first.replace(day=1).isoformat(), RANGE_END_TAG: last.replace(day=1).isoformat()}

@@ -391,3 +391,42 @@ def test_a_home_with_the_old_report_store_keeps_working_and_loses_nothing(spark,
     for name, files in old.items():  # ignored, untouched
         assert sorted((p.relative_to(gold), p.read_bytes()) for p in (gold / name).rglob("*") if p.is_file()) == files
 
+
+
+def test_a_broken_consumer_config_fails_only_its_asset_and_bronze_silver_and_the_months_run(spark, tmp_path,
+                                                                                              monkeypatch):
+    """Through the command line: the days and the months are written, only the consumer's step fails, naming the
+    file, consumer and field; exit code 1."""
+    from click.testing import CliRunner
+
+    import emission_assets.definitions as definitions
+    from emission_assets.cli import main
+    from emission_assets.gold.assets import gold_assets
+    from emission_assets.gold.report_assets import emissions_report_asset
+    from emission_assets.orchestration.deployment import with_step_launcher
+    from emission_assets_tests.support.paths import FIXTURES
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # `materialize` sets it; monkeypatch restores it
+    config = tmp_path / "consumers.yaml"
+    config.write_text("consumers:\n  typo:\n    principal: you\n    level: interval\n    home: raw\n"
+                      "    homes: [home]\n    columns: [energy_kwh, colour]\n")
+    kept = [a for a in definitions.ASSETS if a.key.path[0] != GOLD]
+    monkeypatch.setattr(definitions, "ASSETS",
+                        with_step_launcher([*kept, *gold_assets(config), emissions_report_asset]))
+    autumn = FIXTURES / "smard" / "smard_realisierte_erzeugung_DE_hour_2022-10-29_2022-10-31.csv"
+    assert CliRunner().invoke(main, ["import", "smard-csv", str(autumn)]).exit_code == 0
+
+    result = CliRunner().invoke(main, ["materialize", "--start", "2022-10-29", "--end", "2022-10-31",
+                                       "--select", "tag:source=smard", "--select", "tag:source=factors",
+                                       "--select", "tag:source=gold"])
+
+    assert result.exit_code == 1, result.output
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("Error: step gold__consumer_typo of run ")
+    assert error.endswith(f"UserInputError: {config}: consumer 'typo': unknown column(s) ['colour'] at level "
+                          "'interval'; allowed: energy_kwh, ev_kwh, household_kwh, g_per_kwh, emissions_g, "
+                          "ev_emissions_g, household_emissions_g")
+    sql = open_lakehouse().spark.sql
+    assert sql("SELECT count(*) FROM silver.production").collect()[0][0] == (24 + 25 + 24) * 12
+    assert sql("SELECT count(DISTINCT month) FROM gold.grid_intensity").collect()[0][0] == 1
+    assert sql("SELECT count(*) FROM gold.production_monthly").collect()[0][0] == 12

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from emission_assets.lakehouse.registry import spec
-from emission_assets.models.factors import factor_condition
 from emission_assets.models.average import average_sql
+from emission_assets.models.factors import factor_condition
 from emission_assets.models.production import production_emissions_sql
 from emission_assets.timeutil import BERLIN
 

@@ -375,7 +375,9 @@ def test_a_home_with_the_old_report_store_keeps_working_and_loses_nothing(spark,
 
     gold = home.registry.lakehouse_root / "gold"
     old = {}
-    for name in ("report_monthly", "report_inputs"):  # what the previous layout left: Delta folders, no gold tables
+    from emission_assets.lakehouse.registry import RETIRED_TABLES
+
+    for name in (retired.split(".")[1] for retired in RETIRED_TABLES):  # the previous layout's report store
         write_deltalake(str(gold / name), pa.table({"fingerprint": ["abc"], "year": [2024], "month": [1]}),
                         partition_by=["year", "month"])
         old[name] = sorted((p.relative_to(gold), p.read_bytes()) for p in (gold / name).rglob("*") if p.is_file())

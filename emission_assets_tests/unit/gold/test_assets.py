@@ -325,6 +325,19 @@ def test_an_unreadable_consumer_config_gives_one_failing_asset_and_definitions_s
     Definitions.validate_loadable(build_definitions())  # bronze, silver and the other gold assets load and run
 
 
+def test_broken_view_sql_fails_its_asset_naming_the_view_and_records_nothing(spark, home):
+    from emission_assets.orchestration.resources import SparkResource
+
+    broken = view_asset("gold.production_yearly", lambda r: "SELECT no_such_column FROM silver.production", "Broken.")
+
+    result = materialize([broken], resources={"spark": SparkResource()}, raise_on_error=False)
+
+    assert not result.success
+    assert "RuntimeError: gold view gold.production_yearly: creating it failed: " in step_error(result)
+    catalog = home.registry.lakehouse_root / "_views.json"
+    assert not catalog.exists() or "gold.production_yearly" not in json.loads(catalog.read_text())
+
+
 def test_a_wrong_model_parameter_fails_only_the_views_that_use_it(spark, home, monkeypatch):
     monkeypatch.setenv("EMISSION_HOME_REGION", "Atlantis")
 

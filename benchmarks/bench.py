@@ -4,7 +4,7 @@ Run with ``make bench`` or ``.venv/bin/python -m benchmarks.bench [--days N] [--
 wall time per layer (from the Dagster run step stats), rows per second, peak memory, the wall time of a one-day
 incremental update, and a hand-written DuckDB pass over the same window files computing the same gold figures
 (the sample household's kg CO2 per model -- average, merit order, worst emitter -- and basis, home region DE). It
-checks that they agree with what the report stored (gold.report_monthly) and ends
+checks that they agree with the gold.emissions_monthly table and ends
 with one line ``full-year ratio to DuckDB floor: X.X`` (lakehouse backfill wall / DuckDB wall; for ``--days`` other
 than 365 the ratio is for that many days).
 """
@@ -32,7 +32,7 @@ TOLERANCE = 1e-6  # relative, DuckDB vs lakehouse kg CO2
 
 def region_value(filter_id: int, region_index: int, epoch_ms: int, version: int) -> float:
     """Deterministic per filter, region, interval and data version (exact in binary floating point)."""
-    from emission_assets_tests.fake_smard import synthetic_value
+    from emission_assets_tests.support.fake_smard import synthetic_value
 
     return synthetic_value(filter_id, epoch_ms, version) + region_index * 50
 
@@ -187,9 +187,9 @@ def lakehouse_figures() -> dict:
     sql = open_lakehouse().spark.sql
     production = sql("SELECT count(*) AS n FROM silver.production").collect()[0].n
     consumption = sql("SELECT count(*) AS n FROM silver.consumption").collect()[0].n
-    # What the report asset stored (gold.report_monthly), summed over the months: the figures the user sees.
+    # The gold.emissions_monthly table, summed over the months: the figures the user sees.
     figures = {(r.model, r.basis): {"kg": float(r.kg), "kwh": float(r.kwh)} for r in sql(
-        "SELECT model, basis, sum(emissions_kg) AS kg, sum(energy_kwh) AS kwh FROM gold.report_monthly "
+        "SELECT model, basis, sum(emissions_kg) AS kg, sum(energy_kwh) AS kwh FROM gold.emissions_monthly "
         "GROUP BY model, basis").collect()}
     return {"silver_production_rows": production, "silver_consumption_rows": consumption, "figures": figures}
 
@@ -204,7 +204,7 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
     import duckdb
     import pandas as pd
 
-    from emission_assets.models.intensity import (
+    from emission_assets.models.merit_order import (
         DISPATCHABLE_ORDER,
         FLEXIBLE_MARGIN_SHARE,
         MUST_RUN_PERCENTILE,

@@ -31,8 +31,10 @@ def query_command(sql) -> None:
         frame = lakehouse.spark.sql(sql).toPandas()
     except PySparkException as error:  # the engine's message names the problem (syntax, unknown table or column)
         from emission_assets.gold.consumers import missing_view_hint
+        from emission_assets.gold.views import not_created_hint
 
-        hint = missing_view_hint(sql, lakehouse.registry)  # a consumer view left out on purpose says why
+        # a consumer view left out on purpose, or a gold view whose asset has not run yet, says why
+        hint = missing_view_hint(sql, lakehouse.registry) or not_created_hint(sql, lakehouse.spark, lakehouse.registry)
         raise UserError(f"query failed: {hint or str(error).splitlines()[0]}") from None
     frame.to_csv(sys.stdout, index=False)
 

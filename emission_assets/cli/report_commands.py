@@ -27,14 +27,11 @@ def report_command(start, end, basis, output) -> None:
 
 def print_report(first: date, last: date, basis: str, output: Path | None = None) -> None:
     from emission_assets.gold.report import format_report, monthly_report, plot_models
-    from emission_assets.gold.scope import MonthScope, months_between
     from emission_assets.lakehouse.session import open_lakehouse
 
     check_environment()
     lakehouse = open_lakehouse()
-    # Computed over the asked months only (through the views, every month would be computed first).
-    scope = MonthScope(lakehouse.registry, months_between(first, last))
-    frame = monthly_report(lakehouse.spark, scope, first, last, basis)
+    frame = monthly_report(lakehouse.spark, lakehouse.registry, first, last, basis)  # the materialised table
     if frame.empty:
         raise UserError(f"gold.emissions_monthly has no {basis} emissions for {first}..{last}: materialise the days first")
     path = output or emission_home() / "reports" / f"models_{first}_{last}_{basis}.png"

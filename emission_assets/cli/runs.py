@@ -16,8 +16,9 @@ from emission_assets.timeutil import today_in_berlin
 def run_materialize(first: date, last: date, selection: list[str], reservoir_config: dict, results: list | None = None):
     """Materialise the selection (default: every asset) for a day range, recorded in the persistent instance.
 
-    Partitioned assets run as one Dagster run over the whole range (single-run backfill). Unpartitioned assets in
-    the selection (the emission factor dimension, the report) run in their own runs: those with no partitioned
+    Day-partitioned assets run as one Dagster run over the whole range (single-run backfill), then the
+    month-partitioned gold tables as one run over the months the days touch. Unpartitioned assets in the selection
+    (the emission factor dimension, the gold views, the report) run in their own runs: those with no partitioned
     upstream before the range, the others after it. Returns the last run's result (the first failed one, if
     any); a failed run is returned, not raised (see :func:`echo_failure`); ``results``, if given, collects every
     run's result (for :func:`finish_runs`). Mistakes in the arguments or the environment raise :class:`UserError`
@@ -38,10 +39,6 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
         check_resolution(reservoir_config["resolution"])
     check_environment()
     from dagster import AssetSelection, DagsterError
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
 
     from emission_assets.definitions import build_definitions
     from emission_assets.orchestration.run_control import check_writable
@@ -68,15 +65,24 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
         return any(graph.get(p).partitions_def is not None or has_partitioned_upstream(p)
                    for p in graph.get(key).parent_keys)
 
+    from emission_assets.orchestration.partitions import daily_partitions, monthly_partitions
+
+    daily = {k for k in keys if graph.get(k).partitions_def == daily_partitions}
+    monthly = {k for k in keys if graph.get(k).partitions_def == monthly_partitions}
     partitioned = {k for k in keys if graph.get(k).partitions_def is not None}
-    after = {k for k in keys - partitioned if has_partitioned_upstream(k)}
+    if partitioned - daily - monthly:
+        raise UserError(f"--select includes assets with other partitions: {sorted(map(str, partitioned - daily - monthly))}")
+    # Gold assets always run last: one that cannot say its upstream (a consumer with a broken config entry) fails
+    # after bronze and silver are done, never before them.
+    after = {k for k in keys - partitioned if has_partitioned_upstream(k) or graph.get(k).group_name == "gold"}
     before = keys - partitioned - after
-    range_tags = {ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
+    day_tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+    month_tags = {RANGE_START_TAG: first.replace(day=1).isoformat(), RANGE_END_TAG: last.replace(day=1).isoformat()}
     result = None
-    for group, tags in ((before, {}), (partitioned, range_tags), (after, {})):
+    for group, tags in ((before, {}), (daily, day_tags), (monthly, month_tags), (after, {})):
         if group:
-            days = (last - first).days + 1 if group is partitioned else None
-            result = _run(group, tags, reservoir_config if group is partitioned else {}, resources, days)
+            days = (last - first).days + 1 if group is daily else None
+            result = _run(group, tags, reservoir_config if group is daily else {}, resources, days)
             if results is not None:
                 results.append(result)
             if not result.success:
@@ -99,6 +105,10 @@ def default_selection():
     return selection
 
 
+# Dagster's documented run tags for a partition key range (what `dagster asset materialize --partition-range` and
+# single-run backfills set).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 RUN_JOB_NAME = "__ephemeral_asset_job__"  # the name dagster.materialize() gives its runs, kept for the run history
 
 

@@ -1,1 +1,2 @@
-"""Gold: views over silver (aggregations, attribution per model, consumer views)."""
+"""Gold: the monthly gold tables, the views over them and silver (aggregations, attribution per model, consumer
+views), their Dagster assets and the report."""

@@ -1,6 +1,6 @@
 """Gold views: aggregations, the EV / household views, and consumption attributed to CO2 per model.
 
-Which grid a household draws from is configuration, read when the views are registered (every session start):
+Which grid a household draws from is configuration, read when a gold asset builds its SQL:
 ``EMISSION_HOME_REGION`` (default ``DE``) for the average, merit-order and worst-emitter models, and
 ``EMISSION_CONTROL_AREA`` (default ``TenneT``) for the locality model.
 
@@ -96,24 +96,37 @@ def consumption_emissions_sql(registry: Registry, intensity: str | None = None) 
 
 
 def emissions_sql(registry: Registry, period: str) -> str:
-    """Per period, home, model and basis, with the spread between the models of the same period and basis."""
+    """Per period, home, model and basis, with the spread between the models of the same period and basis.
+
+    ``month``: from gold.consumption_emissions (what the gold/emissions_monthly asset writes); ``year``: from the
+    gold.emissions_monthly table (sums of the months, so a year never recomputes intervals)."""
     keys = "year, month" if period == "month" else "year"
-    return f"""
-        WITH totals AS (
+    if period == "month":
+        totals = f"""
             SELECT {keys}, home_id, model, basis, sum(energy_kwh) AS energy_kwh, sum(ev_kwh) AS ev_kwh,
                    sum(household_kwh) AS household_kwh, sum(emissions_g) / 1000 AS emissions_kg,
                    sum(ev_emissions_g) / 1000 AS ev_emissions_kg,
                    sum(household_emissions_g) / 1000 AS household_emissions_kg,
                    sum(emissions_g) / nullif(CAST(sum(energy_kwh) AS DOUBLE), 0) AS g_per_kwh
             FROM {registry.sql_name('gold.consumption_emissions')}
-            GROUP BY {keys}, home_id, model, basis
+            GROUP BY {keys}, home_id, model, basis"""
+    else:
+        totals = f"""
+            SELECT {keys}, home_id, model, basis, sum(energy_kwh) AS energy_kwh, sum(ev_kwh) AS ev_kwh,
+                   sum(household_kwh) AS household_kwh, sum(emissions_kg) AS emissions_kg,
+                   sum(ev_emissions_kg) AS ev_emissions_kg, sum(household_emissions_kg) AS household_emissions_kg,
+                   sum(emissions_kg) * 1000 / nullif(CAST(sum(energy_kwh) AS DOUBLE), 0) AS g_per_kwh
+            FROM {registry.sql_name('gold.emissions_monthly')}
+            GROUP BY {keys}, home_id, model, basis"""
+    return f"""
+        WITH totals AS ({totals}
         )
         SELECT *, max(emissions_kg) OVER (PARTITION BY {keys}, home_id, basis)
                   - min(emissions_kg) OVER (PARTITION BY {keys}, home_id, basis) AS spread_kg
         FROM totals"""
 
 
-BUILDERS = {
+VIEW_BUILDERS = {
     "gold.consumption_emissions": consumption_emissions_sql,
     "gold.production_monthly": lambda r: production_sql(r, "month"),
     "gold.production_yearly": lambda r: production_sql(r, "year"),
@@ -121,7 +134,6 @@ BUILDERS = {
     "gold.consumption_yearly": lambda r: consumption_sql(r, "year"),
     "gold.consumption_ev": lambda r: consumption_part_sql(r, "ev"),
     "gold.consumption_household": lambda r: consumption_part_sql(r, "household"),
-    "gold.emissions_monthly": lambda r: emissions_sql(r, "month"),
     "gold.emissions_yearly": lambda r: emissions_sql(r, "year"),
 }
 
@@ -129,7 +141,7 @@ BUILDERS = {
 def restatement_sql(registry: Registry, known_at, first_day, last_day, basis: str) -> str:
     """Per month and model: the household's kg CO2 with the factors known at ``known_at`` ("as reported then")
     next to the kg with today's factors, for the local days ``first_day..last_day``."""
-    from emission_assets.models.intensity import grid_intensity_sql
+    from emission_assets.models.grid_intensity import grid_intensity_sql
 
     def monthly(intensity: str | None) -> str:
         return f"""

@@ -160,15 +160,38 @@ def _consumer(name: str, entry) -> Consumer:
                     {h: p.strip() for h, p in owners.items()})
 
 
-def load_consumers(path: Path | str = CONFIG_PATH) -> dict[str, Consumer]:
+def _read_config(path: Path | str):
     import yaml
 
-    with open(path, encoding="utf-8") as handle:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            try:
+                return yaml.safe_load(handle) or {}
+            except yaml.YAMLError as error:
+                raise ValueError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot be read ({error})") from None
+
+
+def load_consumers(path: Path | str = CONFIG_PATH) -> dict[str, Consumer]:
+    return parse_consumers(_read_config(path))
+
+
+def consumer_entries(path: Path | str = CONFIG_PATH) -> dict[str, Consumer | ValueError]:
+    """Per configured consumer name: its validated consumer, or the error naming the file, consumer and field.
+
+    One broken entry fails only that consumer's view asset; a file that cannot be read or parsed raises
+    ValueError (naming the file)."""
+    config = _read_config(path)
+    if not isinstance(config, Mapping) or not isinstance(config.get("consumers"), Mapping):
+        raise ValueError(f"{path}: the consumer config needs a mapping 'consumers: {{name: {{...}}}}'")
+    entries: dict[str, Consumer | ValueError] = {}
+    for name, entry in config["consumers"].items():
         try:
-            config = yaml.safe_load(handle)
-        except yaml.YAMLError as error:
-            raise ValueError(f"{path}: not valid YAML: {error}") from None
-    return parse_consumers(config or {})
+            entries[str(name)] = _consumer(str(name), entry)
+        except ValueError as error:
+            entries[str(name)] = ValueError(f"{path}: {error}")
+    return entries
 
 
 def _sql_string(text: str) -> str:
@@ -210,7 +233,7 @@ def view_sql(registry: Registry, consumer: Consumer) -> str:
     return sql
 
 
-def _skipped(registry: Registry, consumer: Consumer) -> str | None:
+def skipped_reason(registry: Registry, consumer: Consumer) -> str | None:
     """Why a consumer's view cannot be created safely here, or None."""
     if consumer.home == "pseudonymised" and pseudonyms.pseudonym_key() is None:
         return pseudonyms.MISSING_KEY
@@ -221,11 +244,11 @@ def _skipped(registry: Registry, consumer: Consumer) -> str | None:
 
 
 def consumer_views(registry: Registry, consumers: Mapping[str, Consumer] | None = None) -> dict[str, str]:
-    """View name -> SELECT for every consumer whose view can be created safely here (see :func:`_skipped`)."""
+    """View name -> SELECT for every consumer whose view can be created safely here (see :func:`skipped_reason`)."""
     consumers = load_consumers() if consumers is None else consumers
     views = {}
     for consumer in consumers.values():
-        reason = _skipped(registry, consumer)
+        reason = skipped_reason(registry, consumer)
         if reason is None:
             views[consumer.view] = view_sql(registry, consumer)
         elif reason not in _warned:  # every session start registers the views: said once, and quietly (the runs
@@ -238,7 +261,7 @@ def missing_view_hint(sql: str, registry: Registry, consumers: Mapping[str, Cons
     """Why a consumer view that ``sql`` names was not created (for the ``query`` command's error), or None."""
     consumers = load_consumers() if consumers is None else consumers
     for consumer in consumers.values():
-        if consumer.view in sql and (reason := _skipped(registry, consumer)):
+        if consumer.view in sql and (reason := skipped_reason(registry, consumer)):
             return reason
     return None
 

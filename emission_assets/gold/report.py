@@ -29,8 +29,7 @@ def _month_key(day: date) -> int:
 
 def monthly_report(spark, registry, start: date, end: date, basis: str) -> pd.DataFrame:
     """One row per month of ``start``..``end`` (whole months, both ends included) that has data, from
-    ``registry``'s gold.emissions_monthly (pass a :class:`~emission_assets.gold.scope.MonthScope` to compute only
-    those months). See :func:`report_frame` for the columns."""
+    ``registry``'s gold.emissions_monthly table. See :func:`report_frame` for the columns."""
     if basis not in BASES:
         raise ValueError(f"unknown basis {basis!r}; choose one of {', '.join(BASES)}")
     if start > end:

@@ -4,7 +4,8 @@ The registry holds the table specs the sources declare (:func:`declare_tables`);
 
 Locally a table is a Delta path under ``$EMISSION_HOME/lakehouse/<layer>/<table>`` registered in the engine's
 catalog as ``layer.table``; on Databricks it is the Unity Catalog table ``<catalog>.<layer>.<table>``. Sail's
-catalog lives in memory, so :meth:`Registry.register` runs at every session start.
+catalog lives in memory, so :meth:`Registry.register` runs at every session start (tables only: the gold views are
+created by their assets and re-created from :mod:`emission_assets.lakehouse.view_catalog`).
 """
 from __future__ import annotations
 
@@ -51,10 +52,30 @@ BRONZE_FILE_COLUMNS = (
     ("ingest_run_id", "STRING"),
 )
 
-# The report's store (gold/emissions_report): the gold.emissions_monthly rows, and per month the fingerprint of the
-# inputs they were computed from, so a run recomputes only the months whose inputs changed.
-GOLD_REPORT_MONTHLY = TableSpec(
-    name="gold.report_monthly",
+# Gold results heavy enough to be materialised (the other gold objects are views over them and silver): Delta
+# tables partitioned by the local (Europe/Berlin) month, written one month range per run by the gold assets.
+GOLD_GRID_INTENSITY = TableSpec(
+    name="gold.grid_intensity",
+    columns=(
+        ("interval_start", "TIMESTAMP"),
+        ("interval_end", "TIMESTAMP"),
+        ("region", "STRING"),
+        ("model", "STRING"),
+        ("basis", "STRING"),
+        ("g_per_kwh", "DOUBLE"),
+        ("determined_by", "STRING"),
+        ("production_mwh", "DOUBLE"),
+        ("resolution", "STRING"),
+        ("year", "INT"),
+        ("month", "INT"),
+    ),
+    partition_by=MONTH_PARTITIONS,
+    description="g CO2(eq)/kWh per interval, region, model and basis, with what determined it; partitioned by the "
+    "local month of interval_start.",
+)
+
+GOLD_EMISSIONS_MONTHLY = TableSpec(
+    name="gold.emissions_monthly",
     columns=(
         ("home_id", "STRING"),
         ("model", "STRING"),
@@ -71,27 +92,14 @@ GOLD_REPORT_MONTHLY = TableSpec(
         ("month", "INT"),
     ),
     partition_by=MONTH_PARTITIONS,
-    description="gold.emissions_monthly as of the last report run (per local month, home, model and basis).",
+    description="Emissions per local month, home, model and basis (total, EV, household) and the spread between "
+    "the models.",
 )
 
-GOLD_REPORT_INPUTS = TableSpec(
-    name="gold.report_inputs",
-    columns=(
-        ("fingerprint", "STRING"),
-        ("intensity_rows", "BIGINT"),
-        ("intensity_outside", "BIGINT"),
-        ("intensity_null", "BIGINT"),
-        ("lowest_g_per_kwh", "DOUBLE"),
-        ("highest_g_per_kwh", "DOUBLE"),
-        ("rows_without_factor", "BIGINT"),
-        ("computed_at", "TIMESTAMP"),
-        ("year", "INT"),
-        ("month", "INT"),
-    ),
-    partition_by=MONTH_PARTITIONS,
-    description="Per local month: the fingerprint of the silver rows, factors, redispatch and model SQL that "
-    "gold.report_monthly was computed from, and that month's check counts.",
-)
+# Folders an older layout kept under lakehouse/gold and this one neither registers nor writes (the fingerprinted
+# report store, replaced by the monthly gold tables). They are left on disk untouched: see docs in
+# emission_assets/gold/assets.py ("Upgrading a home").
+RETIRED_TABLES = ("gold.report_monthly", "gold.report_inputs")
 
 TABLES: dict[str, TableSpec] = {}
 
@@ -107,13 +115,13 @@ def declare_tables(*specs: TableSpec) -> None:
         TABLES[table.name] = table
 
 
-# The gold layer's own tables (emission_assets/gold declares these once the gold assets own them).
-declare_tables(GOLD_REPORT_MONTHLY, GOLD_REPORT_INPUTS)
+# The gold layer's materialised tables (the gold views are created by their assets, not registered here).
+declare_tables(GOLD_GRID_INTENSITY, GOLD_EMISSIONS_MONTHLY)
 
-# Gold views (SQL in emission_assets/gold, registered after the tables at every session start, in this order).
+# Gold views, in creation order (a view may read an earlier one). Their SQL is in emission_assets/gold; the gold view
+# assets create them (emission_assets/gold/assets.py), and lakehouse/view_catalog.py re-creates them in a new session.
 VIEWS: dict[str, str] = {
     "gold.production_emissions": "Production per interval joined with the factor version valid at that interval.",
-    "gold.grid_intensity": "g CO2(eq)/kWh per interval, region, model and basis, with what determined it.",
     "gold.consumption_emissions": "Consumption per interval x model x basis with emissions (total, EV, household).",
     "gold.production_monthly": "Production per month, region and type.",
     "gold.production_yearly": "Production per year, region and type.",
@@ -121,7 +129,6 @@ VIEWS: dict[str, str] = {
     "gold.consumption_yearly": "Consumption per year and home with cost and average price.",
     "gold.consumption_ev": "EV charging intervals (ev_kwh > 0).",
     "gold.consumption_household": "Household load per interval.",
-    "gold.emissions_monthly": "Emissions per month, home, model and basis (total, EV, household) and the spread.",
     "gold.emissions_yearly": "Emissions per year, home, model and basis (total, EV, household) and the spread.",
 }
 LAYERS = ("bronze", "silver", "gold")
@@ -162,18 +169,18 @@ class Registry:
         return str(self.lakehouse_root / table.layer / table.table)
 
     def register(self, spark, force: bool = False,
-                 views: Callable[[Registry], dict[str, str]] | None = None) -> None:
-        """Create the schemas, (empty if new) tables and, given ``views`` (view name -> SQL for this registry: the
-        gold layer's :func:`emission_assets.gold.views.view_definitions`), the views; safe to repeat.
+                 views: Callable[[Registry], dict[str, str]] | None = None) -> bool:
+        """Create the schemas and the (empty if new) tables; safe to repeat. Returns whether it registered (False: the
+        session already pointed at this lakehouse).
 
-        The registry knows table specs, not the SQL built on them, so the views come from the caller (gold builds
-        on the registry, not the reverse). Every asset step opens the lakehouse and registering ~30 objects costs
-        ~0.4 s, so a session whose catalog already points at this lakehouse (the last registration in this
-        process) is left as it is.
+        Views are not the registry's: the gold view assets create them. ``views`` (view name -> SQL for this
+        registry) is for tests and tools that want every view over the tables at once. Every asset step opens the
+        lakehouse and registering costs ~0.4 s, so a session whose catalog already points at this lakehouse (the
+        last registration in this process) is left as it is.
         """
         key = (self.lakehouse_root, self.catalog, views is not None)
         if not force and _ACTIVE.get(id(spark)) == key:
-            return
+            return False
         for layer in LAYERS:
             prefix = f"{self.catalog}." if self.catalog else ""
             spark.sql(f"CREATE SCHEMA IF NOT EXISTS {prefix}{layer}")
@@ -183,7 +190,9 @@ class Registry:
                 spark.sql(f"CREATE TABLE IF NOT EXISTS {self.sql_name(name)} ({table.ddl}) USING DELTA{partitioned}")
                 continue
             # Re-point the session's catalog entry at this lakehouse. Dropping an external (LOCATION) table
-            # removes only the catalog entry, never the Delta files.
+            # removes only the catalog entry, never the Delta files. A view of an older layout under the same name
+            # (gold.grid_intensity, gold.emissions_monthly were views) goes first.
+            spark.sql(f"DROP VIEW IF EXISTS {table.name}")
             spark.sql(f"DROP TABLE IF EXISTS {table.name}")
             spark.sql(
                 f"CREATE TABLE {table.name} ({table.ddl}) USING DELTA{partitioned} LOCATION '{self.path(name)}'"
@@ -191,6 +200,7 @@ class Registry:
         if views is not None:
             self.create_views(spark, views(self))
         _ACTIVE[id(spark)] = key
+        return True
 
     def create_views(self, spark, definitions: dict[str, str]) -> None:
         """(Re)create views, in order (a view may read an earlier one): name -> SELECT statement."""

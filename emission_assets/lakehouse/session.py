@@ -1,10 +1,12 @@
-"""Open the lakehouse: the engine's session with every table and gold view registered, plus the writer."""
+"""Open the lakehouse: the engine's session with every table registered and the gold views the gold assets created
+re-created (:mod:`emission_assets.lakehouse.view_catalog`), plus the writer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from emission_assets.engine.session import EngineConfig, get_spark
 from emission_assets.lakehouse.registry import Registry
+from emission_assets.lakehouse.view_catalog import restore_views
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.settings import Paths, paths
 
@@ -28,8 +30,7 @@ def registry_for(config: EngineConfig, home: Paths) -> Registry:
 def open_lakehouse(config: EngineConfig | None = None, home: Paths | None = None) -> Lakehouse:
     config = config or EngineConfig.from_env()
     spark = get_spark(config)
-    from emission_assets.gold.views import view_definitions  # gold builds on the registry: imported here, late
-
     registry = registry_for(config, home or paths())
-    registry.register(spark, views=view_definitions)
+    if registry.register(spark):
+        restore_views(spark, registry)
     return Lakehouse(spark, registry, DeltaWriter(spark, registry))

@@ -137,17 +137,23 @@ class DeltaWriter:
                             "day")
 
     @_retry_conflicts
-    def replace_months(self, name: str, df, months) -> None:
-        """Atomically make the (year, month) partitions ``months`` hold exactly ``df``; other months are untouched."""
+    def replace_months(self, name: str, df, months, *, clip: bool = False) -> None:
+        """Atomically make the (year, month) partitions ``months`` hold exactly ``df``; other months are untouched.
+
+        ``clip``: write only the rows of ``months`` instead of refusing data with rows outside them. For data derived
+        from those months' inputs (a gold table), where checking first would compute the data twice."""
         months = sorted(set(months))
         self._replace_where(name, df, MONTH_PARTITIONS, month_predicate(months),
-                            "months " + ", ".join(f"{y:04d}-{m:02d}" for y, m in months), "month")
+                            "months " + ", ".join(f"{y:04d}-{m:02d}" for y, m in months), "month", clip)
 
-    def _replace_where(self, name: str, df, partitions: tuple[str, ...], predicate: str, what: str, unit: str) -> None:
+    def _replace_where(self, name: str, df, partitions: tuple[str, ...], predicate: str, what: str, unit: str,
+                       clip: bool = False) -> None:
         table = spec(name)
         if table.partition_by != partitions:
             raise ValueError(f"{name} is not partitioned by {partitions}")
-        outside = df.where(f"NOT ({predicate})").select(*partitions).limit(1).collect()
+        if clip:
+            df = df.where(predicate)
+        outside = [] if clip else df.where(f"NOT ({predicate})").select(*partitions).limit(1).collect()
         if outside:
             raise ValueError(
                 f"refusing to replace {name} {what}: the data holds rows for another {unit} "

@@ -37,7 +37,8 @@ def test_error_checks_block_and_warnings_do_not():
              for key in [spec.asset_key]}
     assert {name for (_, name), blocking in specs.items() if not blocking} == {"complete_days"}
     assert specs[("silver/production", "no_series_lost")] and specs[("silver/consumption", "no_series_lost")]
-    assert specs[("gold/emissions_report", "intensities_within_physical_bounds")]
+    assert specs[("gold/grid_intensity", "intensities_within_physical_bounds")]
+    assert specs[("gold/grid_intensity", "every_production_interval_has_a_factor")]
     assert len(specs) == 14
 
 

@@ -20,10 +20,14 @@ def bundled_sources(monkeypatch):
 
 def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, tmp_path):
     first, last = date(2022, 3, 26), date(2022, 3, 28)
-    result = run_materialize(first, last, DEMO_RANGES[0][3], {"resolution": "hour"})
-    assert result.success
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks["intensities_within_physical_bounds"] and checks["every_production_interval_has_a_factor"]
+    runs = []
+    result = run_materialize(first, last, DEMO_RANGES[0][3], {"resolution": "hour"}, runs)
+    assert result.success and len(runs) == 4  # factors; the days; their month (2022-03); the views and the report
+    months = runs[2]
+    assert months.dagster_run.tags["dagster/asset_partition_range_start"] == "2022-03-01"
+    assert months.dagster_run.tags["dagster/asset_partition_range_end"] == "2022-03-01"
+    checks = {e.check_name: e.passed for e in months.get_asset_check_evaluations()}
+    assert checks == {"intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True}
 
     sql = open_lakehouse().spark.sql
     per_model = {r.model: r for r in sql(
@@ -59,7 +63,7 @@ def test_locality_from_control_area_production_and_imported_redispatch(spark, fa
     import_redispatch_csv([fixture], Reservoir(paths().reservoir))
     fake_smard.publish_weeks(date(2024, 3, 25), 1, region="TenneT")
     day = date(2024, 3, 26)
-    selection = ["tag:source=smard", "tag:source=factors", "tag:source=redispatch"]
+    selection = ["tag:source=smard", "tag:source=factors", "tag:source=redispatch", "key:gold/grid_intensity"]
     assert run_materialize(day, day, selection, {"regions": ["TenneT"]}).success
 
     rows = open_lakehouse().spark.sql(

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from emission_assets.gold.aggregates import consumption_emissions_sql, emissions_sql
+from emission_assets.gold.tables import refresh_gold_tables
 from emission_assets.gold.views import register_views
 
 UTC = timezone.utc
@@ -29,23 +30,24 @@ def consumption_rows(spark, rows):
 
 
 @pytest.fixture
-def intensity_view(spark, registry):
-    """A stand-in gold.grid_intensity: four DE quarter-hours (average) and one TenneT hour (locality)."""
+def intensity_view(spark, registry, writer):
+    """Stand-in rows of the gold.grid_intensity table: (start, minutes, region, model, g_per_kwh, production_mwh)."""
     def create(rows):
         values = ", ".join(
             f"(timestamp'{s:%Y-%m-%d %H:%M:%S}', timestamp'{(s + timedelta(minutes=m)):%Y-%m-%d %H:%M:%S}', "
-            f"'{region}', '{model}', 'direct', {g}, 'x', {mwh}, 'r')"
+            f"'{region}', '{model}', 'direct', CAST({g} AS DOUBLE), 'x', CAST({mwh} AS DOUBLE), 'r')"
             for s, m, region, model, g, mwh in rows
         )
-        spark.sql(
-            "CREATE OR REPLACE VIEW gold.grid_intensity AS SELECT * FROM VALUES " + values +
+        frame = spark.sql(
+            "SELECT *, CAST(year(from_utc_timestamp(interval_start, 'Europe/Berlin')) AS INT) AS year, "
+            "CAST(month(from_utc_timestamp(interval_start, 'Europe/Berlin')) AS INT) AS month FROM VALUES " + values +
             " AS t(interval_start, interval_end, region, model, basis, g_per_kwh, determined_by, production_mwh, "
             "resolution)"
         )
+        writer.replace_months("gold.grid_intensity", frame, [(2024, 3)])
     yield create
     # Views live in the session's catalog: do not leak the stand-ins into other tests.
-    for view in ("gold.consumption_emissions", "gold.grid_intensity"):
-        spark.sql(f"DROP VIEW IF EXISTS {view}")
+    spark.sql("DROP VIEW IF EXISTS gold.consumption_emissions")
 
 
 def test_hourly_consumption_takes_the_generation_weighted_mean_of_quarter_hours(spark, registry, writer, intensity_view):
@@ -103,6 +105,7 @@ def test_restatement_uses_the_factors_known_then(spark, registry, writer, tmp_pa
 
     merge_seed(spark, writer, seed(1000.0), datetime(2024, 1, 1, tzinfo=UTC))
     merge_seed(spark, writer, seed(800.0), datetime(2024, 6, 1, tzinfo=UTC))  # a correction, applied later
+    refresh_gold_tables(spark, registry)  # the monthly gold tables, with today's factors
     register_views(registry, spark)
 
     rows = {r.model: r for r in spark.sql(

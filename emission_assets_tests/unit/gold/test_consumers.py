@@ -68,7 +68,7 @@ def lakehouse(spark, registry, monkeypatch):
 
 @pytest.fixture
 def gold_views(spark, registry, lakehouse):
-    """Stand-in gold.consumption_emissions and gold.emissions_monthly with the contract's columns."""
+    """A stand-in gold.consumption_emissions view and gold.emissions_monthly rows with the contract's columns."""
     values = ", ".join(
         f"(timestamp'{h}', '{home}', '{model}', '{basis}', {e}, {ev}, {g}, {y}, {m}, {d})"
         for h, home, model, basis, e, ev, g, y, m, d in interval_rows()
@@ -82,8 +82,7 @@ def gold_views(spark, registry, lakehouse):
                CAST((e - ev) * g AS DOUBLE) AS household_emissions_g,
                year, month, day
         FROM VALUES {values} AS t(interval_start, home_id, model, basis, e, ev, g, year, month, day)""")
-    spark.sql("""
-        CREATE OR REPLACE VIEW gold.emissions_monthly AS
+    monthly = spark.sql("""
         SELECT year, month, home_id, model, basis, energy_kwh, ev_kwh, household_kwh, emissions_kg, ev_emissions_kg,
                household_emissions_kg, g_per_kwh,
                max(emissions_kg) OVER (PARTITION BY year, month, home_id, basis)
@@ -94,11 +93,13 @@ def gold_views(spark, registry, lakehouse):
                      sum(household_emissions_g) / 1000 AS household_emissions_kg,
                      sum(emissions_g) / CAST(sum(energy_kwh) AS DOUBLE) AS g_per_kwh
               FROM gold.consumption_emissions GROUP BY year, month, home_id, model, basis)""")
+    months = [(r.year, r.month) for r in monthly.select("year", "month").distinct().collect()]
+    lakehouse.writer.replace_months("gold.emissions_monthly", monthly, months)  # the table, as the asset writes it
     spark.sql("CREATE OR REPLACE VIEW gold.emissions_yearly AS SELECT * FROM gold.emissions_monthly WHERE false")
     create_consumer_views(spark, registry)
     yield
     for view in ("gold.consumer_public", "gold.consumer_analyst", "gold.consumer_household",
-                 "gold.emissions_yearly", "gold.emissions_monthly", "gold.consumption_emissions"):
+                 "gold.emissions_yearly", "gold.consumption_emissions"):
         spark.sql(f"DROP VIEW IF EXISTS {view}")
 
 

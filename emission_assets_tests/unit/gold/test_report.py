@@ -14,6 +14,7 @@ from emission_assets.gold.report import (
     monthly_report,
     plot_models,
 )
+from emission_assets.gold.tables import refresh_gold_tables
 from emission_assets.lakehouse.session import Lakehouse
 from emission_assets_tests.support.cli import run
 
@@ -39,20 +40,19 @@ def monthly_rows():
 
 
 @pytest.fixture
-def emissions_monthly(spark, registry):
+def emissions_monthly(spark, registry, writer):
+    """The gold.emissions_monthly table holding :func:`monthly_rows`."""
     values = ", ".join(
         "(" + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in row) + ")" for row in monthly_rows()
     )
-    spark.sql(f"""
-        CREATE OR REPLACE VIEW gold.emissions_monthly AS
-        SELECT year, month, home_id, model, basis, CAST(e AS DECIMAL(18,6)) AS energy_kwh,
-               CAST(ev AS DECIMAL(18,6)) AS ev_kwh, CAST(hh AS DECIMAL(18,6)) AS household_kwh,
+    rows = spark.sql(f"""
+        SELECT year, month, home_id, model, basis, CAST(e AS DECIMAL(24,6)) AS energy_kwh,
+               CAST(ev AS DECIMAL(24,6)) AS ev_kwh, CAST(hh AS DECIMAL(24,6)) AS household_kwh,
                CAST(kg AS DOUBLE) AS emissions_kg, CAST(ev_kg AS DOUBLE) AS ev_emissions_kg,
                CAST(hh_kg AS DOUBLE) AS household_emissions_kg, CAST(kg * 1000 / e AS DOUBLE) AS g_per_kwh,
                CAST(0 AS DOUBLE) AS spread_kg
         FROM VALUES {values} AS t(year, month, home_id, model, basis, e, ev, hh, kg, ev_kg, hh_kg)""")
-    yield
-    spark.sql("DROP VIEW IF EXISTS gold.emissions_monthly")
+    writer.replace_months("gold.emissions_monthly", rows, [(2024, 1), (2024, 2), (2024, 3)])
 
 
 def hand_sum(year, month, basis, index, model=None):
@@ -144,7 +144,7 @@ def test_report_cli_rejects_bad_dates_with_exit_2(args, fragment):
 
 @pytest.fixture
 def lakehouse(spark, registry, writer, monkeypatch):
-    """The CLI and the asset open this test's lakehouse (and keep the stand-in views)."""
+    """The CLI and the asset open this test's lakehouse (and its tables)."""
     house = Lakehouse(spark, registry, writer)
     for module in ("emission_assets.lakehouse.session", "emission_assets.orchestration.resources"):
         monkeypatch.setattr(f"{module}.open_lakehouse", lambda *a, **k: house)
@@ -158,7 +158,7 @@ def test_report_cli_prints_the_table_and_writes_the_png(lakehouse, report_inputs
     expected = tmp_path / "home" / "reports" / "models_2024-01-01_2024-02-29_lifecycle.png"
     assert f"chart: {expected}" in result.output
     assert expected.read_bytes().startswith(PNG_SIGNATURE)
-    # January only: the scope leaves February out of the table
+    # January only: February is left out of the table
     january = run("report", "--start", "2024-01-01", "--end", "2024-01-31")
     assert january.exit_code == 0 and "2024-01" in january.output and "2024-02" not in january.output
 
@@ -204,67 +204,6 @@ def consumption(spark, days, kwh=2.0):
         "year int, month int, day int"))
 
 
-ALL_FACTORS = [(t, b, date(2020, 1, 1), None, False) for t in ("lignite", "solar") for b in ("direct", "lifecycle")]
-
-
-def test_factor_check_lists_production_without_an_active_valid_factor(spark, registry, writer):
-    from emission_assets.gold.report_assets import check_results
-    from emission_assets.gold.report_store import refresh
-
-    days = [date(2024, 1, 10), date(2024, 3, 10)]
-    writer.replace_days("silver.production", production(spark, [(t, d) for t in ("lignite", "solar") for d in days]),
-                        days[0], days[-1])
-    factors_frame = factors(spark, [
-        ("lignite", "direct", date(2020, 1, 1), None, False),
-        ("lignite", "lifecycle", date(2020, 1, 1), None, False),
-        ("solar", "direct", date(2020, 1, 1), date(2024, 2, 1), False),  # ends before March
-        ("solar", "direct", date(2024, 2, 1), None, True),  # retired: not active
-        ("solar", "lifecycle", date(2020, 1, 1), None, False),
-    ])
-    writer.append("silver.emission_factors", factors_frame)
-
-    done = refresh(spark, registry)
-    assert done.recomputed == [(2024, 1), (2024, 3)]
-    result = {c.check_name: c for c in check_results(spark, registry, done)}["every_production_interval_has_a_factor"]
-    assert not result.passed
-    assert result.metadata["production_rows_without_factor"].value == 1
-    assert result.metadata["months_with_rows_without_factor"].value == "2024-03"
-    assert "solar (direct): 1 rows, 2024-03-10..2024-03-10" in result.metadata["offenders"].value
-
-    # Nothing changed: nothing recomputed, and the stored counts still fail the check.
-    again = refresh(spark, registry)
-    assert again.recomputed == []
-    result = {c.check_name: c for c in check_results(spark, registry, again)}["every_production_interval_has_a_factor"]
-    assert not result.passed and result.metadata["production_rows_without_factor"].value == 1
-
-
-def test_intensity_check_flags_values_outside_0_to_1500(spark, registry, writer):
-    from emission_assets.gold.report_assets import check_results
-    from emission_assets.gold.report_store import refresh
-
-    days = [date(2024, 1, 10), date(2024, 2, 10)]
-    writer.replace_days("silver.production", production(spark, [("lignite", d) for d in days]), days[0], days[-1])
-    january = [("lignite", b, date(2020, 1, 1), date(2024, 2, 1), False) for b in ("direct", "lifecycle")]
-    february = [("lignite", b, date(2024, 2, 1), None, False) for b in ("direct", "lifecycle")]
-    writer.append("silver.emission_factors", factors(spark, january, g_per_kwh=1500.0))
-    writer.append("silver.emission_factors", factors(spark, february, g_per_kwh=1500.0, prefix="v2"))
-    checks = {c.check_name: c for c in check_results(spark, registry, refresh(spark, registry))}
-    assert checks["intensities_within_physical_bounds"].passed
-    assert checks["intensities_within_physical_bounds"].metadata["highest_g_per_kwh"].value == 1500.0
-
-    # The February version is corrected to above the bound: only February's intensities are outside.
-    writer.merge("silver.emission_factors", factors(spark, february, g_per_kwh=1501.0, prefix="v2"),
-                 "t.factor_id = s.factor_id", "WHEN MATCHED THEN UPDATE SET t.g_per_kwh = s.g_per_kwh")
-    done = refresh(spark, registry)
-    assert done.recomputed == [(2024, 1), (2024, 2)]  # the factor dimension changed: every month
-    check = {c.check_name: c for c in check_results(spark, registry, done)}["intensities_within_physical_bounds"]
-    assert not check.passed
-    # February's hour: average, merit order and worst emitter x 2 bases
-    assert check.metadata["rows_outside"].value == 6
-    assert check.metadata["months_with_rows_outside"].value == "2024-02"
-    assert "2024-02-10 10:00:00 DE average/direct: 1501" in check.metadata["outside"].value
-
-
 @pytest.fixture
 def report_inputs(spark, registry, writer):
     """Two months of production (lignite 1 MWh, solar 1 MWh per hour) and consumption in the same hours."""
@@ -276,6 +215,7 @@ def report_inputs(spark, registry, writer):
         ("lignite", b, date(2020, 1, 1), None, False) for b in ("direct", "lifecycle")], g_per_kwh=1000.0))
     writer.append("silver.emission_factors", factors(spark, [
         ("solar", b, date(2020, 1, 1), None, False) for b in ("direct", "lifecycle")], g_per_kwh=0.0, prefix="s"))
+    refresh_gold_tables(spark, registry)  # what the monthly gold assets do
     return days
 
 
@@ -298,70 +238,14 @@ def test_report_asset_attaches_the_png_and_the_table(spark, registry, writer, la
     assert base64.b64decode(encoded) == png.read_bytes()
     assert "merit_order" in metadata["table"].value
     assert (metadata["first_month"], metadata["last_month"], metadata["months"]) == ("2024-01", "2024-02", 2)
-    assert metadata["months_recomputed"] == 2
     assert "report_lifecycle" in metadata
-    checks = {c.check_name: c.passed for c in result.check_results}
-    assert checks == {"intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True}
     # January: 2 hours x 2 kWh at the average of lignite and solar (500 g/kWh) = 2 kg; worst emitter 1,000 g/kWh.
     kg = {(r.month, r.model): r.kg for r in spark.sql(
-        "SELECT month, model, emissions_kg AS kg FROM gold.report_monthly WHERE basis = 'direct'").collect()}
+        "SELECT month, model, emissions_kg AS kg FROM gold.emissions_monthly WHERE basis = 'direct'").collect()}
     assert kg[(1, "average")] == pytest.approx(2.0) and kg[(1, "worst_emitter")] == pytest.approx(4.0)
     assert kg[(2, "average")] == pytest.approx(1.0)
 
-    # Re-run with the same inputs: nothing recomputed, same report.
-    again = materialise_report()
-    assert again.metadata["months_recomputed"] == 0
-    assert again.metadata["table"] == metadata["table"]
 
-    # One February day's consumption doubles: only February is recomputed, and its figure follows.
-    february = report_inputs[-1]
-    writer.replace_days("silver.consumption", consumption(spark, [february], kwh=4.0), february, february)
-    changed = materialise_report()
-    assert changed.metadata["months_recomputed"] == 1
-    kg = {(r.month, r.model): r.kg for r in spark.sql(
-        "SELECT month, model, emissions_kg AS kg FROM gold.report_monthly WHERE basis = 'direct'").collect()}
-    assert kg[(1, "average")] == pytest.approx(2.0) and kg[(2, "average")] == pytest.approx(2.0)
-
-    # February's inputs are deleted: its figures and fingerprint go too.
-    empty = spark.createDataFrame([], spark.table("silver.consumption").schema)
-    writer.replace_days("silver.consumption", empty, february, february)
-    writer.replace_days("silver.production", spark.createDataFrame([], spark.table("silver.production").schema),
-                        february, february)
-    dropped = materialise_report()
-    assert dropped.metadata["last_month"] == "2024-01"
-    assert spark.sql("SELECT DISTINCT month FROM gold.report_inputs").collect() == [(1,)]
-
-
-def test_report_store_figures_equal_the_gold_view(spark, registry, report_inputs):
-    from emission_assets.gold.report_store import refresh
-
-    refresh(spark, registry, months_per_query=1)
-    key = "year, month, home_id, model, basis"
-    stored = spark.sql(f"SELECT {key}, energy_kwh, emissions_kg, spread_kg FROM gold.report_monthly "
-                       f"ORDER BY {key}").collect()
-    view = spark.sql(f"SELECT {key}, energy_kwh, emissions_kg, spread_kg FROM gold.emissions_monthly "
-                     f"ORDER BY {key}").collect()
-    assert len(stored) == 2 * 3 * 2  # 2 months x 3 national models x 2 bases (no control area: no locality)
-    assert [tuple(r)[:6] for r in stored] == [tuple(r)[:6] for r in view]
-    assert [r.emissions_kg for r in stored] == pytest.approx([r.emissions_kg for r in view])
-
-
-def test_fingerprints_change_with_a_month_s_rows_and_only_for_that_month(spark, registry, writer, report_inputs):
-    """Both ways of fingerprinting: from the Delta log (local tables) and from the rows (Unity Catalog tables)."""
-    from emission_assets.gold.report_store import _CONSUMPTION_HASH, _month_files, _month_sums
-
-    def both():
-        return (_month_files(registry.path("silver.consumption")),
-                _month_sums(spark, registry.sql_name("silver.consumption"), _CONSUMPTION_HASH))
-
-    before = both()
-    february = report_inputs[-1]
-    writer.replace_days("silver.consumption", consumption(spark, [february], kwh=4.0), february, february)
-    after = both()
-    for old, new in zip(before, after):
-        assert set(old) == set(new) == {(2024, 1), (2024, 2)}
-        assert old[(2024, 1)] == new[(2024, 1)] and old[(2024, 2)] != new[(2024, 2)]
-    # the same rows written again: the row hash stays, the file list changes (a recompute too many, never too few)
-    writer.replace_days("silver.consumption", consumption(spark, [february], kwh=4.0), february, february)
-    again = both()
-    assert again[1] == after[1] and again[0][(2024, 2)] != after[0][(2024, 2)]
+def test_report_asset_without_emissions_makes_no_report(spark, registry, lakehouse):
+    result = materialise_report()
+    assert result.metadata == {"months": 0}

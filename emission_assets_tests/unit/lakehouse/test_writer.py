@@ -131,17 +131,23 @@ def report_rows(spark, months, kg: float):
 
 def test_replace_months_leaves_every_other_month_intact(spark, writer, registry):
     months = [(2023, 12), (2024, 1), (2024, 2)]
-    writer.replace_months("gold.report_monthly", report_rows(spark, months, 1.0), months)
-    writer.replace_months("gold.report_monthly", report_rows(spark, [(2024, 1)], 5.0), [(2024, 1)])
+    writer.replace_months("gold.emissions_monthly", report_rows(spark, months, 1.0), months)
+    writer.replace_months("gold.emissions_monthly", report_rows(spark, [(2024, 1)], 5.0), [(2024, 1)])
     kg = dict(((r.year, r.month), r.kg) for r in spark.sql(
-        "SELECT year, month, emissions_kg AS kg FROM gold.report_monthly").collect())
+        "SELECT year, month, emissions_kg AS kg FROM gold.emissions_monthly").collect())
     assert kg == {(2023, 12): 1.0, (2024, 1): 5.0, (2024, 2): 1.0}
     # and through delta-rs: one file set per month, protocol untouched
-    table = DeltaTable(registry.path("gold.report_monthly"))
+    table = DeltaTable(registry.path("gold.emissions_monthly"))
     assert table.to_pyarrow_table().num_rows == 3
     assert (table.protocol().min_reader_version, table.protocol().min_writer_version) == (1, 2)
     with pytest.raises(ValueError, match="another month"):
-        writer.replace_months("gold.report_monthly", report_rows(spark, [(2024, 3)], 1.0), [(2024, 2)])
+        writer.replace_months("gold.emissions_monthly", report_rows(spark, [(2024, 3)], 1.0), [(2024, 2)])
+    # clip: rows outside the months are left out instead of refused; the other months keep their rows
+    writer.replace_months("gold.emissions_monthly", report_rows(spark, [(2024, 2), (2024, 3)], 7.0), [(2024, 2)],
+                          clip=True)
+    kg = dict(((r.year, r.month), r.kg) for r in spark.sql(
+        "SELECT year, month, emissions_kg AS kg FROM gold.emissions_monthly").collect())
+    assert kg == {(2023, 12): 1.0, (2024, 1): 5.0, (2024, 2): 7.0}
 
 
 def test_maintain_compacts_and_vacuums_without_changing_a_row(spark, writer, registry):
@@ -170,4 +176,4 @@ def test_maintain_compacts_and_vacuums_without_changing_a_row(spark, writer, reg
     assert energy_by_day(registry)[DAYS[0]] == (72.0, 24)
     cli = CliRunner().invoke(main, ["maintain", "--retain-hours", "1"])
     assert cli.exit_code == 0, cli.output
-    assert "silver.production" in cli.output and "gold.report_inputs" in cli.output
+    assert "silver.production" in cli.output and "gold.grid_intensity" in cli.output

@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from emission_assets.lakehouse.registry import spec
+from emission_assets.models.average import average_sql
 from emission_assets.models.factors import factor_condition
-from emission_assets.models.intensity import average_sql, production_emissions_sql
+from emission_assets.models.production import production_emissions_sql
 from emission_assets.timeutil import BERLIN
 
 FIRST_RECORDED = datetime(2024, 1, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""gold.production_emissions and gold.grid_intensity on tiny hand-computed silver rows (embedded engine)."""
+"""gold.production_emissions and the gold.grid_intensity table on tiny hand-computed silver rows (embedded engine)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -6,13 +6,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from emission_assets.gold.tables import refresh_gold_tables
 from emission_assets.gold.views import register_views
 from emission_assets.lakehouse.registry import spec
-from emission_assets.models.intensity import (
+from emission_assets.models.merit_order import (
     FLEXIBLE_MARGIN_SHARE,
     merit_order_sql,
     plant_capacity,
 )
+
+
+def materialise_gold(spark, registry):
+    """What the gold assets do: the monthly tables for every month silver holds, then the views."""
+    refresh_gold_tables(spark, registry)
+    register_views(registry, spark)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 RECORDED = datetime(2024, 1, 1, tzinfo=UTC)
@@ -74,7 +81,7 @@ def test_average_and_worst_emitter(spark, registry, writer):
         prod_row(t0, "pumped_storage", 50),  # no factor: not in the average, but in the total generation
         prod_row(t1, "lignite", 0), prod_row(t1, "natural_gas", 50), prod_row(t1, "wind_onshore", 300),
     ])
-    register_views(registry, spark)
+    materialise_gold(spark, registry)
 
     average = intensity(spark, "average")
     assert len(average) == 4
@@ -105,7 +112,7 @@ def test_average_and_worst_emitter(spark, registry, writer):
     assert columns == [
         ("interval_start", "timestamp"), ("interval_end", "timestamp"), ("region", "string"), ("model", "string"),
         ("basis", "string"), ("g_per_kwh", "double"), ("determined_by", "string"), ("production_mwh", "double"),
-        ("resolution", "string"),
+        ("resolution", "string"), ("year", "int"), ("month", "int"),
     ]
 
 
@@ -132,7 +139,7 @@ def test_merit_order(spark, registry, writer):
         rows += [prod_row(hour, "lignite", lignite, minutes=60), prod_row(hour, "natural_gas", gas, minutes=60)]
     write_factors(spark, writer)
     write_production(spark, writer, rows)
-    register_views(registry, spark)
+    materialise_gold(spark, registry)
 
     merit = intensity(spark, "merit_order")
     assert len(merit) == 20 * 2
@@ -160,7 +167,7 @@ def test_dst_day_has_92_quarter_hours_per_model_and_basis(spark, registry, write
     writer.replace_days(
         "silver.production", spark.createDataFrame(rows, spec("silver.production").ddl), date(2024, 3, 31), date(2024, 3, 31)
     )
-    register_views(registry, spark)
+    materialise_gold(spark, registry)
 
     counts = {
         (r.model, r.basis): r.n
@@ -192,7 +199,7 @@ def test_factor_change_uses_the_local_date(spark, registry, writer):
         row for t in (before, after_midnight, early, late)
         for row in (prod_row(t, "lignite", 100), prod_row(t, "wind_onshore", 100))
     ])
-    register_views(registry, spark)
+    materialise_gold(spark, registry)
 
     factor_ids = {
         r.start.replace(tzinfo=UTC) if r.start.tzinfo is None else r.start.astimezone(UTC): (r.factor_id, r.g_per_kwh, r.day)

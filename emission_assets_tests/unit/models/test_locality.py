@@ -5,7 +5,6 @@ from datetime import date, datetime
 
 import pytest
 
-from emission_assets.gold.views import register_views
 from emission_assets.lakehouse.registry import spec
 from emission_assets.models.locality import locality_sql
 from emission_assets.timeutil import UTC
@@ -52,7 +51,6 @@ def factors(spark, writer):
 
 
 def query(spark, registry):
-    register_views(registry, spark)
     rows = spark.sql(f"SELECT {COLUMNS} FROM ({locality_sql(registry)}) ORDER BY region, interval_start, basis")
     return [r.asDict() for r in rows.collect()]
 

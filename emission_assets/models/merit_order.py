@@ -1,25 +1,4 @@
-"""Gold views: production emissions and grid carbon intensity per interval, region, model and basis.
-
-``gold.production_emissions``
-    Every ``silver.production`` row joined point-in-time with the *active* emission-factor version
-    (``retired_at IS NULL``) whose business validity covers the interval's local (Europe/Berlin) date:
-    ``valid_from <= local_date < coalesce(valid_to, DATE'9999-12-31')``; one row per production row x basis.
-    Production types without a factor are absent (an asset check reports them).
-
-``gold.grid_intensity``
-    One row per interval x region x model x basis: ``interval_start, interval_end, region, model, basis, g_per_kwh,
-    determined_by, production_mwh, resolution``. ``production_mwh`` is the interval's total generation (every type,
-    with or without a factor): the weight to use when consumption intervals are coarser than production intervals.
-    The view is the ``UNION ALL`` of one builder per model, each testable on its own:
-
-    * ``average`` (:func:`average_sql`, attributional): ``sum(E * EF) / sum(E)`` over the types that have a factor;
-      ``determined_by = 'mix'``. The only model that fits GHG-Protocol location-based Scope 2 reporting.
-    * ``worst_emitter`` (:func:`worst_emitter_sql`): the highest factor among the types with output > 0 in the
-      interval (ties: alphabetically first type); ``determined_by`` = that type. **An upper bound for what-if
-      comparisons, not an accounting figure.**
-    * ``merit_order`` (:func:`merit_order_sql`, marginal / consequential): see below.
-    * ``locality``: the rows of :func:`emission_assets.models.locality.locality_sql` (control-area mix corrected by
-      redispatch), maintained separately.
+"""The ``merit_order`` model (marginal / consequential): the factor of the most expensive flexibly dispatched type.
 
 Merit-order method (a simplified, SQL-only variant of the production-based approach of Fleschutz et al. 2021,
 Applied Energy 295:117040, ``elmada``):
@@ -63,10 +42,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from emission_assets.lakehouse.registry import Registry
-from emission_assets.models.factors import factor_condition
-from emission_assets.models.locality import locality_sql
+from emission_assets.models.production import (
+    LOCAL_TIME_ZONE,
+    join_on,
+    production_emissions_sql,
+    select_shape,
+    sql_string,
+)
 
-LOCAL_TIME_ZONE = "Europe/Berlin"
 CAPACITY_CSV = Path(__file__).resolve().parents[1] / "data" / "plant_capacity.csv"
 
 RENEWABLE_TYPES = ("wind_onshore", "wind_offshore", "photovoltaics", "hydro", "biomass", "other_renewable")
@@ -77,10 +60,6 @@ FLEXIBLE_MARGIN_SHARE = 0.05  # of installed net capacity (see the module docstr
 RENEWABLE_SURPLUS = "renewable_surplus"
 
 
-def _local_date(column: str) -> str:
-    return f"to_date(from_utc_timestamp({column}, '{LOCAL_TIME_ZONE}'))"
-
-
 @lru_cache(maxsize=1)
 def plant_capacity() -> dict[str, float]:
     """Installed net capacity (MW) per production type from the bundled OPSD aggregate."""
@@ -88,115 +67,16 @@ def plant_capacity() -> dict[str, float]:
         return {row["production_type"]: float(row["capacity_mw"]) for row in csv.DictReader(handle)}
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _merit_stack_values() -> str:
-    rows = [f"({_sql_string(t)}, 0)" for t in RENEWABLE_TYPES]
-    rows += [f"({_sql_string(t)}, {rank})" for rank, t in enumerate(DISPATCHABLE_ORDER, start=1)]
+    rows = [f"({sql_string(t)}, 0)" for t in RENEWABLE_TYPES]
+    rows += [f"({sql_string(t)}, {rank})" for rank, t in enumerate(DISPATCHABLE_ORDER, start=1)]
     return f"SELECT * FROM VALUES {', '.join(rows)} AS stack(production_type, merit_rank)"
 
 
 def _capacity_values() -> str:
     capacity = plant_capacity()
-    rows = [f"({_sql_string(t)}, CAST({capacity.get(t, 0.0)!r} AS DOUBLE))" for t in DISPATCHABLE_ORDER]
+    rows = [f"({sql_string(t)}, CAST({capacity.get(t, 0.0)!r} AS DOUBLE))" for t in DISPATCHABLE_ORDER]
     return f"SELECT * FROM VALUES {', '.join(rows)} AS capacity(production_type, capacity_mw)"
-
-
-def production_emissions_sql(registry: Registry, known_at: datetime | None = None) -> str:
-    """``gold.production_emissions``: production rows x the factor version valid at the local date (active
-    factors, or those known at ``known_at``)."""
-    production = registry.sql_name("silver.production")
-    factors = registry.sql_name("silver.emission_factors")
-    return f"""
-WITH p AS (
-  SELECT *, {_local_date('interval_start')} AS local_date FROM {production} WHERE energy_mwh IS NOT NULL
-),
-f AS (
-  SELECT factor_id, production_type, basis, g_per_kwh, valid_from,
-         coalesce(valid_to, DATE'9999-12-31') AS valid_until
-  FROM {factors}
-  WHERE {factor_condition(known_at)}
-)
-SELECT p.interval_start, p.interval_end, p.region, p.production_type, p.resolution, f.basis,
-       CAST(p.energy_mwh AS DOUBLE) AS energy_mwh, CAST(f.g_per_kwh AS DOUBLE) AS g_per_kwh,
-       CAST(p.energy_mwh * f.g_per_kwh / 1000.0 AS DOUBLE) AS emissions_t, f.factor_id, p.year, p.month, p.day
-FROM p
-JOIN f
-  ON p.production_type = f.production_type AND f.valid_from <= p.local_date AND p.local_date < f.valid_until
-"""
-
-
-def _totals_sql(registry: Registry) -> str:
-    """Total generation per interval, region and resolution (every type, with or without a factor)."""
-    return f"""
-SELECT interval_start, interval_end, region, resolution, CAST(sum(energy_mwh) AS DOUBLE) AS production_mwh
-FROM {registry.sql_name("silver.production")}
-WHERE energy_mwh IS NOT NULL
-GROUP BY interval_start, interval_end, region, resolution
-"""
-
-
-_KEYS = ("interval_start", "interval_end", "region", "resolution")
-
-
-def _join_on(left: str, right: str) -> str:
-    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in _KEYS)
-
-
-def _select_shape(model: str | None, alias: str = "r") -> str:
-    """The grid_intensity column list over a relation with the model columns (model None: the relation's own)."""
-    model_sql = f"CAST('{model}' AS STRING)" if model is not None else f"CAST({alias}.model AS STRING)"
-    return (
-        f"SELECT CAST({alias}.interval_start AS TIMESTAMP) AS interval_start, "
-        f"CAST({alias}.interval_end AS TIMESTAMP) AS interval_end, CAST({alias}.region AS STRING) AS region, "
-        f"{model_sql} AS model, CAST({alias}.basis AS STRING) AS basis, "
-        f"CAST({alias}.g_per_kwh AS DOUBLE) AS g_per_kwh, CAST({alias}.determined_by AS STRING) AS determined_by, "
-        f"CAST({alias}.production_mwh AS DOUBLE) AS production_mwh, CAST({alias}.resolution AS STRING) AS resolution"
-    )
-
-
-def average_sql(registry: Registry, known_at: datetime | None = None) -> str:
-    """Grid average: sum(E * EF) / sum(E) over the types with a factor; determined_by 'mix'."""
-    return f"""
-WITH e AS ({production_emissions_sql(registry, known_at)}),
-t AS ({_totals_sql(registry)}),
-a AS (
-  SELECT interval_start, interval_end, region, resolution, basis,
-         sum(energy_mwh * g_per_kwh) / nullif(sum(energy_mwh), 0) AS g_per_kwh
-  FROM e
-  GROUP BY interval_start, interval_end, region, resolution, basis
-),
-r AS (
-  SELECT a.*, 'mix' AS determined_by, t.production_mwh
-  FROM a JOIN t ON {_join_on('a', 't')}
-  WHERE a.g_per_kwh IS NOT NULL
-)
-{_select_shape('average')} FROM r
-"""
-
-
-def worst_emitter_sql(registry: Registry, known_at: datetime | None = None) -> str:
-    """Worst emitter: the highest factor among types with output > 0 (an upper bound, not an accounting figure)."""
-    return f"""
-WITH e AS ({production_emissions_sql(registry, known_at)}),
-t AS ({_totals_sql(registry)}),
-ranked AS (
-  SELECT e.*, row_number() OVER (
-           PARTITION BY interval_start, interval_end, region, resolution, basis
-           ORDER BY g_per_kwh DESC, production_type ASC) AS position
-  FROM e
-  WHERE energy_mwh > 0
-),
-r AS (
-  SELECT w.interval_start, w.interval_end, w.region, w.resolution, w.basis, w.g_per_kwh,
-         w.production_type AS determined_by, t.production_mwh
-  FROM ranked w JOIN t ON {_join_on('w', 't')}
-  WHERE w.position = 1
-)
-{_select_shape('worst_emitter')} FROM r
-"""
 
 
 def marginal_types_sql(registry: Registry) -> str:
@@ -244,7 +124,7 @@ GROUP BY interval_start, interval_end, region, resolution
 
 def merit_order_sql(registry: Registry, known_at: datetime | None = None) -> str:
     """Merit order: the factor of the most expensive flexibly dispatched type (see the module docstring)."""
-    renewables = ", ".join(_sql_string(t) for t in RENEWABLE_TYPES)
+    renewables = ", ".join(sql_string(t) for t in RENEWABLE_TYPES)
     return f"""
 WITH e AS ({production_emissions_sql(registry, known_at)}),
 m AS ({marginal_types_sql(registry)}),
@@ -254,14 +134,14 @@ dispatched AS (
          e.production_type AS determined_by, m.production_mwh
   FROM m
   JOIN stack s ON s.merit_rank = m.marginal_rank
-  JOIN e ON {_join_on('m', 'e')} AND e.production_type = s.production_type
+  JOIN e ON {join_on('m', 'e')} AND e.production_type = s.production_type
 ),
 surplus AS (
   SELECT m.interval_start, m.interval_end, m.region, m.resolution, e.basis,
          sum(e.energy_mwh * e.g_per_kwh) / nullif(sum(e.energy_mwh), 0) AS g_per_kwh,
          '{RENEWABLE_SURPLUS}' AS determined_by, max(m.production_mwh) AS production_mwh
   FROM m
-  JOIN e ON {_join_on('m', 'e')} AND e.production_type IN ({renewables})
+  JOIN e ON {join_on('m', 'e')} AND e.production_type IN ({renewables})
   WHERE m.marginal_rank IS NULL
   GROUP BY m.interval_start, m.interval_end, m.region, m.resolution, e.basis
 ),
@@ -270,19 +150,5 @@ r AS (
   UNION ALL
   SELECT * FROM surplus WHERE g_per_kwh IS NOT NULL
 )
-{_select_shape('merit_order')} FROM r
+{select_shape('merit_order')} FROM r
 """
-
-
-def grid_intensity_sql(registry: Registry, known_at: datetime | None = None) -> str:
-    """``gold.grid_intensity``: the UNION ALL of the models (average, worst_emitter, merit_order, locality)."""
-    parts = [average_sql(registry, known_at), worst_emitter_sql(registry, known_at), merit_order_sql(registry, known_at)]
-    selects = [f"SELECT * FROM ({part}) m{i}" for i, part in enumerate(parts)]
-    selects.append(f"{_select_shape(None, 'l')} FROM ({locality_sql(registry, known_at)}) l")
-    return "\nUNION ALL\n".join(selects)
-
-
-BUILDERS = {
-    "gold.production_emissions": production_emissions_sql,
-    "gold.grid_intensity": grid_intensity_sql,
-}

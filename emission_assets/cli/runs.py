@@ -38,9 +38,9 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     if "resolution" in reservoir_config:
         check_resolution(reservoir_config["resolution"])
     check_environment()
-    from dagster import AssetSelection, DagsterError
+    from dagster import AssetSelection, DagsterError, Definitions
 
-    from emission_assets.definitions import build_definitions
+    from emission_assets import definitions
     from emission_assets.orchestration.run_control import check_writable
     from emission_assets.sources import resources_for_environment
 
@@ -48,7 +48,7 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     home = paths()
     check_writable(home.dagster_home, home.lakehouse)  # the reservoir may be read-only if it holds the days
     prepare_dagster_home()
-    graph = build_definitions().resolve_asset_graph()
+    graph = Definitions(assets=definitions.ASSETS, resources=resources).resolve_asset_graph()  # what _run runs
     try:
         chosen = AssetSelection.from_string(" or ".join(selection)) if selection else default_selection()
         keys = chosen.resolve(graph)

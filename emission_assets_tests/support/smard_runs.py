@@ -13,9 +13,9 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 from emission_assets.cli import failure_message
 from emission_assets.definitions import ASSETS
 from emission_assets.lakehouse.session import open_lakehouse
-from emission_assets.orchestration.deployment import resources_for_environment
-from emission_assets.orchestration.resources import SmardResource
 from emission_assets.smard.client import SmardClient
+from emission_assets.smard.resources import SmardResource
+from emission_assets.sources import resources_for_environment
 from emission_assets.timeutil import day_bounds_utc, local_midnight, to_epoch_ms, week_start
 from emission_assets_tests.support.fake_smard import FakeSmard
 

@@ -76,7 +76,7 @@ def home(spark):
 def run_gold(keys, first: str | None = None, last: str | None = None, assets=None, instance=None):
     """One run of ``keys`` (the real asset definitions), over the month range ``first..last`` if given."""
     from emission_assets.definitions import ASSETS
-    from emission_assets.orchestration.deployment import resources_for_environment
+    from emission_assets.sources import resources_for_environment
 
     tags = {RANGE_START: first, RANGE_END: last or first} if first else None
     return materialize(assets or ASSETS, selection=keys, tags=tags, resources=resources_for_environment(),
@@ -374,7 +374,7 @@ def test_a_one_day_silver_update_requests_exactly_its_month(spark):
 
 def materialize_day(instance: DagsterInstance, day: str):
     from emission_assets.definitions import ASSETS
-    from emission_assets.orchestration.deployment import resources_for_environment
+    from emission_assets.sources import resources_for_environment
 
     return materialize(ASSETS, selection=[SILVER_PRODUCTION], partition_key=day, instance=instance,
                        resources=resources_for_environment(), raise_on_error=False)
@@ -436,6 +436,7 @@ def test_a_broken_consumer_config_fails_only_its_asset_and_bronze_silver_and_the
                                        "--select", "tag:source=gold"])
 
     assert result.exit_code == 1, result.output
+    assert result.stderr.strip(), result.output
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("Error: step gold__consumer_typo of run ")
     assert error.endswith(f"UserInputError: {config}: consumer 'typo': unknown column(s) ['colour'] at level "

@@ -37,10 +37,11 @@ DEFS = dg.Definitions(assets=STUBS)
 
 
 def requested(result) -> dict[str, list[str]]:
-    """Asset -> requested partition keys (["<unpartitioned>"] for an unpartitioned asset)."""
+    """Ingest asset -> requested partition keys (["<unpartitioned>"] for an unpartitioned asset). Gold follows silver
+    by the same condition; what it requests is asserted in unit/gold/test_assets.py."""
     found = {}
     for entry in result.results:
-        if entry.true_subset.size:
+        if entry.true_subset.size and entry.key.path[0] != "gold":
             key = entry.key.to_user_string()
             found[key] = sorted(entry.true_subset.expensively_compute_partition_keys() or []) or ["<unpartitioned>"]
     return found
@@ -60,7 +61,8 @@ def test_bronze_and_silver_propagate_historically_and_reservoirs_run_daily():
     graph = REAL.resolve_asset_graph()
     conditions = {key.to_user_string(): graph.get(key).automation_condition for key in graph.get_all_asset_keys()}
     eager = historical_eager().get_label()
-    assert {k for k, c in conditions.items() if c is not None and c.get_label() == eager} == {
+    ingest = {k for k, c in conditions.items() if c is not None and c.get_label() == eager and not k.startswith("gold/")}
+    assert ingest == {
         "bronze/smard_responses", "silver/production", "bronze/tibber_responses", "silver/consumption",
         "bronze/redispatch_responses", "silver/redispatch"}
     assert {k: c.get_label() for k, c in conditions.items() if k.startswith("reservoir/")} == {
@@ -117,10 +119,15 @@ def test_the_automation_sensor_is_the_only_one_and_starts_stopped():
 
 
 def test_every_partitioned_asset_backfills_a_range_in_one_run():
-    """A range launched from the UI is one run per partitions definition: every daily asset has the single-run
-    backfill policy, and they all share one partitions definition."""
+    """A range launched from the UI is one run per partitions definition: every partitioned asset has the single-run
+    backfill policy, the nine ingest assets share the daily partitions and the two gold tables the monthly ones."""
     graph = REAL.resolve_asset_graph()
     partitioned = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is not None]
-    assert len(partitioned) == 9
     assert {node.backfill_policy for node in partitioned} == {dg.BackfillPolicy.single_run()}
-    assert len({node.partitions_def for node in partitioned}) == 1
+    by_definition: dict = {}
+    for node in partitioned:
+        by_definition.setdefault(type(node.partitions_def).__name__, set()).add(node.key.to_user_string())
+    assert {name: len(keys) for name, keys in by_definition.items()} == {
+        "DailyPartitionsDefinition": 9, "MonthlyPartitionsDefinition": 2}
+    assert by_definition["MonthlyPartitionsDefinition"] == {"gold/grid_intensity", "gold/emissions_monthly"}
+    assert len({node.partitions_def for node in partitioned}) == 2

@@ -34,7 +34,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 LOCATION = "emission_assets.definitions"  # workspace.yaml's python_module
 PAGES = {  # file name -> path of the page in the Dagster UI
     "gold_asset_graph": f"/locations/{LOCATION}/asset-groups/gold/lineage",
-    "gold_emissions_report_partitions": "/assets/gold/emissions_report?view=partitions",
+    "gold_grid_intensity_partitions": "/assets/gold/grid_intensity?view=partitions",
+    "gold_emissions_report": "/assets/gold/emissions_report",
     "silver_production_partitions": "/assets/silver/production?view=partitions",
     "runs": "/runs",
 }

@@ -1,0 +1,49 @@
+"""A range run re-creates a gold view only when its definition changed: views hold SQL, not data."""
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+
+from emission_assets.cli import main
+from emission_assets.lakehouse.registry import Registry
+from emission_assets.lakehouse.session import open_lakehouse
+from emission_assets.lakehouse.view_catalog import catalog_path
+from emission_assets.settings import paths
+from emission_assets_tests.support.paths import FIXTURES
+
+AUTUMN = FIXTURES / "smard" / "smard_realisierte_erzeugung_DE_hour_2022-10-29_2022-10-31.csv"
+RUN = ["materialize", "--start", "2022-10-29", "--end", "2022-10-31", "--select", "tag:source=smard",
+       "--select", "tag:source=factors", "--select", "tag:source=gold"]
+CURRENT = re.compile(r"(\d+) gold view\(s\) current \(same code version, view present\): not re-created")
+
+
+def planned(output: str) -> list[int]:
+    """Asset counts of the runs, in order."""
+    return [int(n) for n in re.findall(r"planning (\d+) asset\(s\)", output)]
+
+
+def test_views_are_re_created_only_when_missing_or_changed(spark, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # `materialize` sets it; monkeypatch restores it
+    assert CliRunner().invoke(main, ["import", "smard-csv", str(AUTUMN)]).exit_code == 0
+
+    first = CliRunner().invoke(main, RUN)
+    assert first.exit_code == 0, first.output
+    assert not CURRENT.search(first.output)
+    views = len(open_lakehouse().spark.sql("SHOW VIEWS IN gold").collect())
+    assert views >= 8  # production/consumption views, emissions_yearly, consumer views the config allows
+
+    again = CliRunner().invoke(main, RUN)
+    assert again.exit_code == 0, again.output
+    skipped = int(CURRENT.search(again.output).group(1))
+    assert skipped == views  # every created view is current; the report and the month tables still run
+    assert planned(again.output)[-1] == planned(first.output)[-1] - skipped
+
+    # A lakehouse that lost its views (the view catalog is gone) gets them again; so does a view named by key.
+    catalog_path(Registry(lakehouse_root=paths().lakehouse)).unlink()
+    rebuilt = CliRunner().invoke(main, RUN)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert not CURRENT.search(rebuilt.output)
+    named = CliRunner().invoke(main, [*RUN[:5], "--select", "key:gold/emissions_yearly"])
+    assert named.exit_code == 0, named.output
+    assert planned(named.output) == [1] and not CURRENT.search(named.output)

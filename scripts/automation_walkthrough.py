@@ -58,10 +58,10 @@ class Dagster:
             return json.dumps(data["startSensor"])
         state = self.query("query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor { "
                            "sensorState { id selectorId } } } }", s=SENSOR)["sensorOrError"]["sensorState"]
-        data = self.query("mutation($o: String, $i: String) { stopRunningSensor(id: $o, jobSelectorId: $i) { "
+        data = self.query("mutation($o: String, $i: String) { stopSensor(id: $o, jobSelectorId: $i) { "
                           "... on StopSensorMutationResult { instigationState { status } } } }",
                           o=state["id"], i=state["selectorId"])
-        return json.dumps(data["stopRunningSensor"])
+        return json.dumps(data["stopSensor"])
 
     def backfill(self, key: list[str], partitions: list[str]) -> str:
         data = self.query(

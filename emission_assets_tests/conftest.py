@@ -34,7 +34,8 @@ def spark():
 @pytest.fixture
 def registry(spark, tmp_path):
     registry = Registry(lakehouse_root=tmp_path / "lakehouse")
-    registry.register(spark, views=view_definitions)
+    registry.register(spark)
+    registry.create_views(spark, view_definitions(registry))  # every gold view over the test's tables
     return registry
 
 

@@ -100,13 +100,23 @@ def upstream_keys(sql: str, itself: str) -> list[AssetKey]:
     return sorted({_WRITTEN_BY.get(name) or asset_key(name) for name in names}, key=lambda k: k.to_user_string())
 
 
-def code_version(build: Callable[[], str]) -> str | None:
-    """A hash of the SQL ``build`` produces; None if it cannot be built here (the asset then fails, saying why)."""
+def reference_sql(build: Callable[[], str]) -> str | None:
+    """The SQL ``build`` produces for the reference registry; None if it cannot be built here (a wrong model
+    parameter: the asset then fails when run, saying why)."""
     try:
-        sql = build()
+        return build()
     except (UserInputError, ValueError, KeyError):
         return None
-    return hashlib.sha256(sql.encode()).hexdigest()[:16]
+
+
+def sql_version(sql: str | None) -> str | None:
+    """The code version of an asset whose work is ``sql``: a hash of it (None when it cannot be built)."""
+    return hashlib.sha256(sql.encode()).hexdigest()[:16] if sql is not None else None
+
+
+def code_version(build: Callable[[], str]) -> str | None:
+    """A hash of the SQL ``build`` produces (see :func:`reference_sql`)."""
+    return sql_version(reference_sql(build))
 
 
 def _md_list(items: list[str]) -> MetadataValue:
@@ -239,11 +249,8 @@ def create_view(context, lakehouse, name: str, sql: str) -> MaterializeResult:
 
 def view_asset(name: str, build: Callable[[Registry], str], description: str):
     """The asset of one gold view of the registry (:data:`~emission_assets.lakehouse.registry.VIEWS`)."""
-    try:
-        reference_sql = build(REFERENCE)
-    except (UserInputError, ValueError):  # a model parameter (home region, control area) is wrong: fail when run
-        reference_sql = ""
-    deps = upstream_keys(reference_sql, name)
+    sql = reference_sql(lambda: build(REFERENCE))
+    deps = upstream_keys(sql or "", name)
 
     @asset(
         key=asset_key(name),
@@ -253,7 +260,7 @@ def view_asset(name: str, build: Callable[[Registry], str], description: str):
         kinds={"spark", "view"},
         owners=OWNERS,
         description=f"{description} A view ({name}).",
-        code_version=code_version(lambda: build(REFERENCE)),
+        code_version=sql_version(sql),
         automation_condition=AUTOMATION,
     )
     def _view(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
@@ -271,8 +278,8 @@ def consumer_asset(name: str, entry: consumers.Consumer | ValueError):
     with the config's error (nothing else fails)."""
     view = f"{consumers.CONSUMER_VIEW_PREFIX}{re.sub(r'[^a-z0-9_]', '_', name.lower())}"
     if isinstance(entry, consumers.Consumer):
-        deps = upstream_keys(consumers.view_sql(REFERENCE, entry), view)
-        version = code_version(lambda: consumers.view_sql(REFERENCE, entry))
+        sql = reference_sql(lambda: consumers.view_sql(REFERENCE, entry))
+        deps, version = upstream_keys(sql or "", view), sql_version(sql)
         description = (f"The view of consumer {name!r} ({entry.principal}): {entry.level} rows, home "
                        f"{entry.home}. {entry.description}".strip())
     else:

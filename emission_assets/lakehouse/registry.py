@@ -9,7 +9,6 @@ created by their assets and re-created from :mod:`emission_assets.lakehouse.view
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,17 +167,16 @@ class Registry:
             return None
         return str(self.lakehouse_root / table.layer / table.table)
 
-    def register(self, spark, force: bool = False,
-                 views: Callable[[Registry], dict[str, str]] | None = None) -> bool:
+    def register(self, spark, force: bool = False) -> bool:
         """Create the schemas and the (empty if new) tables; safe to repeat. Returns whether it registered (False: the
         session already pointed at this lakehouse).
 
-        Views are not the registry's: the gold view assets create them. ``views`` (view name -> SQL for this
-        registry) is for tests and tools that want every view over the tables at once. Every asset step opens the
+        Views are not the registry's: the gold view assets create them (tests and tools that want every view at once
+        call :meth:`create_views` with the gold layer's definitions). Every asset step opens the
         lakehouse and registering costs ~0.4 s, so a session whose catalog already points at this lakehouse (the
         last registration in this process) is left as it is.
         """
-        key = (self.lakehouse_root, self.catalog, views is not None)
+        key = (self.lakehouse_root, self.catalog)
         if not force and _ACTIVE.get(id(spark)) == key:
             return False
         for layer in LAYERS:
@@ -197,8 +195,6 @@ class Registry:
             spark.sql(
                 f"CREATE TABLE {table.name} ({table.ddl}) USING DELTA{partitioned} LOCATION '{self.path(name)}'"
             )
-        if views is not None:
-            self.create_views(spark, views(self))
         _ACTIVE[id(spark)] = key
         return True
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import base64
 import math
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 
 import pytest
 
@@ -17,6 +16,7 @@ from emission_assets.gold.report import (
 from emission_assets.gold.tables import refresh_gold_tables
 from emission_assets.lakehouse.session import Lakehouse
 from emission_assets_tests.support.cli import run
+from emission_assets_tests.support.silver_frames import consumption, factors, production
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 G_PER_KWH = {"average": 380.0, "merit_order": 520.0, "worst_emitter": 1050.0, "locality": 300.0}
@@ -172,38 +172,6 @@ def test_report_cli_with_no_data_is_a_user_error(lakehouse, report_inputs):
 # --- Dagster asset -----------------------------------------------------------------------------------------------
 
 
-def production(spark, rows):
-    """rows: (production_type, local day) -> silver.production frame (one hour each)."""
-    data = [(datetime(d.year, d.month, d.day, 10), datetime(d.year, d.month, d.day, 11), "DE", t, 1, "hour", 1.0, 1.0,
-             "f", datetime(2024, 1, 1), d.year, d.month, d.day) for t, d in rows]
-    return spark.createDataFrame(data, (
-        "interval_start timestamp, interval_end timestamp, region string, production_type string, filter_id int, "
-        "resolution string, energy_mwh double, power_mw double, source_file string, fetched_at timestamp, "
-        "year int, month int, day int"))
-
-
-def factors(spark, rows, g_per_kwh=100.0, prefix=""):
-    """rows: (production_type, basis, valid_from, valid_to, retired) -> silver.emission_factors frame."""
-    data = [(f"{prefix}{t}-{b}-{i}", t, b, g_per_kwh, "g/kWh", "test", None, start, end, not retired, datetime(2024, 1, 1),
-             datetime(2024, 6, 1) if retired else None, "h") for i, (t, b, start, end, retired) in enumerate(rows)]
-    return spark.createDataFrame(data, (
-        "factor_id string, production_type string, basis string, g_per_kwh double, unit string, source string, "
-        "note string, valid_from date, valid_to date, is_current boolean, recorded_at timestamp, "
-        "retired_at timestamp, row_hash string"))
-
-
-def consumption(spark, days, kwh=2.0):
-    """One 10:00-11:00 UTC hour of ``kwh`` (half of it EV) per local day -> silver.consumption frame."""
-    data = [(datetime(d.year, d.month, d.day, 10), datetime(d.year, d.month, d.day, 11), "home", "hourly_api",
-             Decimal(str(kwh)), kwh, Decimal(str(kwh / 2)), Decimal(str(kwh / 2)), 0.0, Decimal("0.5"), Decimal("0.25"),
-             "EUR", "f", datetime(2024, 1, 1), d.year, d.month, d.day) for d in days]
-    return spark.createDataFrame(data, (
-        "interval_start timestamp, interval_end timestamp, home_id string, source string, energy_kwh decimal(14,6), "
-        "avg_power_kw double, ev_kwh decimal(14,6), household_kwh decimal(14,6), ev_charge_kw double, "
-        "cost decimal(14,6), unit_price decimal(12,6), currency string, source_file string, fetched_at timestamp, "
-        "year int, month int, day int"))
-
-
 @pytest.fixture
 def report_inputs(spark, registry, writer):
     """Two months of production (lignite 1 MWh, solar 1 MWh per hour) and consumption in the same hours."""
@@ -212,9 +180,8 @@ def report_inputs(spark, registry, writer):
                         days[0], days[-1])
     writer.replace_days("silver.consumption", consumption(spark, days), days[0], days[-1])
     writer.append("silver.emission_factors", factors(spark, [
-        ("lignite", b, date(2020, 1, 1), None, False) for b in ("direct", "lifecycle")], g_per_kwh=1000.0))
-    writer.append("silver.emission_factors", factors(spark, [
-        ("solar", b, date(2020, 1, 1), None, False) for b in ("direct", "lifecycle")], g_per_kwh=0.0, prefix="s"))
+        (t, b, g, date(2020, 1, 1), None, False) for t, g in (("lignite", 1000.0), ("solar", 0.0))
+        for b in ("direct", "lifecycle")]))
     refresh_gold_tables(spark, registry)  # what the monthly gold assets do
     return days
 

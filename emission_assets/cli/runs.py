@@ -18,8 +18,8 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
 
     Day-partitioned assets run as one Dagster run over the whole range (single-run backfill), then the
     month-partitioned gold tables as one run over the months the days touch. Unpartitioned assets in the selection
-    (the emission factor dimension, the gold views, the report) run in their own runs: those with no partitioned
-    upstream before the range, the others after it. Returns the last run's result (the first failed one, if
+    ride with them: those with no partitioned upstream (the emission factor dimension) in the day run, the others
+    (the gold views, the report) in the month run. Returns the last run's result (the first failed one, if
     any); a failed run is returned, not raised (see :func:`echo_failure`); ``results``, if given, collects every
     run's result (for :func:`finish_runs`). Mistakes in the arguments or the environment raise :class:`UserError`
     before any run starts.
@@ -85,11 +85,15 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     after -= skipped
     day_tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
     month_tags = {RANGE_START_TAG: first.replace(day=1).isoformat(), RANGE_END_TAG: last.replace(day=1).isoformat()}
+    # Two runs at most (each run costs its start and planning): the unpartitioned assets ride with the partitioned
+    # runs, ordered by the dependencies inside each run.
+    runs = [(before | daily, day_tags if daily else {}, reservoir_config if daily else {}),
+            (monthly | after, month_tags if monthly else {}, {})]
     result = None
-    for group, tags in ((before, {}), (daily, day_tags), (monthly, month_tags), (after, {})):
+    for group, tags, config in runs:
         if group:
-            days = (last - first).days + 1 if group is daily else None
-            result = _run(group, tags, reservoir_config if group is daily else {}, resources, days)
+            days = (last - first).days + 1 if group & daily else None
+            result = _run(group, tags, config, resources, days, group & daily)
             if results is not None:
                 results.append(result)
             if not result.success:
@@ -148,7 +152,7 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 RUN_JOB_NAME = "__ephemeral_asset_job__"  # the name dagster.materialize() gives its runs, kept for the run history
 
 
-def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | None = None):
+def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | None = None, day_keys=frozenset()):
     """One in-process run of ``keys``, like ``dagster.materialize`` but with :func:`_console_logger`; runs left by
     a killed process are recovered first, and the run is tagged with this process (see ``run_control``)."""
     import uuid
@@ -166,7 +170,7 @@ def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | 
     run_id = str(uuid.uuid4())
     with DagsterInstance.get() as instance:
         recover_stale_runs(instance)
-        progress = RunProgress(instance, run_id, days)
+        progress = RunProgress(instance, run_id, days, frozenset("__".join(key.path) for key in day_keys))
         definitions = Definitions(
             assets=ASSETS,
             jobs=[define_asset_job(RUN_JOB_NAME, selection=AssetSelection.assets(*keys))],
@@ -174,7 +178,7 @@ def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | 
             loggers={"console": _console_logger(progress)},
         )
         job = definitions.resolve_job_def(RUN_JOB_NAME)
-        progress.planning(len(keys), days)
+        progress.planning(len(keys))
         SignalGuard.watch(instance, run_id)
         try:
             return job.execute_in_process(

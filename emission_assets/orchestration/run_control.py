@@ -282,9 +282,11 @@ class RunProgress(logging.Handler):
     """One line per finished step (with its elapsed seconds and the days it covered) and per pool wait, on
     stdout; a line at least every minute while the run is busy with one thing (planning, a long step)."""
 
-    def __init__(self, instance, run_id: str, days: int | None):
+    def __init__(self, instance, run_id: str, days: int | None, day_steps: frozenset[str] = frozenset()):
+        """``days``: the days of a day-partitioned run; ``day_steps``: its steps that are day-partitioned (an
+        unpartitioned asset riding in the same run, such as the factor dimension, covers no days)."""
         super().__init__(logging.DEBUG)
-        self.instance, self.run_id, self.days = instance, run_id, days
+        self.instance, self.run_id, self.days, self.day_steps = instance, run_id, days, day_steps
         self.started = time.monotonic()
         self.last_line = self.started
         self.step_started: dict[str, float] = {}
@@ -300,9 +302,11 @@ class RunProgress(logging.Handler):
             sys.stdout.flush()
             self.last_line = time.monotonic()
 
-    def planning(self, assets: int, days: int | None) -> None:
-        what = f"{assets} asset(s) x {days:,} day(s) = {assets * days:,} asset partitions" if days else \
-            f"{assets} asset(s)"
+    def planning(self, assets: int) -> None:
+        partitioned = len(self.day_steps)
+        what = f"{assets} asset(s)"
+        if self.days and partitioned:
+            what += f", {partitioned} of them x {self.days:,} day(s) = {partitioned * self.days:,} asset partitions"
         self.echo(f"run {_short(self.run_id)}: planning {what}")
         threading.Thread(target=self._heartbeat, name="emission-progress", daemon=True).start()
 
@@ -339,7 +343,7 @@ class RunProgress(logging.Handler):
             self.steps_done += 1
             took = now - self.step_started.pop(event.step_key, now)
             outcome = "done" if kind == DagsterEventType.STEP_SUCCESS.value else "FAILED"
-            days = f"{self.days:,} day(s); " if self.days and outcome == "done" else ""
+            days = f"{self.days:,} day(s); " if event.step_key in self.day_steps and outcome == "done" else ""
             self.echo(f"  step {event.step_key} {outcome} in {took:.1f} s ({days}{self.steps_done} step(s) "
                       f"finished, {now - self.started:.1f} s since the run started)")
             self.doing = "running"

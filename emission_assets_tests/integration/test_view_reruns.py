@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from click.testing import CliRunner
+from dagster import DagsterEventType, DagsterInstance
 
 from emission_assets.cli import main
 from emission_assets.lakehouse.registry import Registry
@@ -23,6 +25,14 @@ def planned(output: str) -> list[int]:
     return [int(n) for n in re.findall(r"planning (\d+) asset\(s\)", output)]
 
 
+def planned_events_per_asset() -> set[int]:
+    """How many "materialisation planned" events each asset of the last day-partitioned run recorded."""
+    with DagsterInstance.get() as instance:
+        run = next(r for r in instance.get_runs() if r.tags.get("dagster/asset_partition_range_start") == "2022-10-29")
+        events = instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    return set(Counter(e.dagster_event.asset_key for e in events).values())
+
+
 def test_views_are_re_created_only_when_missing_or_changed(spark, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # `materialize` sets it; monkeypatch restores it
     assert CliRunner().invoke(main, ["import", "smard-csv", str(AUTUMN)]).exit_code == 0
@@ -30,6 +40,9 @@ def test_views_are_re_created_only_when_missing_or_changed(spark, monkeypatch):
     first = CliRunner().invoke(main, RUN)
     assert first.exit_code == 0, first.output
     assert not CURRENT.search(first.output)
+    # Two runs: the days (with the factor dimension), then the months (with the views and the report).
+    assert len(planned(first.output)) == 2
+    assert planned_events_per_asset() == {1}  # per asset of the 3-day run, not per asset partition
     views = len(open_lakehouse().spark.sql("SHOW VIEWS IN gold").collect())
     assert views >= 8  # production/consumption views, emissions_yearly, consumer views the config allows
 

@@ -108,7 +108,7 @@ def claimed_slots() -> list:
 
 def partitioned_run_id(cli: Cli) -> str:
     """The id (8 characters) of the CLI's partitioned run, from its progress line."""
-    return cli.wait_for_line(r"run ([0-9a-f]{8}): planning \d+ asset\(s\) x 3 day\(s\)").group(1)
+    return cli.wait_for_line(r"run ([0-9a-f]{8}): planning \d+ asset\(s\), \d+ of them x 3 day\(s\)").group(1)
 
 
 def full_id(short: str) -> str:

@@ -2,7 +2,7 @@
 
 Sail's catalog lives in memory: a view created by an asset run is gone when the process ends. Locally, each view
 asset records the view's name and SQL in ``<lakehouse>/_views.json`` (written atomically: a temporary file, then
-``os.replace``), and :func:`restore_views` re-creates them when a session opens the lakehouse. Each view is
+``os.replace``, under a file lock so that two processes recording views at once lose neither), and :func:`restore_views` re-creates them when a session opens the lakehouse. Each view is
 re-created on its own: one that fails (its SQL reads something that is gone) is logged and skipped, never breaks the
 session. On Unity Catalog the views live in the catalog itself: nothing is written, nothing restored.
 """
@@ -13,6 +13,8 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+
+from filelock import FileLock
 
 from emission_assets.lakehouse.registry import Registry
 
@@ -53,23 +55,33 @@ def _write(path: Path, views: dict[str, str]) -> None:
         raise
 
 
+def _lock(path: Path) -> FileLock:
+    """The lock of a read-modify-write of the catalog file (two view assets of two runs may record at once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path.with_name(f".{path.name}.lock"))
+
+
 def remember_view(registry: Registry, name: str, sql: str) -> None:
     """Record a created view (keeps its place in the order if it was there already)."""
     path = catalog_path(registry)
     if path is None:
         return
-    views = persisted_views(registry)
-    views[name] = sql
-    _write(path, views)
+    with _lock(path):
+        views = persisted_views(registry)
+        views[name] = sql
+        _write(path, views)
 
 
 def forget_view(registry: Registry, name: str) -> None:
     """Drop a view from the record (a consumer view that may no longer be created here)."""
     path = catalog_path(registry)
-    views = persisted_views(registry)
-    if path is not None and name in views:
-        del views[name]
-        _write(path, views)
+    if path is None:
+        return
+    with _lock(path):
+        views = persisted_views(registry)
+        if name in views:
+            del views[name]
+            _write(path, views)
 
 
 def restore_views(spark, registry: Registry) -> list[str]:

@@ -1,5 +1,6 @@
 """Dagster wiring for ``silver.emission_factors``: the reviewed seed CSV merged as an SCD2 dimension."""
 
+import hashlib
 from datetime import datetime, timezone
 from itertools import pairwise
 
@@ -8,6 +9,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    DataVersion,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -67,6 +69,13 @@ def evaluate_factor_checks(active_rows: list[dict]) -> list[AssetCheckResult]:
     ]
 
 
+def dimension_version(active_rows: list[dict]) -> DataVersion:
+    """A hash of the active rows: the same after a re-merge that changed nothing, new after a factor change (the
+    gold assets' automation counts the dimension only when this changes)."""
+    text = "\n".join(sorted(repr(sorted(row.items())) for row in active_rows))
+    return DataVersion(hashlib.sha256(text.encode()).hexdigest()[:16])
+
+
 @asset(
     key=KEY,
     tags={"source": "factors"},
@@ -97,4 +106,5 @@ def emission_factors_asset(context: AssetExecutionContext, spark: SparkResource)
             "seed_rows": len(seed),
         },
         check_results=evaluate_factor_checks(active),
+        data_version=dimension_version(active),
     )

@@ -77,9 +77,9 @@ EMISSIONS_MONTHLY_KEY = AssetKey(["gold", "emissions_monthly"])
 # Tables written by an asset of another name (the pseudonyms are refreshed with silver.consumption).
 _WRITTEN_BY = {"silver.home_pseudonyms": SILVER_CONSUMPTION}
 _NAMED = re.compile(r"\b(silver|gold)\.(\w+)\b")
-# The factor dimension is re-merged at every CLI run (unchanged rows stay): counting its updates would request every
-# month each time. A factor change is picked up by a range run (the CLI materialises the factors first).
-AUTOMATION = historical_eager(ignore=AssetSelection.assets(SILVER_FACTORS))
+# The factor dimension is re-merged at every CLI run (usually changing nothing): it counts only when its data version
+# (a hash of its active rows) changed, and then every month is requested.
+AUTOMATION = historical_eager(versioned=AssetSelection.assets(SILVER_FACTORS))
 
 CHECKS = {
     "intensities_within_physical_bounds": f"Every gold.grid_intensity row of the run's months is between 0 and "

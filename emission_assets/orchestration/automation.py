@@ -11,19 +11,21 @@ AUTOMATION_SENSOR = "automation_sensor"
 TIMEZONE = "Europe/Berlin"
 
 
-def historical_eager(ignore: AssetSelection | None = None) -> AutomationCondition:
+def historical_eager(versioned: AssetSelection | None = None) -> AutomationCondition:
     """Request a partition when a partition it depends on was updated since it was last handled, once nothing
     upstream of it and nothing of itself is in progress.
 
     Composed by hand rather than ``AutomationCondition.eager()``: eager's newly-missing branch requests the newest
     partition whenever one appears (every month rollover, with no data behind it). So the first evaluation requests
     nothing, a one-day silver update requests exactly the month it falls in, and a partition a backfill or the CLI
-    just materialised is not requested again. ``ignore``: upstream assets whose updates should not count (an
-    unpartitioned dimension re-materialised at every run would request every partition each time).
+    just materialised is not requested again. ``versioned``: upstream assets that count only when their data version
+    changed (an unpartitioned dimension re-merged at every run, usually unchanged, would otherwise request every
+    partition each time; a real change requests them all).
     """
     updated = AutomationCondition.any_deps_updated()
-    if ignore is not None:
-        updated = updated.ignore(ignore)
+    if versioned is not None:
+        changed = AutomationCondition.any_deps_match(AutomationCondition.data_version_changed()).allow(versioned)
+        updated = (updated.ignore(versioned) | changed).with_label("any_deps_updated")
     return (
         updated.since_last_handled() & ~AutomationCondition.any_deps_in_progress() & ~AutomationCondition.in_progress()
     ).with_label("historical_eager")

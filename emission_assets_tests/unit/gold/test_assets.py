@@ -19,6 +19,7 @@ from emission_assets_tests.support.silver_frames import consumption, factors, pr
 GOLD = "gold"
 GRID, MONTHLY = AssetKey(["gold", "grid_intensity"]), AssetKey(["gold", "emissions_monthly"])
 SILVER_PRODUCTION = AssetKey(["silver", "production"])
+SILVER_FACTORS = AssetKey(["silver", "emission_factors"])
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 DAYS = [date(2024, 1, 10), date(2024, 1, 11), date(2024, 2, 10)]
 ROOT = Path(__file__).resolve().parents[3]
@@ -339,6 +340,40 @@ def test_a_one_day_silver_update_requests_exactly_its_month(spark):
         assert run_gold([GRID, MONTHLY], "2022-03-01", instance=instance).success
         third = evaluate_automation_conditions(defs=defs, instance=instance, cursor=second.cursor)
         assert {k: third.get_requested_partitions(k) for k in monthly_assets} == {GRID: set(), MONTHLY: set()}
+
+
+def test_the_factor_dimension_requests_every_month_only_when_its_rows_change(spark, monkeypatch):
+    from emission_assets.definitions import build_definitions
+    from emission_assets.factors import assets as factor_assets
+    from emission_assets.orchestration.partitions import monthly_partitions
+
+    defs = build_definitions()
+    every_month = set(monthly_partitions.get_partition_keys())
+    with instance_for_test() as instance:
+        def merged_then_requested(cursor):
+            assert materialize_factors(instance).success
+            result = evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+            return result.get_requested_partitions(GRID), result.cursor
+
+        cursor = evaluate_automation_conditions(defs=defs, instance=instance).cursor
+        created, cursor = merged_then_requested(cursor)
+        assert created == every_month  # a new dimension: every month
+        for _ in range(2):
+            unchanged, cursor = merged_then_requested(cursor)
+            assert unchanged == set()  # re-merged, nothing changed: the data version is the same
+        seed = factor_assets.read_seed()
+        seed[0] = {**seed[0], "g_per_kwh": seed[0]["g_per_kwh"] + 1.0}
+        monkeypatch.setattr(factor_assets, "read_seed", lambda: seed)
+        changed, cursor = merged_then_requested(cursor)
+        assert changed == every_month
+
+
+def materialize_factors(instance: DagsterInstance):
+    from emission_assets.definitions import ASSETS
+    from emission_assets.sources import resources_for_environment
+
+    return materialize(ASSETS, selection=[SILVER_FACTORS], instance=instance, resources=resources_for_environment(),
+                       raise_on_error=False)
 
 
 def materialize_day(instance: DagsterInstance, day: str):

@@ -131,6 +131,7 @@ VIEWS: dict[str, str] = {
     "gold.emissions_yearly": "Emissions per year, home, model and basis (total, EV, household) and the spread.",
 }
 LAYERS = ("bronze", "silver", "gold")
+SCRATCH_FOLDER = "_scratch"  # under the local lakehouse: staged copies (DeltaWriter.staged), removed after use
 CONSUMER_VIEW_PREFIX = "gold.consumer_"  # one view per configured consumer (emission_assets/gold/consumers)
 
 
@@ -166,6 +167,15 @@ class Registry:
         if self.lakehouse_root is None:
             return None
         return str(self.lakehouse_root / table.layer / table.table)
+
+    def scratch(self, name: str, token: str) -> str:
+        """Where a scratch copy of rows shaped like table ``name`` goes (see ``DeltaWriter.staged``): locally the
+        folder ``<lakehouse>/_scratch/<name>-<token>`` (no catalog entry); in Unity Catalog the SQL name of the managed
+        table ``<catalog>.<layer>._scratch_<table>_<token>``, in the table's own schema."""
+        table = spec(name)
+        if self.lakehouse_root is None:
+            return f"{self.catalog}.{table.layer}._scratch_{table.table}_{token}"
+        return str(self.lakehouse_root / SCRATCH_FOLDER / f"{name}-{token}")
 
     def register(self, spark, force: bool = False) -> bool:
         """Create the schemas and the (empty if new) tables; safe to repeat. Returns whether it registered (False: the

@@ -6,7 +6,10 @@ Three operations, chosen because they are safe on every engine:
   the table *path*;
 - ``merge``/``insert_new``: SQL ``MERGE INTO``; ``insert_new_stream`` runs ``insert_new`` per micro-batch of a
   streaming source (Databricks Auto Loader), so streamed rows take the same exactly-once path;
-- ``maintain``: compaction and vacuum (delta-rs locally, ``OPTIMIZE`` / ``VACUUM`` in Unity Catalog).
+- ``maintain``: compaction and vacuum (delta-rs locally, ``OPTIMIZE`` / ``VACUUM`` in Unity Catalog);
+- ``staged``: compute a frame once into a scratch copy that several actions then read (Sail's ``cache()`` /
+  ``persist()`` do nothing and Spark Connect has no RDDs, so every action recomputes its whole plan otherwise);
+  the copy never touches a registered table and is removed afterwards, also on failure.
 
 Never used, because on Sail they silently overwrite whole tables or fail: ``partitionOverwriteMode=dynamic``,
 ``replaceWhere`` with ``saveAsTable``, ``insertInto``, ``INSERT OVERWRITE ... PARTITION``,
@@ -16,8 +19,13 @@ Never used, because on Sail they silently overwrite whole tables or fail: ``part
 from __future__ import annotations
 
 import logging
+import shutil
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -36,6 +44,9 @@ class ConcurrentWriteError(RuntimeError):
 # then misses the older commits ("Missing commit file: expected version 0, found 8"). Both fail before a commit.
 _TRANSIENT = ("Failed to commit transaction", "ConcurrentAppend", "concurrent", "Missing commit file")
 _ATTEMPTS = 6
+# A scratch copy older than this was left by a process that was killed while it staged (``finally`` never ran);
+# no staging lasts this long, so the next staging removes it.
+STALE_SCRATCH_SECONDS = 24 * 3600
 
 
 def _is_commit_conflict(error: BaseException) -> bool:
@@ -174,6 +185,36 @@ class DeltaWriter:
             self.spark.catalog.dropTempView(view)
         return int(rows[0][0]) if rows and len(rows[0]) else -1
 
+    @contextmanager
+    def staged(self, name: str, df) -> Iterator:
+        """Compute ``df`` (rows shaped like table ``name``) once into a scratch copy and yield a frame that reads the
+        copy; the copy is removed when the block ends, whether it succeeds or raises.
+
+        For rows that several actions need (the silver guards' summary, the range check of ``replace_days``, the
+        write): each action on ``df`` itself would run its whole plan again. Locally the copy is a Parquet folder
+        under ``<lakehouse>/_scratch`` (no Delta log: nothing reads it but this block); in Unity Catalog a managed
+        Delta table next to the target (:meth:`Registry.scratch`), dropped afterwards. A fresh name per call, so
+        concurrent runs never share a copy and no commit can conflict.
+        """
+        df = self._ordered(name, df)
+        location = self.registry.scratch(name, uuid.uuid4().hex)
+        local = self.registry.lakehouse_root is not None
+        try:
+            if local:
+                _remove_stale_scratch(Path(location).parent)
+                df.write.mode("overwrite").parquet(location)
+                Path(location).mkdir(parents=True, exist_ok=True)  # no rows: the engine writes no folder at all
+                # The schema is given: an empty copy has no file to infer it from.
+                yield self.spark.read.schema(df.schema).parquet(location)
+            else:
+                df.write.format("delta").mode("overwrite").saveAsTable(location)
+                yield self.spark.table(location)
+        finally:
+            if local:
+                shutil.rmtree(location, ignore_errors=True)
+            else:
+                self.spark.sql(f"DROP TABLE IF EXISTS {location}").collect()
+
     @_retry_conflicts
     def collect(self, name: str, df) -> list:
         """``df.collect()`` of a read of ``name`` that may race its concurrent writers (retried like a write)."""
@@ -219,3 +260,16 @@ class DeltaWriter:
             .start()
         )
         query.awaitTermination()
+
+
+def _remove_stale_scratch(folder: Path) -> None:
+    """Remove scratch copies that a killed process left behind (see :data:`STALE_SCRATCH_SECONDS`)."""
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - STALE_SCRATCH_SECONDS
+    for entry in folder.iterdir():
+        try:
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:  # removed meanwhile by the run that made it
+            continue

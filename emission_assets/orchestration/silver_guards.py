@@ -100,21 +100,26 @@ def guarded_replace(lakehouse, guard: SeriesGuard, rows: DataFrame, first_day: d
     nothing written) or a day would lose a series (that day keeps its rows; noted in ``guard``).
 
     ``describe_row(row)`` says which series and interval a negative row is, for the error message.
+
+    The rows are computed once, into a scratch copy (``DeltaWriter.staged``) that the summary, the error message, the
+    writer's range check and the write all read: each of them would otherwise run the whole transform again (JSON
+    parsing and window functions; the engine has no working cache). The copy is gone when this returns or raises.
     """
     kind = guard.kind
-    new = series_summary(rows, kind)
-    negatives = sum(n for _, n in new.values())
-    if negatives:
-        raise negative_energy_error(kind, rows, bronze, negatives, first_day, last_day, describe_row)
-    old = series_summary(lakehouse.table(kind.table).where(day_predicate(first_day, last_day)), kind)
-    lost = sorted(key for key in old if key not in new)
-    kept = sorted({key[0] for key in lost})
-    guard.lost += [f"{key[0]} {' '.join(map(str, key[1:]))}: {old[key][0]} rows in {kind.table}, none in the new rows"
-                   for key in lost]
-    guard.kept_days += kept
-    for range_first, range_last in write_ranges(first_day, last_day, set(kept)):
-        part = rows if not kept else rows.where(day_predicate(range_first, range_last))
-        lakehouse.writer.replace_days(kind.table, part, range_first, range_last)
+    with lakehouse.writer.staged(kind.table, rows) as staged:
+        new = series_summary(staged, kind)
+        negatives = sum(n for _, n in new.values())
+        if negatives:
+            raise negative_energy_error(kind, staged, bronze, negatives, first_day, last_day, describe_row)
+        old = series_summary(lakehouse.table(kind.table).where(day_predicate(first_day, last_day)), kind)
+        lost = sorted(key for key in old if key not in new)
+        kept = sorted({key[0] for key in lost})
+        guard.lost += [f"{key[0]} {' '.join(map(str, key[1:]))}: {old[key][0]} rows in {kind.table}, none in the new "
+                       "rows" for key in lost]
+        guard.kept_days += kept
+        for range_first, range_last in write_ranges(first_day, last_day, set(kept)):
+            part = staged if not kept else staged.where(day_predicate(range_first, range_last))
+            lakehouse.writer.replace_days(kind.table, part, range_first, range_last)
 
 
 def negative_energy_error(kind: SeriesKind, rows: DataFrame, bronze: DataFrame, count: int, first_day: date,

@@ -50,21 +50,20 @@ def unparsed_payloads(bronze: DataFrame) -> DataFrame:
     """``file_name``, ``reason`` of bronze rows whose payload is not a SMARD window (not JSON, no ``series`` list,
     or a point that is not ``[epoch_ms, value]``). :func:`parse_smard_payloads` yields no rows for them, so they
     would vanish silently; the silver asset reports them by name instead. Bronze keeps them (nothing is lost)."""
-    # explode + aggregate, not a higher-order function: Sail 0.7 cannot filter on a lambda over a table's column.
-    points = bronze.select(
-        "file_name", F.from_json("payload", PAYLOAD_SCHEMA)["series"].alias("series")
-    ).select(
-        "file_name",
-        F.col("series").isNull().alias("no_series"),
-        (F.size("series") > 0).alias("has_points"),  # explode_outer gives an empty series one null point
-        F.explode_outer("series").alias("point"),
+    # explode + filter, not a higher-order function: Sail 0.7 cannot filter on a lambda over a table's column. The
+    # two kinds are found apart: a flag of the whole series carried next to its exploded points (as an earlier
+    # version did) made this ~4x slower on Sail. explode gives no rows for a null or empty series, so every row of
+    # ``with_bad_point`` is a point of a non-empty series.
+    series = F.from_json("payload", PAYLOAD_SCHEMA)["series"]
+    without_series = bronze.where(series.isNull()).select("file_name", F.lit(True).alias("no_series"))
+    point = F.col("point")
+    bad_point = point.isNull() | (F.size(point) != 2) | F.element_at(point, 1).isNull()
+    with_bad_point = (
+        bronze.select("file_name", F.explode(series).alias("point")).where(bad_point)
+        .select("file_name", F.lit(False).alias("no_series"))
     )
-    bad_point = F.col("point").isNull() | (F.size("point") != 2) | F.element_at("point", 1).isNull()
-    per_file = points.groupBy("file_name").agg(
-        F.max("no_series").alias("no_series"),
-        F.max(F.when(F.col("has_points") & bad_point, True).otherwise(False)).alias("bad_point"),
-    )
-    return per_file.where(F.col("no_series") | F.col("bad_point")).select(
+    per_file = without_series.unionByName(with_bad_point).groupBy("file_name").agg(F.max("no_series").alias("no_series"))
+    return per_file.select(
         "file_name",
         F.when(F.col("no_series"), F.lit("no 'series' list (not JSON, or not the SMARD window shape)"))
         .otherwise(F.lit("a series point is not [epoch_ms, value]"))
@@ -86,15 +85,21 @@ def production_from_bronze(
         .where(F.col("local_date").between(F.lit(first_day), F.lit(last_day)))
         .withColumn("resolution_rank", _lookup(RESOLUTION_RANK, F.col("resolution")))
     )
-    finest = Window.partitionBy("region", "filter_id", "local_date")
-    latest = Window.partitionBy("region", "filter_id", "interval_start").orderBy(
-        F.col("fetched_at").desc(), F.col("file_name").desc()
+    # One sort of each (region, type, day) serves both rules: ordered by resolution rank, interval, then newest
+    # download first, a row is chosen if its rank is the day's finest and it is the first of its (rank, interval)
+    # run. Same rows as a min over the day and a row_number per interval (an interval lies in one local day), at
+    # ~60% of the cost of those two window sorts on Sail.
+    day = Window.partitionBy("region", "filter_id", "local_date").orderBy(
+        "resolution_rank", "interval_start", F.col("fetched_at").desc(), F.col("file_name").desc()
+    )
+    whole_day = day.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    repeats_previous = (F.lag("resolution_rank").over(day) == F.col("resolution_rank")) & (
+        F.lag("interval_start").over(day) == F.col("interval_start")
     )
     chosen = (
-        points.withColumn("finest_rank", F.min("resolution_rank").over(finest))
-        .where(F.col("resolution_rank") == F.col("finest_rank"))
-        .withColumn("version_rank", F.row_number().over(latest))
-        .where(F.col("version_rank") == 1)
+        points.withColumn("finest_rank", F.min("resolution_rank").over(whole_day))
+        .withColumn("older_version", F.coalesce(repeats_previous, F.lit(False)))
+        .where((F.col("resolution_rank") == F.col("finest_rank")) & ~F.col("older_version"))
     )
     minutes = _lookup(STEP_MINUTES, F.col("resolution"))
     return chosen.select(

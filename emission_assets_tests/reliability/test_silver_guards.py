@@ -94,6 +94,20 @@ def test_a_negative_consumption_value_is_refused_by_file_and_interval_and_nothin
     assert stored(lakehouse) == before  # every day as it was, not only the one with the negative value
 
 
+def test_the_rows_are_staged_once_and_no_copy_is_left_after_a_write_a_kept_day_or_a_refusal(lakehouse):
+    scratch = lakehouse.registry.lakehouse_root / "_scratch"
+    left = lambda: sorted(p.name for p in scratch.iterdir()) if scratch.exists() else []  # noqa: E731
+    replace(lakehouse, [page("a1", "A", 1, lambda d, h: 1.0), page("b1", "B", 1, lambda d, h: 1.0)])
+    assert left() == []
+    guard = replace(lakehouse, [page("a2", "A", 2, lambda d, h: 2.0),
+                                page("b2", "B", 2, lambda d, h: None if d == DAYS[1] else 2.0)])
+    assert guard.kept_days == [DAYS[1]] and left() == []
+    with pytest.raises(NegativeEnergyError, match="^silver/consumption: negative energy -1 kWh for home A"):
+        replace(lakehouse, [page("a3", "A", 3, lambda d, h: -1.0)])
+    assert left() == []
+    assert stored(lakehouse)[(2, "B")] == (24, 24.0)  # the kept day still holds its first rows
+
+
 def test_write_ranges_leave_out_the_kept_days():
     first, last = date(2024, 3, 1), date(2024, 3, 6)
     assert write_ranges(first, last, set()) == [(first, last)]

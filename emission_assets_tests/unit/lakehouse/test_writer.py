@@ -1,13 +1,16 @@
 """The writer replaces exactly the days it is asked to, and re-running changes nothing."""
 from __future__ import annotations
 
+import os
+import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 
-from emission_assets.lakehouse.writer import day_predicate
+from emission_assets.lakehouse.registry import Registry, spec
+from emission_assets.lakehouse.writer import STALE_SCRATCH_SECONDS, day_predicate
 
 UTC = timezone.utc
 
@@ -177,3 +180,57 @@ def test_maintain_compacts_and_vacuums_without_changing_a_row(spark, writer, reg
     cli = CliRunner().invoke(main, ["maintain", "--retain-hours", "1"])
     assert cli.exit_code == 0, cli.output
     assert "silver.production" in cli.output and "gold.grid_intensity" in cli.output
+
+
+def scratch_entries(registry) -> list[str]:
+    folder = registry.lakehouse_root / "_scratch"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_staged_rows_are_read_from_one_copy_that_is_gone_afterwards(spark, writer, registry):
+    writer.append("silver.production", production_rows(spark, DAYS, 1.0))
+    with writer.staged("silver.production", production_rows(spark, [DAYS[2]], 5.0, hours=23)) as staged:
+        assert len(scratch_entries(registry)) == 1  # one copy while the block runs
+        assert staged.count() == 23
+        writer.replace_days("silver.production", staged, DAYS[2], DAYS[2])
+    assert scratch_entries(registry) == []
+    got = energy_by_day(registry)
+    assert got[DAYS[2]] == (5.0 * 23, 23)
+    assert all(got[day] == (24.0, 24) for day in DAYS if day != DAYS[2])  # the other days survive
+
+
+def test_a_staged_copy_is_removed_when_the_block_fails_and_the_table_keeps_its_rows(spark, writer, registry):
+    writer.append("silver.production", production_rows(spark, DAYS, 1.0))
+    before = energy_by_day(registry)
+    with pytest.raises(RuntimeError, match="^refused after staging$"):
+        with writer.staged("silver.production", production_rows(spark, DAYS, 9.0)) as staged:
+            assert staged.count() == 24 * len(DAYS)
+            raise RuntimeError("refused after staging")
+    assert scratch_entries(registry) == []
+    assert energy_by_day(registry) == before
+
+
+def test_staging_no_rows_gives_an_empty_frame_with_the_table_columns(spark, writer, registry):
+    empty = production_rows(spark, DAYS, 1.0).where("day = 0")
+    with writer.staged("silver.production", empty) as staged:
+        assert staged.count() == 0
+        assert staged.columns == spec("silver.production").column_names
+    assert scratch_entries(registry) == []
+
+
+def test_staging_removes_scratch_copies_a_killed_process_left_behind(spark, writer, registry):
+    folder = registry.lakehouse_root / "_scratch"
+    stale, recent = folder / "silver.production-stale", folder / "silver.production-recent"
+    for left in (stale, recent):
+        left.mkdir(parents=True)
+        (left / "part.parquet").write_bytes(b"x")
+    day_old = time.time() - STALE_SCRATCH_SECONDS - 60
+    os.utime(stale, (day_old, day_old))
+    with writer.staged("silver.production", production_rows(spark, [DAYS[0]], 1.0)) as staged:
+        staged.count()
+    assert scratch_entries(registry) == ["silver.production-recent"]  # another run's copy in use is left alone
+
+
+def test_in_unity_catalog_a_scratch_copy_is_a_table_next_to_the_target():
+    assert (Registry(catalog="main").scratch("silver.production", "ab12")
+            == "main.silver._scratch_production_ab12")

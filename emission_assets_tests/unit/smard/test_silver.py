@@ -73,6 +73,18 @@ def test_finest_resolution_wins_per_day_and_type(spark):
     assert sum(r[3] for r in first_day) == sum(r[3] for r in second_day) == 960.0
 
 
+def test_per_interval_the_newest_download_of_the_finest_resolution_wins_ties_by_file_name(spark):
+    quarters = lambda value: [(DAY_START + q * QUARTER, value) for q in range(8)]  # noqa: E731
+    files = [("q-old", 1, 1223, "quarterhour", quarters(1.0)), ("q-new-a", 2, 1223, "quarterhour", quarters(2.0)),
+             ("q-new-b", 2, 1223, "quarterhour", quarters(3.0)[:4]),  # same fetch time: the later name wins
+             ("h-newest", 5, 1223, "hour", [(DAY_START, 99.0)])]  # coarser: loses although downloaded last
+    out = collect(production_from_bronze(bronze(spark, files), DAY, DAY))
+    assert [(r[0], r[3], r[5]) for r in out] == (
+        [(DAY_START + q * QUARTER, 3.0, "q-new-b") for q in range(4)]
+        + [(DAY_START + q * QUARTER, 2.0, "q-new-a") for q in range(4, 8)]
+    )
+
+
 def test_load_series_are_not_production(spark):
     out = production_from_bronze(bronze(spark, [("l", 1, 410, "hour", [(DAY_START, 50_000.0)])]), DAY, DAY)
     assert out.count() == 0

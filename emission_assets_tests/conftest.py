@@ -41,8 +41,7 @@ def spark():
 @pytest.fixture(scope="session")
 def autumn_smard_home(spark, tmp_path_factory):
     """The home after importing the autumn SMARD CSV and materialising its days with SMARD, factors and gold, built
-    once per test process (:mod:`emission_assets_tests.support.autumn_home`); tests copy it into their own home.
-    Tests using it share the xdist group ``autumn_smard_home``, so ``--dist loadgroup`` builds it once."""
+    once per test process (:mod:`emission_assets_tests.support.autumn_home`); tests copy it into their own home."""
     from emission_assets_tests.support.autumn_home import build
 
     return build(tmp_path_factory.mktemp("autumn-smard") / "home", isolate_environment)

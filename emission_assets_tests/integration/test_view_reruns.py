@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from click.testing import CliRunner
 
 from emission_assets.cli import main
@@ -23,7 +22,6 @@ def planned(output: str) -> list[int]:
     return [int(n) for n in re.findall(r"planning (\d+) asset\(s\)", output)]
 
 
-@pytest.mark.xdist_group("autumn_smard_home")
 def test_views_are_re_created_only_when_missing_or_changed(spark, autumn_smard_home, monkeypatch):
     # `import smard-csv` of the autumn CSV, then RUN: run once per worker, the home copied into this test's.
     assert autumn_smard_home.imported.exit_code == 0, autumn_smard_home.imported.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from dagster import AssetKey, DagsterInstance
 
 from emission_assets.lakehouse.session import open_lakehouse
@@ -62,7 +61,6 @@ def imported_and_materialized(autumn_smard_home, monkeypatch):
     return first
 
 
-@pytest.mark.xdist_group("autumn_smard_home")
 def test_a_negative_value_fails_the_run_naming_file_and_interval_and_silver_keeps_its_rows(
         spark, tmp_path, autumn_smard_home, monkeypatch):
     imported_and_materialized(autumn_smard_home, monkeypatch)
@@ -94,7 +92,6 @@ def test_a_negative_value_fails_the_run_naming_file_and_interval_and_silver_keep
     assert [r[:4] for r in silver_rows()] == [r[:4] for r in before]  # the same values, from the newest files
 
 
-@pytest.mark.xdist_group("autumn_smard_home")
 def test_a_run_that_would_lose_a_series_fails_the_check_keeps_the_days_and_the_report_does_not_run(
         spark, autumn_smard_home, monkeypatch):
     imported_and_materialized(autumn_smard_home, monkeypatch)

@@ -21,7 +21,7 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/python -m pytest -q -n 2 emission_assets_tests
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal emission_assets_tests
 
 ui: install
 	$(BIN)/emission-tracker ui

@@ -1,6 +1,8 @@
 """Shared fixtures: one embedded Sail session per test process, a fresh lakehouse per test."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from emission_assets.engine.session import EngineConfig, get_spark, stop_spark
@@ -9,12 +11,9 @@ from emission_assets.lakehouse.registry import Registry
 from emission_assets.lakehouse.writer import DeltaWriter
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    """Nothing a test does may touch the developer's home or the network defaults. Every variable the code sets in
-    os.environ itself (the CLI points DAGSTER_HOME at the test's home) is put back after the test by monkeypatch, so
-    a worker's next test does not see it (pytest-xdist runs many tests in one process)."""
-    monkeypatch.setenv("EMISSION_HOME", str(tmp_path / "home"))
+def isolate_environment(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Nothing a test does may touch the developer's home or the network defaults."""
+    monkeypatch.setenv("EMISSION_HOME", str(home))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.delenv("EMISSION_RESERVOIR", raising=False)
     monkeypatch.delenv("SPARK_REMOTE", raising=False)
@@ -24,11 +23,28 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("SMARD_BASE_URL", "http://127.0.0.1:9/unreachable-in-tests")
 
 
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """A fresh home per test (see :func:`isolate_environment`). Every variable the code sets in os.environ itself
+    (the CLI points DAGSTER_HOME at the test's home) is put back after the test by monkeypatch, so a worker's next
+    test does not see it (pytest-xdist runs many tests in one process)."""
+    isolate_environment(monkeypatch, tmp_path / "home")
+
+
 @pytest.fixture(scope="session")
 def spark():
     session = get_spark(EngineConfig())
     yield session
     stop_spark()
+
+
+@pytest.fixture(scope="session")
+def autumn_smard_home(spark, tmp_path_factory):
+    """The home after importing the autumn SMARD CSV and materialising its days with SMARD, factors and gold, built
+    once per test process (:mod:`emission_assets_tests.support.autumn_home`); tests copy it into their own home."""
+    from emission_assets_tests.support.autumn_home import build
+
+    return build(tmp_path_factory.mktemp("autumn-smard") / "home", isolate_environment)
 
 
 @pytest.fixture

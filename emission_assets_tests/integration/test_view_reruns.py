@@ -12,11 +12,10 @@ from emission_assets.lakehouse.registry import Registry
 from emission_assets.lakehouse.session import open_lakehouse
 from emission_assets.lakehouse.view_catalog import catalog_path
 from emission_assets.settings import paths
-from emission_assets_tests.support.paths import FIXTURES
+from emission_assets_tests.support.autumn_home import MATERIALIZE
 
-AUTUMN = FIXTURES / "smard" / "smard_realisierte_erzeugung_DE_hour_2022-10-29_2022-10-31.csv"
-RUN = ["materialize", "--start", "2022-10-29", "--end", "2022-10-31", "--select", "tag:source=smard",
-       "--select", "tag:source=factors", "--select", "tag:source=gold"]
+# The autumn CSV's days with SMARD, factors and gold: the fixture's first run (``autumn_smard_home``) is this one.
+RUN = list(MATERIALIZE)
 CURRENT = re.compile(r"(\d+) gold view\(s\) current \(same code version, view present\): not re-created")
 
 
@@ -33,12 +32,12 @@ def planned_events_per_asset() -> set[int]:
     return set(Counter(e.dagster_event.asset_key for e in events).values())
 
 
-def test_views_are_re_created_only_when_missing_or_changed(spark, monkeypatch):
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # `materialize` sets it; monkeypatch restores it
-    assert CliRunner().invoke(main, ["import", "smard-csv", str(AUTUMN)]).exit_code == 0
-
-    first = CliRunner().invoke(main, RUN)
+def test_views_are_re_created_only_when_missing_or_changed(spark, autumn_smard_home, monkeypatch):
+    # `import smard-csv` of the autumn CSV, then RUN: run once per worker, the home copied into this test's.
+    assert autumn_smard_home.imported.exit_code == 0, autumn_smard_home.imported.output
+    first = autumn_smard_home.materialized
     assert first.exit_code == 0, first.output
+    autumn_smard_home.copy_to_test_home(monkeypatch)  # and DAGSTER_HOME, as `materialize` sets it
     assert not CURRENT.search(first.output)
     # Two runs: the days (with the factor dimension), then the months (with the views and the report).
     assert len(planned(first.output)) == 2

@@ -11,16 +11,14 @@ from emission_assets.lakehouse.session import open_lakehouse
 from emission_assets.orchestration.check_report import CHECK_FAILED_EXIT
 from emission_assets.settings import paths
 from emission_assets.smard.catalog import GENERATION_FILTERS
+from emission_assets_tests.support.autumn_home import AUTUMN_DAYS as DAYS
+from emission_assets_tests.support.autumn_home import SMARD_FACTORS_GOLD as SMARD_AND_REPORT
 from emission_assets_tests.support.cli import run
-from emission_assets_tests.support.paths import FIXTURES
+from emission_assets_tests.support.paths import SMARD_AUTUMN_HOUR_CSV as AUTUMN  # 24 + 25 + 24 hours
 
-FIXTURES = FIXTURES / "smard"
-AUTUMN = FIXTURES / "smard_realisierte_erzeugung_DE_hour_2022-10-29_2022-10-31.csv"  # 24 + 25 + 24 hours
-DAYS = ("--start", "2022-10-29", "--end", "2022-10-31")
 SERIES = len(GENERATION_FILTERS)
 ROWS_PER_DAY = {29: 24 * SERIES, 30: 25 * SERIES, 31: 24 * SERIES}
 # The reservoir holds the days after the import; SMARD_BASE_URL points nowhere (conftest), so nothing is fetched.
-SMARD_AND_REPORT = ("--select", "tag:source=smard", "--select", "tag:source=factors", "--select", "tag:source=gold")
 WITHOUT_FETCH = ("--select", "key:bronze/smard_responses", "--select", "key:silver/production",
                  "--select", "key:gold/emissions_report")
 REPORT = AssetKey(["gold", "emissions_report"])
@@ -53,10 +51,19 @@ def with_negative_lignite(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_negative_value_fails_the_run_naming_file_and_interval_and_silver_keeps_its_rows(spark, tmp_path):
-    assert run("import", "smard-csv", str(AUTUMN)).exit_code == 0
-    first = run("materialize", *DAYS, *SMARD_AND_REPORT)
+def imported_and_materialized(autumn_smard_home, monkeypatch):
+    """``import smard-csv AUTUMN`` then ``materialize DAYS SMARD_AND_REPORT`` (run once per worker, the home copied
+    here); their exit codes asserted as if this test had run them."""
+    assert autumn_smard_home.imported.exit_code == 0, autumn_smard_home.imported.output
+    first = autumn_smard_home.materialized
     assert first.exit_code == 0, first.output
+    autumn_smard_home.copy_to_test_home(monkeypatch)
+    return first
+
+
+def test_a_negative_value_fails_the_run_naming_file_and_interval_and_silver_keeps_its_rows(
+        spark, tmp_path, autumn_smard_home, monkeypatch):
+    imported_and_materialized(autumn_smard_home, monkeypatch)
     before, reports = silver_rows(), report_runs()
     assert len(before) == sum(ROWS_PER_DAY.values()) and reports == 1
     bad = with_negative_lignite(tmp_path)
@@ -85,9 +92,9 @@ def test_a_negative_value_fails_the_run_naming_file_and_interval_and_silver_keep
     assert [r[:4] for r in silver_rows()] == [r[:4] for r in before]  # the same values, from the newest files
 
 
-def test_a_run_that_would_lose_a_series_fails_the_check_keeps_the_days_and_the_report_does_not_run(spark):
-    assert run("import", "smard-csv", str(AUTUMN)).exit_code == 0
-    assert run("materialize", *DAYS, *SMARD_AND_REPORT).exit_code == 0
+def test_a_run_that_would_lose_a_series_fails_the_check_keeps_the_days_and_the_report_does_not_run(
+        spark, autumn_smard_home, monkeypatch):
+    imported_and_materialized(autumn_smard_home, monkeypatch)
     before, reports = silver_rows(), report_runs()
     # Wind onshore's windows leave the reservoir (deleted, or set aside as unreadable), and bronze is rebuilt.
     for file in paths().reservoir.rglob("4067_*"):

@@ -90,7 +90,7 @@ def marginal_types_sql(registry: Registry) -> str:
 WITH p AS (
   SELECT interval_start, interval_end, region, resolution, production_type, energy_mwh,
          energy_mwh * 3600.0 / (unix_seconds(interval_end) - unix_seconds(interval_start)) AS power_mw,
-         date_trunc('MONTH', from_utc_timestamp(interval_start, '{LOCAL_TIME_ZONE}')) AS local_month
+         year * 100 + month AS local_month
   FROM {production}
   WHERE energy_mwh IS NOT NULL AND interval_end > interval_start
 ),
@@ -129,26 +129,25 @@ def merit_order_sql(registry: Registry, known_at: datetime | None = None) -> str
 WITH e AS ({production_emissions_sql(registry, known_at)}),
 m AS ({marginal_types_sql(registry)}),
 stack AS ({_merit_stack_values()}),
-dispatched AS (
-  SELECT m.interval_start, m.interval_end, m.region, m.resolution, e.basis, e.g_per_kwh,
-         e.production_type AS determined_by, m.production_mwh
+marginal AS (
+  -- each interval once with the e rows it needs: the marginal type's, or the renewables' of a surplus interval
+  -- (two branches over m would compute the marginal types twice: Sail inlines every reference to a CTE)
+  SELECT m.interval_start, m.interval_end, m.region, m.resolution, m.marginal_rank, m.production_mwh,
+         s.production_type AS marginal_type, e.basis, e.energy_mwh, e.g_per_kwh
   FROM m
-  JOIN stack s ON s.merit_rank = m.marginal_rank
-  JOIN e ON {join_on('m', 'e')} AND e.production_type = s.production_type
-),
-surplus AS (
-  SELECT m.interval_start, m.interval_end, m.region, m.resolution, e.basis,
-         sum(e.energy_mwh * e.g_per_kwh) / nullif(sum(e.energy_mwh), 0) AS g_per_kwh,
-         '{RENEWABLE_SURPLUS}' AS determined_by, max(m.production_mwh) AS production_mwh
-  FROM m
-  JOIN e ON {join_on('m', 'e')} AND e.production_type IN ({renewables})
-  WHERE m.marginal_rank IS NULL
-  GROUP BY m.interval_start, m.interval_end, m.region, m.resolution, e.basis
+  LEFT JOIN stack s ON s.merit_rank = m.marginal_rank
+  JOIN e ON {join_on('m', 'e')}
+   AND (e.production_type = s.production_type OR (m.marginal_rank IS NULL AND e.production_type IN ({renewables})))
 ),
 r AS (
-  SELECT * FROM dispatched
-  UNION ALL
-  SELECT * FROM surplus WHERE g_per_kwh IS NOT NULL
+  -- a dispatched interval has one e row per basis (its marginal type's factor); a surplus interval the renewables'
+  SELECT interval_start, interval_end, region, resolution, basis,
+         CASE WHEN marginal_rank IS NULL THEN sum(energy_mwh * g_per_kwh) / nullif(sum(energy_mwh), 0)
+              ELSE max(g_per_kwh) END AS g_per_kwh,
+         coalesce(marginal_type, '{RENEWABLE_SURPLUS}') AS determined_by, production_mwh
+  FROM marginal
+  GROUP BY interval_start, interval_end, region, resolution, basis, marginal_rank, marginal_type, production_mwh
+  HAVING marginal_rank IS NOT NULL OR g_per_kwh IS NOT NULL
 )
 {select_shape('merit_order')} FROM r
 """

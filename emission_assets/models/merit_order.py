@@ -129,15 +129,21 @@ def merit_order_sql(registry: Registry, known_at: datetime | None = None) -> str
 WITH e AS ({production_emissions_sql(registry, known_at)}),
 m AS ({marginal_types_sql(registry)}),
 stack AS ({_merit_stack_values()}),
-marginal AS (
-  -- each interval once with the e rows it needs: the marginal type's, or the renewables' of a surplus interval
-  -- (two branches over m would compute the marginal types twice: Sail inlines every reference to a CTE)
-  SELECT m.interval_start, m.interval_end, m.region, m.resolution, m.marginal_rank, m.production_mwh,
-         s.production_type AS marginal_type, e.basis, e.energy_mwh, e.g_per_kwh
+wanted AS (
+  -- each interval once, with the types whose e rows it needs: the marginal type, or the renewables of a surplus
+  -- interval (two branches over m would compute the marginal types twice: Sail inlines every reference to a CTE;
+  -- the types as an exploded list keep the join with e an equi-join)
+  SELECT m.*, s.production_type AS marginal_type,
+         explode(CASE WHEN m.marginal_rank IS NULL THEN array({renewables})
+                      ELSE array(s.production_type) END) AS production_type
   FROM m
   LEFT JOIN stack s ON s.merit_rank = m.marginal_rank
-  JOIN e ON {join_on('m', 'e')}
-   AND (e.production_type = s.production_type OR (m.marginal_rank IS NULL AND e.production_type IN ({renewables})))
+),
+marginal AS (
+  SELECT w.interval_start, w.interval_end, w.region, w.resolution, w.marginal_rank, w.production_mwh,
+         w.marginal_type, e.basis, e.energy_mwh, e.g_per_kwh
+  FROM wanted w
+  JOIN e ON {join_on('w', 'e')} AND e.production_type = w.production_type
 ),
 r AS (
   -- a dispatched interval has one e row per basis (its marginal type's factor); a surplus interval the renewables'

@@ -43,7 +43,6 @@ from pathlib import Path
 
 from emission_assets.lakehouse.registry import Registry
 from emission_assets.models.production import (
-    LOCAL_TIME_ZONE,
     join_on,
     production_emissions_sql,
     select_shape,

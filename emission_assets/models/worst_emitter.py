@@ -10,7 +10,6 @@ from emission_assets.lakehouse.registry import Registry
 from emission_assets.models.factors import factor_condition
 from emission_assets.models.production import join_on, production_emissions_sql, production_totals_sql, select_shape
 
-
 # Every factor version in one order per basis, highest factor first, ties the alphabetically first type: the first
 # of an interval's versions is its worst emitter. An integer min() per interval finds it; a row_number() window sorted
 # the whole production x factor join instead (~6 s of CPU for a year of 5 regions x 12 types at quarter-hours).

@@ -43,7 +43,6 @@ from pathlib import Path
 
 from emission_assets.lakehouse.registry import Registry
 from emission_assets.models.production import (
-    LOCAL_TIME_ZONE,
     join_on,
     production_emissions_sql,
     select_shape,
@@ -90,7 +89,7 @@ def marginal_types_sql(registry: Registry) -> str:
 WITH p AS (
   SELECT interval_start, interval_end, region, resolution, production_type, energy_mwh,
          energy_mwh * 3600.0 / (unix_seconds(interval_end) - unix_seconds(interval_start)) AS power_mw,
-         date_trunc('MONTH', from_utc_timestamp(interval_start, '{LOCAL_TIME_ZONE}')) AS local_month
+         year * 100 + month AS local_month
   FROM {production}
   WHERE energy_mwh IS NOT NULL AND interval_end > interval_start
 ),
@@ -129,26 +128,31 @@ def merit_order_sql(registry: Registry, known_at: datetime | None = None) -> str
 WITH e AS ({production_emissions_sql(registry, known_at)}),
 m AS ({marginal_types_sql(registry)}),
 stack AS ({_merit_stack_values()}),
-dispatched AS (
-  SELECT m.interval_start, m.interval_end, m.region, m.resolution, e.basis, e.g_per_kwh,
-         e.production_type AS determined_by, m.production_mwh
+wanted AS (
+  -- each interval once, with the types whose e rows it needs: the marginal type, or the renewables of a surplus
+  -- interval (two branches over m would compute the marginal types twice: Sail inlines every reference to a CTE;
+  -- the types as an exploded list keep the join with e an equi-join)
+  SELECT m.*, s.production_type AS marginal_type,
+         explode(CASE WHEN m.marginal_rank IS NULL THEN array({renewables})
+                      ELSE array(s.production_type) END) AS production_type
   FROM m
-  JOIN stack s ON s.merit_rank = m.marginal_rank
-  JOIN e ON {join_on('m', 'e')} AND e.production_type = s.production_type
+  LEFT JOIN stack s ON s.merit_rank = m.marginal_rank
 ),
-surplus AS (
-  SELECT m.interval_start, m.interval_end, m.region, m.resolution, e.basis,
-         sum(e.energy_mwh * e.g_per_kwh) / nullif(sum(e.energy_mwh), 0) AS g_per_kwh,
-         '{RENEWABLE_SURPLUS}' AS determined_by, max(m.production_mwh) AS production_mwh
-  FROM m
-  JOIN e ON {join_on('m', 'e')} AND e.production_type IN ({renewables})
-  WHERE m.marginal_rank IS NULL
-  GROUP BY m.interval_start, m.interval_end, m.region, m.resolution, e.basis
+marginal AS (
+  SELECT w.interval_start, w.interval_end, w.region, w.resolution, w.marginal_rank, w.production_mwh,
+         w.marginal_type, e.basis, e.energy_mwh, e.g_per_kwh
+  FROM wanted w
+  JOIN e ON {join_on('w', 'e')} AND e.production_type = w.production_type
 ),
 r AS (
-  SELECT * FROM dispatched
-  UNION ALL
-  SELECT * FROM surplus WHERE g_per_kwh IS NOT NULL
+  -- a dispatched interval has one e row per basis (its marginal type's factor); a surplus interval the renewables'
+  SELECT interval_start, interval_end, region, resolution, basis,
+         CASE WHEN marginal_rank IS NULL THEN sum(energy_mwh * g_per_kwh) / nullif(sum(energy_mwh), 0)
+              ELSE max(g_per_kwh) END AS g_per_kwh,
+         coalesce(marginal_type, '{RENEWABLE_SURPLUS}') AS determined_by, production_mwh
+  FROM marginal
+  GROUP BY interval_start, interval_end, region, resolution, basis, marginal_rank, marginal_type, production_mwh
+  HAVING marginal_rank IS NOT NULL OR g_per_kwh IS NOT NULL
 )
 {select_shape('merit_order')} FROM r
 """

@@ -26,24 +26,33 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def production_emissions_sql(registry: Registry, known_at: datetime | None = None) -> str:
+def production_emissions_sql(registry: Registry, known_at: datetime | None = None,
+                             factor_extras: dict[str, str] | None = None) -> str:
     """``gold.production_emissions``: production rows x the factor version valid at the local date (active
-    factors, or those known at ``known_at``)."""
+    factors, or those known at ``known_at``).
+
+    The local date is the row's partition (silver.production's year/month/day are the local date of interval_start):
+    the same day as converting interval_start, without a time-zone conversion per row. ``factor_extras``: more
+    columns (name -> SQL over the factor dimension's columns) carried from the factor version to each row, for a
+    model that needs them (the worst emitter's ranking)."""
     production = registry.sql_name("silver.production")
     factors = registry.sql_name("silver.emission_factors")
+    extras = factor_extras or {}
+    extra_select = "".join(f", {sql} AS {name}" for name, sql in extras.items())
+    extra_output = "".join(f", f.{name}" for name in extras)
     return f"""
 WITH p AS (
-  SELECT *, {local_date('interval_start')} AS local_date FROM {production} WHERE energy_mwh IS NOT NULL
+  SELECT *, make_date(year, month, day) AS local_date FROM {production} WHERE energy_mwh IS NOT NULL
 ),
 f AS (
   SELECT factor_id, production_type, basis, g_per_kwh, valid_from,
-         coalesce(valid_to, DATE'9999-12-31') AS valid_until
+         coalesce(valid_to, DATE'9999-12-31') AS valid_until{extra_select}
   FROM {factors}
   WHERE {factor_condition(known_at)}
 )
 SELECT p.interval_start, p.interval_end, p.region, p.production_type, p.resolution, f.basis,
        CAST(p.energy_mwh AS DOUBLE) AS energy_mwh, CAST(f.g_per_kwh AS DOUBLE) AS g_per_kwh,
-       CAST(p.energy_mwh * f.g_per_kwh / 1000.0 AS DOUBLE) AS emissions_t, f.factor_id, p.year, p.month, p.day
+       CAST(p.energy_mwh * f.g_per_kwh / 1000.0 AS DOUBLE) AS emissions_t, f.factor_id, p.year, p.month, p.day{extra_output}
 FROM p
 JOIN f
   ON p.production_type = f.production_type AND f.valid_from <= p.local_date AND p.local_date < f.valid_until

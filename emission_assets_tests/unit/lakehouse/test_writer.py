@@ -10,7 +10,7 @@ import pytest
 from deltalake import DeltaTable
 
 from emission_assets.lakehouse.registry import Registry, spec
-from emission_assets.lakehouse.writer import STALE_SCRATCH_SECONDS, day_predicate
+from emission_assets.lakehouse.writer import STALE_SCRATCH_SECONDS, day_predicate, month_predicate
 
 UTC = timezone.utc
 
@@ -95,6 +95,25 @@ def test_day_predicate():
     assert "BETWEEN 20231231 AND 20240102" in day_predicate(date(2023, 12, 31), date(2024, 1, 2))
     with pytest.raises(ValueError, match=r"empty day range 2024-01-02\.\.2024-01-01"):
         day_predicate(date(2024, 1, 2), date(2024, 1, 1))
+
+
+def test_month_predicate_compares_the_partition_columns_plainly():
+    # plain comparisons: Sail prunes partitions for them, not for an expression such as year * 100 + month
+    assert month_predicate([(2024, 2), (2024, 1)]) == "(year = 2024 AND month IN (1, 2))"
+    assert month_predicate([(2024, 1), (2023, 12), (2024, 1)]) == (
+        "((year = 2023 AND month IN (12)) OR (year = 2024 AND month IN (1)))")
+    with pytest.raises(ValueError, match="no month to replace"):
+        month_predicate([])
+
+
+def test_a_month_predicate_scan_lists_only_that_months_files(spark, writer, registry):
+    days = [date(2023, 12, 31), date(2024, 1, 1), date(2024, 2, 1)]
+    for day in days:
+        writer.replace_days("silver.production", production_rows(spark, [day], 1.0, hours=1), day, day)
+    plan = spark.sql(f"EXPLAIN SELECT sum(energy_mwh) FROM silver.production "
+                     f"WHERE {month_predicate([(2024, 1)])}").collect()[0][0]
+    assert "year=2024/month=1/" in plan
+    assert "month=12/" not in plan and "month=2/" not in plan
 
 
 def test_insert_new_is_exactly_once(spark, writer, registry):

@@ -116,6 +116,27 @@ def test_average_and_worst_emitter(spark, registry, writer):
     ]
 
 
+def test_worst_emitter_ties_go_to_the_alphabetically_first_type_and_follow_the_factor_version(spark, registry, writer):
+    t0 = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)  # before the lignite correction (local date 2024-01-10)
+    t1 = datetime(2024, 2, 10, 12, 0, tzinfo=UTC)  # after it: lignite 800 g/kWh direct, below hard coal's 850
+    rows = [factor_row(t, b, g) for (t, b), g in FACTORS.items() if t != "lignite"]
+    rows += [factor_row("lignite", "direct", 850.0, valid_to=date(2024, 2, 1), factor_id="lignite-direct-1"),
+             factor_row("lignite", "direct", 800.0, valid_from=date(2024, 2, 1), factor_id="lignite-direct-2"),
+             factor_row("lignite", "lifecycle", 1200.0)]
+    write_factors(spark, writer, rows)
+    write_production(spark, writer, [
+        prod_row(t0, "lignite", 10), prod_row(t0, "hard_coal", 10), prod_row(t0, "wind_onshore", 300),
+        prod_row(t1, "lignite", 10), prod_row(t1, "hard_coal", 10), prod_row(t1, "wind_onshore", 300),
+    ])
+    materialise_gold(spark, registry)
+
+    worst = intensity(spark, "worst_emitter")
+    assert worst[(t0, "direct")][:2] == (850.0, "hard_coal")  # a tie at 850 g/kWh: hard_coal before lignite
+    assert worst[(t1, "direct")][:2] == (850.0, "hard_coal")  # lignite's new version is lower
+    assert worst[(t0, "lifecycle")][:2] == (1200.0, "lignite")
+    assert worst[(t1, "lifecycle")][:2] == (1200.0, "lignite")
+
+
 def test_merit_order(spark, registry, writer):
     # One local day (2024-01-15, CET) of hourly rows: a base of must-run lignite 8000 MW and gas 3000 MW.
     day_start = datetime(2024, 1, 14, 23, tzinfo=UTC)

@@ -4,6 +4,8 @@ run as root, pgserver runs the server as its own system user ``pgserver``)."""
 from __future__ import annotations
 
 import re
+import tempfile
+import warnings
 from pathlib import Path
 
 from emission_assets.settings import POSTGRES_SCHEME
@@ -16,15 +18,21 @@ class PostgresUnavailable(RuntimeError):
 def start_server(directory: Path):
     """A server with its data in ``directory`` (a new folder), stopped and deleted when the process exits (or by
     ``server.cleanup()``)."""
-    try:
-        import pgserver
-    except ImportError as error:
-        raise PostgresUnavailable(f"pgserver is not installed ({error}): pip install -e '.[dev]'") from None
-    try:
-        return pgserver.get_server(directory, cleanup_mode="delete")
-    except Exception as error:  # initdb or pg_ctl failed: pgserver logged the server log
-        raise PostgresUnavailable(f"pgserver could not start PostgreSQL in {directory}: "
-                                  f"{type(error).__name__}: {error}") from None
+    from filelock import FileLock
+
+    # Root runs the server as the system user pgserver creates on first use (`useradd`, outside pgserver's own lock):
+    # two test workers starting at once on a fresh machine would race to create it.
+    with FileLock(Path(tempfile.gettempdir()) / "emission_assets_pgserver.lock"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # pgserver falls back to /tmp
+        try:
+            import pgserver
+        except ImportError as error:
+            raise PostgresUnavailable(f"pgserver is not installed ({error}): pip install -e '.[dev]'") from None
+        try:
+            return pgserver.get_server(directory, cleanup_mode="delete")
+        except Exception as error:  # initdb or pg_ctl failed: pgserver logged the server log
+            raise PostgresUnavailable(f"pgserver could not start PostgreSQL in {directory}: "
+                                      f"{type(error).__name__}: {error}") from None
 
 
 def new_database(server, name: str, password: str | None = None) -> str:

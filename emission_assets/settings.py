@@ -36,8 +36,9 @@ NETZTRANSPARENZ_DEFAULT_TOKEN_URL = "https://identity.netztransparenz.de/users/c
 NETZTRANSPARENZ_DEFAULT_API_URL = "https://ds.netztransparenz.de/api/v1"
 DATABRICKS_DEFAULT_SECRETS = ("TIBBER_TOKEN", "NETZTRANSPARENZ_CLIENT_ID", "NETZTRANSPARENZ_CLIENT_SECRET")
 MIN_PSEUDONYM_KEY_CHARACTERS = 16
-# dagster-postgres works with psycopg2 only (it binds NOTIFY parameters client-side); SQLAlchemy 2.1 gives a plain
-# postgresql:// URL to psycopg 3, so the driver is named in the URL.
+# dagster-postgres needs psycopg2: its `NOTIFY channel, :id` fails under psycopg 3, which binds parameters on the
+# server ("syntax error at or near $1"). SQLAlchemy 2.1 gives a plain postgresql:// URL to psycopg 3, so the URL
+# names the driver.
 POSTGRES_SCHEME = "postgresql+psycopg2"
 CommaList = Annotated[tuple[str, ...], NoDecode]  # "a, b" -> ("a", "b"), not JSON
 

@@ -11,7 +11,6 @@ import yaml
 
 from emission_assets.cli import DEMO_REPLAY
 from emission_assets.cli.dagster_storage import EVENT_BATCH_SIZE, EVENT_BATCH_SIZE_VARIABLE, POSTGRES_URL_VARIABLE
-from emission_assets.tibber.sample import SAMPLE_API_URL
 from emission_assets_tests.support.cli import run
 from emission_assets_tests.support.postgres import PostgresUnavailable, new_database, start_server
 
@@ -58,7 +57,6 @@ def test_a_range_run_records_its_runs_and_events_in_postgres(spark, postgres_url
     from emission_assets.settings import paths
 
     monkeypatch.setenv("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
-    monkeypatch.setenv("TIBBER_API_URL", SAMPLE_API_URL)
 
     result = run("materialize", "--start", "2022-01-03", "--end", "2022-01-05", "--resolution", "hour",
                  "--select", "tag:source=smard", "--select", "tag:source=factors")

@@ -19,6 +19,8 @@ setup(
         "dagster-webserver==1.13.27",
         "dagster-databricks==0.29.27",
         "dagster-pyspark==0.29.27",
+        "dagster-postgres==0.29.27",  # optional Postgres run/event/schedule storage (EMISSION_DAGSTER_POSTGRES_URL)
+        "psycopg2-binary==2.9.13",  # dagster-postgres's driver (postgresql+psycopg2:// URLs), a wheel: no libpq needed
         "pyspark[connect]==4.2.0",
         "delta-spark==4.4.1",
         "pysail==0.7.2",
@@ -37,7 +39,8 @@ setup(
     ],
     extras_require={
         "dev": ["pytest==9.2.0", "pytest-httpserver==1.2.0", "pytest-xdist==3.8.0", "syrupy==7.0.2", "import-linter==2.17",
-                "ruff==0.17.6", "duckdb==2.0.0"],
+                "ruff==0.17.6", "duckdb==2.0.0",
+                "pgserver==0.1.4"],  # a real PostgreSQL server from a wheel: the Postgres storage tests and bench
         # only to regenerate the bundled Tibber sample (scripts/build_tibber_sample.py)
         "sample": ["demandlib==0.2.2"],
     },

@@ -4,7 +4,9 @@ Run with ``make bench`` or ``.venv/bin/python -m benchmarks.bench [--days N] [--
 wall time per layer (from the Dagster run step stats), rows per second, peak memory, the wall time of a one-day
 incremental update, and a hand-written DuckDB pass over the same window files computing the same gold figures
 (the sample household's kg CO2 per model -- average, merit order, worst emitter -- and basis, home region DE). It
-checks that they agree with the gold.emissions_monthly table and ends
+checks that they agree with the gold.emissions_monthly table. With ``--storages`` (default ``sqlite,postgres``) the
+backfill also runs on the other Dagster storages, each in a home of its own, with their event counts and time per
+event (:mod:`benchmarks.storage_bench`). It ends
 with one line ``full-year ratio to DuckDB floor: X.X`` (lakehouse backfill wall / DuckDB wall; for ``--days`` other
 than 365 the ratio is for that many days).
 """
@@ -20,6 +22,8 @@ import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+
+from benchmarks import storage_bench
 
 FIRST_DAY = date(2022, 1, 1)  # the Tibber sample household's year
 RESOLUTION = "quarterhour"
@@ -330,9 +334,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=365, help="days from 2022-01-01 (default 365, max 365)")
     parser.add_argument("--home", type=Path, help="work directory (kept); default a temp dir, removed afterwards")
+    parser.add_argument("--storages", default="sqlite,postgres",
+                        help="comma-separated Dagster storages to backfill on: sqlite (files), postgres (a PostgreSQL "
+                        "server from pgserver); the first runs the whole benchmark (default sqlite,postgres)")
     args = parser.parse_args(argv)
     if not 1 <= args.days <= 365:
         parser.error("--days must be 1..365 (the Tibber sample covers 2022)")
+    try:
+        storages = storage_bench.parse_storages(args.storages)
+    except ValueError as error:
+        parser.error(str(error))
     first, last = FIRST_DAY, FIRST_DAY + timedelta(days=args.days - 1)
 
     work = args.home.resolve() if args.home else Path(tempfile.mkdtemp(prefix="emission_bench_"))
@@ -347,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("EMISSION_RESERVOIR", None)
     os.environ.pop("SPARK_REMOTE", None)
     os.environ.pop("EMISSION_ENGINE", None)
+    servers = storage_bench.Servers(work)
     try:
         print(f"machine: {os.cpu_count()} CPUs, {_memory_gb():.1f} GB RAM, Python {platform.python_version()}, "
               f"{platform.platform()}")
@@ -357,12 +369,29 @@ def main(argv: list[str] | None = None) -> int:
         generate = time.perf_counter() - started
         print(f"generated {windows:,} window files, {values:,} values in {generate:.1f} s")
 
+        if not storage_bench.use_storage(storages[0], home, servers):
+            sys.exit(f"storage {storages[0]}: {servers.unavailable}")
+        primary = storage_bench.environment()
         with MemorySampler() as memory:
             backfill_wall, backfill_runs = materialize(first, last)
             steps = step_stats(backfill_runs)
         lake = lakehouse_figures()
         floor_wall, floor = duckdb_floor(tree, first, last)
         same = compare("backfill check", lake, floor)
+        by_storage = [storage_bench.measure(storages[0], backfill_wall, backfill_runs, steps, memory.peak_mb()[0],
+                                            same)]
+        skipped = {}
+        for name in storages[1:]:  # the same backfill in a home of its own, on another storage
+            if not storage_bench.use_storage(name, work / f"home_{name}", servers):
+                skipped[name] = servers.unavailable
+                continue
+            with MemorySampler() as other_memory:
+                other_wall, other_runs = materialize(first, last)
+                other_steps = step_stats(other_runs)
+            other_same = compare(f"backfill check ({name})", lakehouse_figures(), floor)
+            by_storage.append(storage_bench.measure(name, other_wall, other_runs, other_steps,
+                                                    other_memory.peak_mb()[0], other_same))
+        storage_bench.restore(primary)
 
         publish(tree, first, last, changed_day=last)
         with MemorySampler() as incremental_memory:
@@ -384,10 +413,13 @@ def main(argv: list[str] | None = None) -> int:
 
         _print_table(args.days, windows, values, backfill_wall, steps, lake, floor_wall, floor, memory,
                      incremental_wall, incremental_steps, incremental_memory, floor_wall_after, cli_wall, cli_memory)
-        print(f"same numbers: {'yes' if same and same_after else 'NO'}")
+        storage_bench.print_comparison(by_storage, skipped, args.days)
+        same_everywhere = same and same_after and all(r.same_numbers for r in by_storage)
+        print(f"same numbers: {'yes' if same_everywhere else 'NO'}")
         print(f"full-year ratio to DuckDB floor: {backfill_wall / floor_wall:.1f}")
-        return 0 if same and same_after else 1
+        return 0 if same_everywhere else 1
     finally:
+        servers.close()
         if not args.home:
             shutil.rmtree(work, ignore_errors=True)
 

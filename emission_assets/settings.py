@@ -10,7 +10,8 @@ A blank variable counts as unset. Checks that need knowledge above this layer (a
 made where the value is used, with the same wording (e.g. :func:`emission_assets.gold.aggregates.home_region`).
 
 Also where things live: ``EMISSION_HOME`` selects the home directory (lakehouse, reservoir, Dagster home),
-``./.emission_home`` in the working directory when unset.
+``./.emission_home`` in the working directory when unset; ``EMISSION_DAGSTER_POSTGRES_URL`` moves Dagster's run,
+event log and schedule storage from SQLite files in the home to a PostgreSQL database.
 """
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ NETZTRANSPARENZ_DEFAULT_TOKEN_URL = "https://identity.netztransparenz.de/users/c
 NETZTRANSPARENZ_DEFAULT_API_URL = "https://ds.netztransparenz.de/api/v1"
 DATABRICKS_DEFAULT_SECRETS = ("TIBBER_TOKEN", "NETZTRANSPARENZ_CLIENT_ID", "NETZTRANSPARENZ_CLIENT_SECRET")
 MIN_PSEUDONYM_KEY_CHARACTERS = 16
+# dagster-postgres needs psycopg2: its `NOTIFY channel, :id` fails under psycopg 3, which binds parameters on the
+# server ("syntax error at or near $1"). SQLAlchemy 2.1 gives a plain postgresql:// URL to psycopg 3, so the URL
+# names the driver.
+POSTGRES_SCHEME = "postgresql+psycopg2"
 CommaList = Annotated[tuple[str, ...], NoDecode]  # "a, b" -> ("a", "b"), not JSON
 
 
@@ -120,6 +125,10 @@ class StorageSettings(_Group):
                      description="home directory: lakehouse, reservoir and Dagster storage (default ./.emission_home)")
     reservoir: Optional[Path] = env("EMISSION_RESERVOIR", description="reservoir root (default $EMISSION_HOME/"
                                     "reservoir; on Databricks a Unity Catalog Volume path)")
+    dagster_postgres_url: Optional[SecretStr] = env(
+        "EMISSION_DAGSTER_POSTGRES_URL", description="PostgreSQL URL of Dagster's run, event log and schedule "
+        "storage, e.g. postgresql+psycopg2://user:password@host:5432/dagster (secret; default: SQLite files under "
+        "$EMISSION_HOME/dagster)")
 
     @field_validator("home", "reservoir", mode="before")
     @classmethod
@@ -128,6 +137,22 @@ class StorageSettings(_Group):
             return None
         path = _directory(cls.variable(info.field_name), value)
         return path.resolve() if info.field_name == "home" else path
+
+    @field_validator("dagster_postgres_url")
+    @classmethod
+    def _postgres_url(cls, value):
+        """Only the scheme is checked here (the URL is a secret: never echoed); whether the server answers is
+        checked when the Dagster home is prepared (:mod:`emission_assets.cli.dagster_storage`)."""
+        if value is None:
+            return value
+        scheme = urlsplit(value.get_secret_value()).scheme
+        expected = f"expected {POSTGRES_SCHEME}://user:password@host:port/database"
+        if scheme in ("postgresql", "postgresql+psycopg"):
+            raise UserInputError(f"EMISSION_DAGSTER_POSTGRES_URL starts with {scheme}://, which selects psycopg 3 "
+                                 f"(SQLAlchemy 2.1), a driver dagster-postgres does not support; {expected}")
+        if scheme != POSTGRES_SCHEME:
+            raise UserInputError(f"EMISSION_DAGSTER_POSTGRES_URL is not a PostgreSQL URL; {expected}")
+        return value
 
 
 Environment = Literal["local", "databricks"]

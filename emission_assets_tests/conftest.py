@@ -18,7 +18,8 @@ def isolate_environment(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     monkeypatch.delenv("EMISSION_RESERVOIR", raising=False)
     monkeypatch.delenv("SPARK_REMOTE", raising=False)
     monkeypatch.delenv("EMISSION_ENGINE", raising=False)
-    for name in ("EMISSION_ENV", "TIBBER_API_URL", "TIBBER_TOKEN", "EMISSION_PSEUDONYM_KEY"):
+    for name in ("EMISSION_ENV", "TIBBER_API_URL", "TIBBER_TOKEN", "EMISSION_PSEUDONYM_KEY",
+                 "EMISSION_DAGSTER_POSTGRES_URL", "DAGSTER_EVENT_BATCH_SIZE"):
         monkeypatch.delenv(name, raising=False)  # the developer's own settings must not change what a test sees
     monkeypatch.setenv("SMARD_BASE_URL", "http://127.0.0.1:9/unreachable-in-tests")
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from emission_assets.cli.errors import UserError
@@ -33,7 +32,8 @@ PLANNED_EVENTS_VARIABLE = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 def prepare_dagster_home() -> Path:
     """Point DAGSTER_HOME at ``$EMISSION_HOME/dagster`` with the project's instance settings in it
-    (``emission_assets/data/dagster_instance.yaml``: storage under DAGSTER_HOME, Dagster's default).
+    (``emission_assets/data/dagster_instance.yaml``: storage under DAGSTER_HOME, Dagster's default; with
+    ``EMISSION_DAGSTER_POSTGRES_URL`` set, run/event/schedule storage in PostgreSQL: :mod:`.dagster_storage`).
 
     Under a file lock: two commands starting at once on a fresh home would both create the instance's SQLite
     tables, and the second would fail with "table ... already exists".
@@ -41,9 +41,13 @@ def prepare_dagster_home() -> Path:
     from dagster import DagsterInstance
     from filelock import FileLock
 
+    from emission_assets.cli import dagster_storage
+
     home = paths().dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    source = INSTANCE_TEMPLATE
+    instance_yaml = dagster_storage.instance_yaml(INSTANCE_TEMPLATE)
+    dagster_storage.check_postgres_reachable()
+    dagster_storage.configure_event_batching()
     os.environ["DAGSTER_HOME"] = str(home)
     # Dagster's opt-in (dagster-io/dagster#29288, recommended in #32242): a range run records one "materialisation
     # planned" event per asset, not one per partition (a year of days: 6 events instead of 2,190, ~10 ms each on
@@ -52,8 +56,10 @@ def prepare_dagster_home() -> Path:
     os.environ.setdefault(PLANNED_EVENTS_VARIABLE, "true")
     with FileLock(home / ".instance.lock"):
         target = home / "dagster.yaml"
-        if not target.exists() or target.read_bytes() != source.read_bytes():
-            shutil.copyfile(source, target)
+        if not target.exists() or target.read_bytes() != instance_yaml:
+            partial = target.with_name(f".{target.name}.partial")  # replaced whole: a reader never sees half
+            partial.write_bytes(instance_yaml)
+            os.replace(partial, target)
         with DagsterInstance.get():  # creates the storage on first use
             pass
     return home

@@ -108,7 +108,7 @@ def reservoir(tmp_path):
     return Reservoir(tmp_path / "reservoir")
 
 
-def wait_for(condition, timeout: float = 5.0) -> None:
+def wait_for(condition, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

@@ -247,22 +247,18 @@ def create_view(context, lakehouse, name: str, sql: str) -> MaterializeResult:
     return MaterializeResult(metadata=metadata)
 
 
+# What every view asset (gold view or consumer view) shares.
+VIEW_ASSET = {"group_name": "gold", "tags": TAGS, "kinds": {"spark", "view"}, "owners": OWNERS,
+              "automation_condition": AUTOMATION}
+
+
 def view_asset(name: str, build: Callable[[Registry], str], description: str):
     """The asset of one gold view of the registry (:data:`~emission_assets.lakehouse.registry.VIEWS`)."""
     sql = reference_sql(lambda: build(REFERENCE))
     deps = upstream_keys(sql or "", name)
 
-    @asset(
-        key=asset_key(name),
-        group_name="gold",
-        tags=TAGS,
-        deps=deps,
-        kinds={"spark", "view"},
-        owners=OWNERS,
-        description=f"{description} A view ({name}).",
-        code_version=sql_version(sql),
-        automation_condition=AUTOMATION,
-    )
+    @asset(key=asset_key(name), deps=deps, description=f"{description} A view ({name}).",
+           code_version=sql_version(sql), **VIEW_ASSET)
     def _view(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
         lakehouse = spark.open()
         return create_view(context, lakehouse, name, build(lakehouse.registry))
@@ -285,17 +281,7 @@ def consumer_asset(name: str, entry: consumers.Consumer | ValueError):
     else:
         deps, version, description = [], None, f"Consumer {name!r} of {consumers.CONFIG_PATH.name}: invalid ({entry})"
 
-    @asset(
-        key=asset_key(view),
-        group_name="gold",
-        tags=TAGS,
-        deps=deps,
-        kinds={"spark", "view"},
-        owners=OWNERS,
-        description=description,
-        code_version=version,
-        automation_condition=AUTOMATION,
-    )
+    @asset(key=asset_key(view), deps=deps, description=description, code_version=version, **VIEW_ASSET)
     def _consumer(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
         if isinstance(entry, ValueError):
             raise UserInputError(str(entry))

@@ -23,7 +23,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from benchmarks import storage_bench
+from benchmarks import growth, make_times, storage_bench
 
 FIRST_DAY = date(2022, 1, 1)  # the Tibber sample household's year
 RESOLUTION = "quarterhour"
@@ -61,8 +61,9 @@ def publish(root: Path, first: date, last: date, *, changed_day: date | None = N
         mondays.append(monday)
         monday += timedelta(days=7)
     windows = values = 0
-    for region_index, region in enumerate(REGIONS):
-        batch = []
+
+    def region_windows(region_index):  # a generator: five years of points are never in memory at once
+        nonlocal values
         for monday in mondays:
             start = to_epoch_ms(local_midnight(monday))
             end = to_epoch_ms(local_midnight(monday + timedelta(days=7)))
@@ -75,8 +76,10 @@ def publish(root: Path, first: date, last: date, *, changed_day: date | None = N
                         values += 1
                     else:
                         points.append((t, None))
-                batch.append((filter_id, start, points))
-        windows += write_tree(root, region, RESOLUTION, batch, CREATED)
+                yield filter_id, start, points
+
+    for region_index, region in enumerate(REGIONS):
+        windows += write_tree(root, region, RESOLUTION, region_windows(region_index), CREATED)
     return windows, values
 
 
@@ -123,16 +126,27 @@ def step_stats(ids: list[str]) -> list[tuple[str, float, float, float]]:
 
 
 class MemorySampler:
-    """Resident memory of this process (the embedded Sail engine runs in it) and of its live child processes,
-    sampled every 50 ms from /proc. ``ru_maxrss`` of children is no use here: Dagster forks ``tail`` for its compute
-    logs, and a forked child reports the parent's resident pages until it execs."""
+    """Resident memory of this process (the embedded Sail engine runs in it) and of its live child processes.
+
+    The process's peak is the kernel's own high-water mark (``VmHWM``, reset on entry through
+    ``/proc/self/clear_refs``), so no allocation burst between two samples is missed however long the run. Samples
+    (own resident set every 50 ms, children every 0.5 s: listing them costs ~0.7 ms, the own ``statm`` ~0.02 ms)
+    attribute memory to steps by their times. ``ru_maxrss`` of children is no use here: Dagster forks ``tail`` for
+    its compute logs, and a forked child reports the parent's resident pages until it execs."""
 
     PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    INTERVAL_S = 0.05
+    CHILDREN_EVERY = 10  # samples
 
     def __init__(self):
-        self.samples: list[tuple[float, int, int]] = []  # (epoch, own bytes, children bytes)
+        from array import array
+
+        # Parallel arrays (epoch s, own bytes, children bytes): 8 bytes a figure, a sample per 50 ms for hours.
+        self._at, self._own, self._children_bytes = array("d"), array("q"), array("q")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self.high_water_bytes: int | None = None  # the kernel's peak for this process while sampling, if readable
+        self._hwm_reset = False
 
     @staticmethod
     def _rss(pid) -> int:
@@ -151,23 +165,64 @@ class MemorySampler:
                 pass
         return pids
 
+    def _sample(self, index: int) -> None:
+        if index % self.CHILDREN_EVERY == 0 or not self._children_bytes:
+            children = sum(self._rss(p) for p in self._children())
+        else:
+            children = self._children_bytes[-1]
+        self._at.append(time.time())
+        self._own.append(self._rss("self"))
+        self._children_bytes.append(children)
+
     def _run(self):
-        while not self._stop.wait(0.05):
-            self.samples.append((time.time(), self._rss("self"), sum(self._rss(p) for p in self._children())))
+        index = 0
+        while not self._stop.wait(self.INTERVAL_S):
+            self._sample(index)
+            index += 1
 
     def __enter__(self):
+        self._hwm_reset = reset_high_water_mark()
+        self._sample(0)
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+        self._sample(0)
+        self.high_water_bytes = high_water_mark_bytes() if self._hwm_reset else None
 
     def peak_mb(self, start: float = 0.0, end: float = float("inf")) -> tuple[float, float]:
-        inside = [(own, children) for at, own, children in self.samples if start <= at <= end]
+        """(own, children) peak MB between two epoch times; over the whole sampling the own peak is the kernel's
+        high-water mark where it could be reset (never below the largest sample)."""
+        inside = [i for i, at in enumerate(self._at) if start <= at <= end]
         if not inside:
             return float("nan"), float("nan")
-        return max(o for o, _ in inside) / 1e6, max(c for _, c in inside) / 1e6
+        own = max(self._own[i] for i in inside)
+        if start <= self._at[0] and end >= self._at[-1] and self.high_water_bytes is not None:
+            own = max(own, self.high_water_bytes)
+        return own / 1e6, max(self._children_bytes[i] for i in inside) / 1e6
+
+
+def reset_high_water_mark() -> bool:
+    """Reset this process's ``VmHWM`` to its current resident set (Linux >= 4.0); False where that is not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def high_water_mark_bytes() -> int | None:
+    """The kernel's peak resident set of this process since start or the last reset (``VmHWM``), None if unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def cli_update(day: date) -> float:
@@ -195,7 +250,15 @@ def lakehouse_figures() -> dict:
     figures = {(r.model, r.basis): {"kg": float(r.kg), "kwh": float(r.kwh)} for r in sql(
         "SELECT model, basis, sum(emissions_kg) AS kg, sum(energy_kwh) AS kwh FROM gold.emissions_monthly "
         "GROUP BY model, basis").collect()}
-    return {"silver_production_rows": production, "silver_consumption_rows": consumption, "figures": figures}
+    # gold.grid_intensity for the home region over every quarter-hour: the figures a window without consumption
+    # still has (the DuckDB floor computes the same three models per quarter-hour).
+    intensity = {(r.model, r.basis): {"quarter_hours": int(r.n), "g_sum": float(r.g_sum),
+                                      "weighted_g": float(r.weighted_g)} for r in sql(
+        "SELECT model, basis, count(g_per_kwh) AS n, sum(g_per_kwh) AS g_sum, "
+        "sum(g_per_kwh * production_mwh) / sum(production_mwh) AS weighted_g FROM gold.grid_intensity "
+        "WHERE region = 'DE' AND g_per_kwh IS NOT NULL GROUP BY model, basis").collect()}
+    return {"silver_production_rows": production, "silver_consumption_rows": consumption, "figures": figures,
+            "intensity": intensity}
 
 
 # --- DuckDB floor ----------------------------------------------------------------------------------------------------
@@ -244,7 +307,8 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
                              columns = {{'meta_data': 'JSON', 'series': 'DOUBLE[][]'}}))
         WHERE p[2] IS NOT NULL AND p[1] >= {lo} AND p[1] < {hi}
     """)
-    rows = con.execute(f"""
+    con.execute(f"""
+        CREATE TABLE intensity AS  -- per DE quarter-hour, basis and model, with the quarter-hour's total generation
         WITH types(filter_id, production_type) AS (VALUES {types}),
         ranks(production_type, merit_rank) AS (VALUES {ranks}),
         capacity(production_type, capacity_mw) AS (VALUES {capacity}),
@@ -274,7 +338,7 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
             GROUP BY p.t_ms
         ),
         e AS (SELECT p.*, f.basis, f.g_per_kwh FROM p JOIN factors f USING (production_type)),
-        intensity AS (  -- per quarter-hour, basis and model
+        intensity AS (
             SELECT t_ms, basis, 'average' AS model, sum(mwh * g_per_kwh) / nullif(sum(mwh), 0) AS g FROM e GROUP BY ALL
             UNION ALL
             SELECT t_ms, basis, 'worst_emitter', max(g_per_kwh) FROM e WHERE mwh > 0 GROUP BY ALL
@@ -285,11 +349,15 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
                              / nullif(sum(CASE WHEN e.merit_rank = 0 THEN e.mwh END), 0)
                         ELSE max(CASE WHEN e.merit_rank = m.marginal_rank THEN e.g_per_kwh END) END
             FROM e JOIN marginal m USING (t_ms) GROUP BY ALL
-        ),
-        hourly_intensity AS (  -- quarter-hours weighted by their total generation
-            SELECT i.t_ms // 3600000 AS hour, i.basis, i.model,
-                   sum(i.g * t.total_mwh) / sum(t.total_mwh) AS g
-            FROM intensity i JOIN totals t USING (t_ms) WHERE i.g IS NOT NULL GROUP BY ALL
+        )
+        SELECT i.*, t.total_mwh FROM intensity i JOIN totals t USING (t_ms)
+    """)
+    # The household's figures over the hours it has consumption for (the Tibber sample: 2022 only, so a longer
+    # window compares the 2022 hours here and every quarter-hour in the grid intensity figures below).
+    rows = con.execute(f"""
+        WITH hourly_intensity AS (  -- quarter-hours weighted by their total generation
+            SELECT t_ms // 3600000 AS hour, basis, model, sum(g * total_mwh) / sum(total_mwh) AS g
+            FROM intensity WHERE g IS NOT NULL GROUP BY ALL
         ),
         consumption AS (
             SELECT hour, kwh FROM hourly WHERE hour >= {lo // 3_600_000} AND hour < {hi // 3_600_000}
@@ -298,11 +366,17 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
         FROM consumption c JOIN hourly_intensity i ON i.hour = c.hour
         GROUP BY ALL ORDER BY ALL
     """).fetchall()
+    # The grid's own figures over every quarter-hour of the window, with or without consumption.
+    intensity = {(model, basis): {"quarter_hours": n, "g_sum": g_sum, "weighted_g": weighted}
+                 for model, basis, n, g_sum, weighted in con.execute("""
+        SELECT model, basis, count(g), sum(g), sum(g * total_mwh) / sum(total_mwh)
+        FROM intensity WHERE g IS NOT NULL GROUP BY ALL ORDER BY ALL
+    """).fetchall()}
     values_read = con.execute("SELECT count(*) FROM production").fetchone()[0]
     wall = time.perf_counter() - started
     con.close()
     figures = {(model, basis): {"kg": kg, "kwh": kwh, "hours": hours} for model, basis, kg, kwh, hours in rows}
-    return wall, {"figures": figures, "values_read": values_read}
+    return wall, {"figures": figures, "intensity": intensity, "values_read": values_read}
 
 
 # --- report ----------------------------------------------------------------------------------------------------------
@@ -313,21 +387,44 @@ def layer_of(step_key: str) -> str:
 
 
 def compare(label: str, lake: dict, floor: dict) -> bool:
-    """Every (model, basis) DuckDB computes must match the lakehouse's figure."""
+    """Every (model, basis) DuckDB computes must match the lakehouse's figure: the household's kg CO2 and kWh (the
+    hours with consumption) and the home region's grid intensity over every quarter-hour of the window."""
     same = True
+    if not floor["figures"]:
+        print(f"{label}: no consumption in the window (the Tibber sample covers 2022): household figures not compared")
     for key, expected in sorted(floor["figures"].items()):
         got = lake["figures"].get(key)
         if got is None:
             print(f"{label} {key[0]}/{key[1]}: no lakehouse figure: MISMATCH")
             same = False
             continue
-        diff = abs(got["kg"] - expected["kg"]) / max(abs(expected["kg"]), 1e-12)
+        diff = relative_difference(got["kg"], expected["kg"])
         ok = diff <= TOLERANCE and abs(got["kwh"] - expected["kwh"]) <= 1e-6 * max(expected["kwh"], 1)
         same = same and ok
         print(f"{label} {key[0]}/{key[1]}: lakehouse {got['kg']:,.6f} kg / {got['kwh']:,.3f} kWh, "
               f"DuckDB {expected['kg']:,.6f} kg / {expected['kwh']:,.3f} kWh, relative difference {diff:.1e}: "
               f"{'MATCH' if ok else 'MISMATCH'}")
+    for key, expected in sorted(floor["intensity"].items()):
+        got = lake["intensity"].get(key)
+        if got is None:
+            print(f"{label} grid intensity DE {key[0]}/{key[1]}: no lakehouse figure: MISMATCH")
+            same = False
+            continue
+        diff = max(relative_difference(got["g_sum"], expected["g_sum"]),
+                   relative_difference(got["weighted_g"], expected["weighted_g"]))
+        ok = diff <= TOLERANCE and got["quarter_hours"] == expected["quarter_hours"]
+        same = same and ok
+        print(f"{label} grid intensity DE {key[0]}/{key[1]}: lakehouse {got['quarter_hours']:,} quarter-hours, "
+              f"mean {got['weighted_g']:,.6f} g/kWh (generation-weighted), DuckDB {expected['quarter_hours']:,}, "
+              f"{expected['weighted_g']:,.6f} g/kWh, relative difference {diff:.1e}: {'MATCH' if ok else 'MISMATCH'}")
+    if not floor["intensity"]:
+        print(f"{label}: DuckDB computed no grid intensity: MISMATCH")
+        same = False
     return same
+
+
+def relative_difference(got: float, expected: float) -> float:
+    return abs(got - expected) / max(abs(expected), 1e-12)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,13 +434,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storages", default="sqlite,postgres",
                         help="comma-separated Dagster storages to backfill on: sqlite (files), postgres (a PostgreSQL "
                         "server from pgserver); the first runs the whole benchmark (default sqlite,postgres)")
+    parser.add_argument("--growth", action="store_true",
+                        help="after the headline run, the growth table: a backfill per size in a new process and home, "
+                        "each checked against the DuckDB floor (make bench turns it on)")
+    parser.add_argument("--sizes", help="growth sizes in days, windows ending 2022-12-31 (default "
+                        f"{','.join(map(str, growth.DEFAULT_SIZES))}: 1 week, 1 month, 1 year, 5 years); implies --growth")
+    parser.add_argument("--keep", action="store_true", help="keep each growth size's files (needs --home)")
+    parser.add_argument("--with-make-times", action="store_true",
+                        help="time `make demo` and `make test` in this checkout at the end (make bench turns it on)")
     args = parser.parse_args(argv)
+    startup_environment = dict(os.environ)  # for the growth workers and make: none of the benchmark's settings
     if not 1 <= args.days <= 365:
         parser.error("--days must be 1..365 (the Tibber sample covers 2022)")
     try:
         storages = storage_bench.parse_storages(args.storages)
+        sizes = growth.parse_sizes(args.sizes or ",".join(map(str, growth.DEFAULT_SIZES)))
     except ValueError as error:
         parser.error(str(error))
+    run_growth = args.growth or args.sizes is not None
+    if args.keep and not args.home:
+        parser.error("--keep needs --home (without it the work directory is removed at the end)")
     first, last = FIRST_DAY, FIRST_DAY + timedelta(days=args.days - 1)
 
     work = args.home.resolve() if args.home else Path(tempfile.mkdtemp(prefix="emission_bench_"))
@@ -415,9 +525,40 @@ def main(argv: list[str] | None = None) -> int:
                      incremental_wall, incremental_steps, incremental_memory, floor_wall_after, cli_wall, cli_memory)
         storage_bench.print_comparison(by_storage, skipped, args.days)
         same_everywhere = same and same_after and all(r.same_numbers for r in by_storage)
+        servers.close()
+
+        sized = []
+        if run_growth:
+            sized = growth.run(sizes, work, storage=storages[0], environment=startup_environment, keep=args.keep)
+            same_everywhere = same_everywhere and all(r.same_numbers and not r.error for r in sized)
+        make_ok = True
+        timings = []
+        if args.with_make_times:
+            try:
+                timings = make_times.time_targets(list(make_times.TARGETS),
+                                                  Path(tempfile.mkdtemp(prefix="emission_bench_make_")),
+                                                  startup_environment)
+            except FileNotFoundError as error:
+                print(f"\n{error}")
+                make_ok = False
+            make_ok = make_ok and all(t.exit_code == 0 for t in timings)
+
+        if sized:
+            print(f"\ngrowth ({storages[0]} storage; each size a new process and home, windows ending "
+                  f"{growth.LAST_DAY}; peak RSS: the process's high-water mark during the backfill; target: five "
+                  "years <= 5x the year's wall):")
+            print(growth.table(sized))
+        if timings:
+            print("\nmake targets in this checkout (after the install, a fresh EMISSION_HOME each):")
+            print(make_times.table(timings))
+            if not make_ok:
+                print("make: a target FAILED (see its log)")
         print(f"same numbers: {'yes' if same_everywhere else 'NO'}")
+        ratio_line = growth.wall_ratio_line(sized)
+        if ratio_line:
+            print(ratio_line)
         print(f"full-year ratio to DuckDB floor: {backfill_wall / floor_wall:.1f}")
-        return 0 if same_everywhere else 1
+        return 0 if same_everywhere and make_ok else 1
     finally:
         servers.close()
         if not args.home:

@@ -1,14 +1,18 @@
 """Benchmark: single-run backfill reservoir -> bronze -> silver -> gold (+ report) against a DuckDB floor.
 
-Run with ``make bench`` or ``.venv/bin/python -m benchmarks.bench [--days N] [--home DIR]``. Not a test: it prints
-wall time per layer (from the Dagster run step stats), rows per second, peak memory, the wall time of a one-day
-incremental update, and a hand-written DuckDB pass over the same window files computing the same gold figures
-(the sample household's kg CO2 per model -- average, merit order, worst emitter -- and basis, home region DE). It
-checks that they agree with the gold.emissions_monthly table. With ``--storages`` (default ``sqlite,postgres``) the
-backfill also runs on the other Dagster storages, each in a home of its own, with their event counts and time per
-event (:mod:`benchmarks.storage_bench`). It ends
-with one line ``full-year ratio to DuckDB floor: X.X`` (lakehouse backfill wall / DuckDB wall; for ``--days`` other
-than 365 the ratio is for that many days).
+Run with ``make bench`` or ``.venv/bin/python -m benchmarks.bench [--days N] [--home DIR] [--growth] [--sizes ...]
+[--with-make-times]``. Not a test: it prints wall time per layer (from the Dagster run step stats), rows per second,
+peak memory, the wall time of a one-day incremental update, and a hand-written DuckDB pass over the same window files
+computing the same gold figures (the sample household's kg CO2 per model -- average, merit order, worst emitter -- and
+basis, home region DE, and the region's grid intensity per model and basis over every quarter-hour). It checks that
+they agree with the gold.emissions_monthly and gold.grid_intensity tables. With ``--storages`` (default
+``sqlite,postgres``) the backfill also runs on the other Dagster storages, each in a home of its own, with their event
+counts and time per event (:mod:`benchmarks.storage_bench`). With ``--growth`` a backfill per size (1 week .. 5
+years, :mod:`benchmarks.growth`), each in a new process and home and checked the same way, gives the growth table;
+``--with-make-times`` times ``make demo`` and ``make test`` (:mod:`benchmarks.make_times`). It ends with one line
+``full-year ratio to DuckDB floor: X.X`` (lakehouse backfill wall / DuckDB wall; for ``--days`` other than 365 the
+ratio is for that many days), after ``five-year wall / one-year wall: X.X`` when both sizes ran. Exit code 1 when
+any figure disagrees (any storage, any size) or a make target fails.
 """
 from __future__ import annotations
 

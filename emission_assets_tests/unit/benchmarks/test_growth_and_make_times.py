@@ -14,7 +14,8 @@ from benchmarks import bench, growth, make_times
 def figures(days: int, wall: float, *, values: int, floor: float = 1.0, same: bool = True, error: str | None = None):
     first, last = growth.window(days)
     return growth.SizeFigures(days, str(first), str(last), windows=days, values=values, backfill_s=wall,
-                              peak_rss_mb=1000.0, floor_s=floor, same_numbers=same, error=error)
+                              peak_rss_mb=1000.0, sampled_rss_mb=950.0, floor_s=floor, same_numbers=same,
+                              error=error)
 
 
 def test_sizes_are_sorted_and_checked():
@@ -46,6 +47,7 @@ def test_five_year_line_and_table():
     assert rows["5 years"][1] == "2018-01-01..2022-12-31"
     assert rows["5 years"][3] == "10,517,760"
     assert rows["5 years"][5] == "4.50"  # x the year's wall
+    assert rows["1 year"][7] == "1,000 (950)"  # high-water mark (largest sample)
     assert rows["1 year"][9] == "50.0"  # ratio to the DuckDB floor: 60 s / 1.2 s
     assert rows["1 week"][12] == "yes"
 

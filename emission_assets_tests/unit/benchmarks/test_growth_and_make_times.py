@@ -123,3 +123,21 @@ def test_make_targets_are_timed_after_the_install(tmp_path, question):
 def test_no_make_on_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"no `make` on the PATH"):
         make_times.time_targets(["demo"], tmp_path, {"PATH": str(tmp_path)})
+
+
+def checked(kg: float = 10.0, quarter_hours: int = 672, household: bool = True) -> dict:
+    figures = {("average", "direct"): {"kg": kg, "kwh": 42.0, "hours": 168}} if household else {}
+    return {"figures": figures,
+            "intensity": {("average", "direct"): {"quarter_hours": quarter_hours, "g_sum": 1e5, "weighted_g": 245.4}}}
+
+
+def test_compare_checks_household_and_grid_figures(capsys):
+    assert bench.compare("check", checked(), checked())
+    assert not bench.compare("check", checked(kg=10.0001), checked())  # 1e-5 relative: above the tolerance
+    assert not bench.compare("check", checked(quarter_hours=671), checked())
+    assert "grid intensity DE average/direct: lakehouse 671 quarter-hours" in capsys.readouterr().out
+    # A window without consumption: the household figures are not compared, the grid's still are.
+    assert bench.compare("check", checked(household=False), checked(household=False))
+    assert "household figures not compared" in capsys.readouterr().out
+    assert not bench.compare("check", checked(household=False, quarter_hours=1), checked(household=False))
+    assert not bench.compare("check", checked(), {"figures": checked()["figures"], "intensity": {}})

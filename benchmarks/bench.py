@@ -623,7 +623,9 @@ def _print_table(days, windows, values, backfill_wall, steps, lake, floor_wall, 
         ("one-day update (refresh) in the benchmark process: wall incl. Dagster", f"{incremental_wall:,.1f} s"),
         ("DuckDB floor wall (backfill / after update)", f"{floor_wall:,.2f} s / {floor_wall_after:,.2f} s"),
         ("DuckDB values read", f"{floor['values_read']:,}"),
-        ("figures compared (DuckDB = lakehouse)", ", ".join(f"{m}/{b}" for m, b in sorted(floor["figures"]))),
+        ("figures compared (DuckDB = lakehouse)", ", ".join(f"{m}/{b}" for m, b in sorted(floor["figures"]))
+         + f"; the same for DE's grid intensity over "
+         f"{max((f['quarter_hours'] for f in floor['intensity'].values()), default=0):,} quarter-hours"),
         ("kg CO2 average/direct (lakehouse, DuckDB)",
          f"{lake['figures'].get(('average', 'direct'), {}).get('kg', float('nan')):,.3f}, "
          f"{floor['figures'].get(('average', 'direct'), {}).get('kg', float('nan')):,.3f}"),

@@ -110,7 +110,10 @@ def materialize(first: date, last: date, refresh: bool = False) -> tuple[float, 
     result = run_materialize(first, last, SELECTION, config)
     wall = time.perf_counter() - started
     if result is None or not result.success:
-        sys.exit(f"materialise {first}..{last} failed (see the message above)")
+        from emission_assets.cli.runs import failure_message
+
+        reason = failure_message(result) if result is not None else "no run was started"
+        sys.exit(f"materialise {first}..{last} failed: {reason}")
     with DagsterInstance.get() as instance:
         runs = [r for r in reversed(instance.get_runs()) if r.run_id not in before]
     return wall, [r.run_id for r in runs]

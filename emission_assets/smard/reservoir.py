@@ -10,10 +10,11 @@ SMARD sent it and reported by day and URL: silver gets no rows for it until a re
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile
+from emission_assets.lakehouse.reservoir import BatchWriter, Reservoir, ReservoirFile
 from emission_assets.lakehouse.reservoir_integrity import Inspector
 from emission_assets.smard.catalog import series
 from emission_assets.smard.client import SmardClient, SmardRequestError
@@ -21,9 +22,8 @@ from emission_assets.smard.integrity import SMARD_RULES
 from emission_assets.smard.windows import (
     covered_days,
     describe,
-    parse_window,
-    store_window,
     stored_windows,
+    window_file,
 )
 from emission_assets.timeutil import day_bounds_utc, days_between, to_epoch_ms
 
@@ -78,30 +78,27 @@ def fill(
                     window_days = wanted.setdefault((region, filter_id, window), [])
                     if day not in window_days:
                         window_days.append(day)
-    for (region, filter_id, window_start), window_days in wanted.items():
-        fetched = client.window(filter_id, region, resolution, window_start)
-        report.written.append(
-            store_window(
-                reservoir,
-                filter_id=filter_id,
-                region=region,
-                resolution=resolution,
-                window_start_ms=window_start,
-                payload=fetched.payload,
-                url=fetched.url,
-                fetched_at=fetched.fetched_at,
-                source="api",
-            )
-        )
-        points = parse_window(fetched.payload, fetched.url)  # valid: the client checked it
-        for day in window_days:
-            start_ms, end_ms = (to_epoch_ms(moment) for moment in day_bounds_utc(day))
-            in_day = [value for moment, value in points if start_ms <= moment < end_ms]
-            if not any(value is not None for value in in_day):
-                why = f"all {len(in_day)} values null" if in_day else "no points" if points else "empty series"
-                report.days_without_values.append(
-                    f"{day} {region} {series(filter_id).name}: {why} in {fetched.url}"
+    # By window start: a batch of writes then fills few folders (one fsync each), whatever the regions and types.
+    ordered = sorted(wanted.items(), key=lambda item: item[0][2])
+    with BatchWriter(reservoir) as batch:  # also stores what was fetched when a later request fails
+        for (region, filter_id, window_start), window_days in ordered:
+            fetched = client.window(filter_id, region, resolution, window_start)
+            batch.add(
+                window_file(
+                    filter_id=filter_id,
+                    region=region,
+                    resolution=resolution,
+                    window_start_ms=window_start,
+                    payload=fetched.payload,
+                    url=fetched.url,
+                    fetched_at=fetched.fetched_at,
+                    source="api",
+                    points=fetched.points,
                 )
+            )
+            for day, why in _days_without_values(fetched.points, window_days):
+                report.days_without_values.append(f"{day} {region} {series(filter_id).name}: {why} in {fetched.url}")
+    report.written = batch.written
     # INFO, not WARNING: the caller reports them (the reservoir asset as one run-log warning each); a Python
     # warning as well printed every such day twice on the console.
     for text in report.days_without_values:
@@ -111,3 +108,19 @@ def fill(
         first_day, last_day, report.series_days_present, report.series_days_fetched, len(wanted),
     )
     return report
+
+
+def _days_without_values(points: list[tuple[int, float | None]], days: list[date]) -> list[tuple[date, str]]:
+    """(day, why) for each local day of ``days`` without a single value in the window's ``points``."""
+    times = [moment for moment, _ in points]
+    ordered = all(a < b for a, b in zip(times, times[1:]))  # as SMARD serves them; else checked point by point
+    found = []
+    for day in days:
+        start_ms, end_ms = (to_epoch_ms(moment) for moment in day_bounds_utc(day))
+        if ordered:
+            in_day = points[bisect_left(times, start_ms):bisect_left(times, end_ms)]
+        else:
+            in_day = [point for point in points if start_ms <= point[0] < end_ms]
+        if not any(value is not None for _, value in in_day):
+            found.append((day, f"all {len(in_day)} values null" if in_day else "no points" if points else "empty series"))
+    return found

@@ -47,7 +47,7 @@ def _each(function: Callable[[T], object], items: Sequence[T]) -> None:
 
 def fsync_directories(directories: Iterable[Path]) -> None:
     """Make the names just linked into ``directories`` durable (a directory entry is the directory's data)."""
-    unique = sorted({Path(d) for d in directories})
+    unique = sorted(set(directories))
     if os.name == "nt" or not unique:  # Windows cannot open a directory; NTFS journals names itself
         return
 

@@ -149,6 +149,7 @@ class NewFile:
 @dataclass(frozen=True)
 class _Planned:
     file: NewFile
+    directory: Path
     payload_path: Path
     meta_path: Path
     name: str
@@ -202,7 +203,7 @@ class Reservoir:
             name = payload_path.relative_to(self.root).as_posix()
             meta = {**file.meta, "name": name, "sha256": hashlib.sha256(file.payload).hexdigest(),
                     "bytes": len(file.payload)}
-            planned.append(_Planned(file, payload_path, meta_path, name, meta))
+            planned.append(_Planned(file, directory, payload_path, meta_path, name, meta))
         if len({plan.meta_path for plan in planned}) < len(planned):
             twice = sorted(str(plan.payload_path) for plan in planned
                            if sum(other.meta_path == plan.meta_path for other in planned) > 1)
@@ -221,7 +222,7 @@ class Reservoir:
                     linked.append((plan, sidecar_temporary))
                 except OSError as error:
                     failure = failure or _link_error(error, plan.payload_path)
-            fsync_directories(plan.payload_path.parent for plan, _ in linked)
+            fsync_directories(plan.directory for plan, _ in linked)
             completed = []
             for plan, sidecar_temporary in linked:
                 try:
@@ -229,7 +230,7 @@ class Reservoir:
                     completed.append(plan)
                 except OSError as error:
                     failure = failure or _link_error(error, plan.payload_path)
-            fsync_directories(plan.meta_path.parent for plan in completed)
+            fsync_directories(plan.directory for plan in completed)
         if failure is not None:
             raise failure
         return [ReservoirFile(plan.payload_path, plan.name, plan.meta) for plan in planned]

@@ -59,6 +59,11 @@ def fill(
     covered = set() if refresh else covered_days(intact, settle)
     report = FillReport(days=len(days), inspector=inspector)
     wanted: dict[tuple[str, int, int], list[date]] = {}  # (region, filter, window start) -> days, in request order
+    # first and last millisecond of each day, worked out once for every series
+    moments = {}
+    for day in days:
+        start, end = day_bounds_utc(day)
+        moments[day] = (to_epoch_ms(start), to_epoch_ms(end - timedelta(milliseconds=1)))
     for region in regions:
         for filter_id in filters:
             for day in days:
@@ -66,9 +71,8 @@ def fill(
                     report.series_days_present += 1
                     continue
                 report.series_days_fetched += 1
-                start, end = day_bounds_utc(day)
-                for moment in (start, end - timedelta(milliseconds=1)):
-                    window = client.window_for(filter_id, region, resolution, to_epoch_ms(moment))
+                for moment_ms in moments[day]:
+                    window = client.window_for(filter_id, region, resolution, moment_ms)
                     if window is None:
                         raise SmardRequestError(
                             f"SMARD has no {resolution} window for {day} ({describe(filter_id, region, resolution)}): "
@@ -112,15 +116,13 @@ def fill(
 
 def _days_without_values(points: list[tuple[int, float | None]], days: list[date]) -> list[tuple[date, str]]:
     """(day, why) for each local day of ``days`` without a single value in the window's ``points``."""
-    times = [moment for moment, _ in points]
-    ordered = all(a < b for a, b in zip(times, times[1:]))  # as SMARD serves them; else checked point by point
+    valued = sorted(moment for moment, value in points if value is not None)  # linear: SMARD serves them in order
     found = []
     for day in days:
         start_ms, end_ms = (to_epoch_ms(moment) for moment in day_bounds_utc(day))
-        if ordered:
-            in_day = points[bisect_left(times, start_ms):bisect_left(times, end_ms)]
-        else:
-            in_day = [point for point in points if start_ms <= point[0] < end_ms]
-        if not any(value is not None for _, value in in_day):
-            found.append((day, f"all {len(in_day)} values null" if in_day else "no points" if points else "empty series"))
+        position = bisect_left(valued, start_ms)
+        if position < len(valued) and valued[position] < end_ms:
+            continue
+        in_day = sum(1 for moment, _ in points if start_ms <= moment < end_ms)
+        found.append((day, f"all {in_day} values null" if in_day else "no points" if points else "empty series"))
     return found

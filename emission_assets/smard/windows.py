@@ -119,7 +119,7 @@ def window_file(
         "series_start_ms": points[0][0] if points else None,
         "series_end_ms": points[-1][0] + step_ms if points else None,
         "points": len(points),
-        "non_null_points": sum(1 for _, v in points if v is not None),
+        "non_null_points": len([v for _, v in points if v is not None]),
     }
     stem = f"{filter_id}_{region}_{resolution}_{window_start_ms}__{stamp}"
     return NewFile(window_dir(window_start_ms), stem, payload, meta)

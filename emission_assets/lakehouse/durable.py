@@ -32,6 +32,15 @@ def _threads() -> ThreadPoolExecutor:
         return _pool[1]
 
 
+def _after_fork_in_child() -> None:
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()  # the parent's lock may have been held by one of its threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _each(function: Callable[[T], object], items: Sequence[T]) -> None:
     """``function`` on every item, in the thread pool when there are several. Waits for every item before it
     raises the first error, so a caller cleaning up afterwards races no write still in flight."""

@@ -160,6 +160,15 @@ class _Planned:
         return 0o600 if self.file.private else 0o644
 
 
+def _missing_folders(directory: Path) -> list[Path]:
+    """``directory`` and those of its parents that do not exist yet."""
+    missing = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    return missing
+
+
 def _exists(payload_path: Path) -> str:
     return f"reservoir file {payload_path} exists already; versions are never overwritten"
 
@@ -182,8 +191,8 @@ class Reservoir:
         """Store several files as :meth:`write` does, made durable together (few journal commits, not two per file).
 
         Order, for crash safety: every payload and sidecar is written to a temporary name and fsynced (in
-        parallel); then the payloads are linked into place and their folders fsynced; only then the sidecars,
-        and their folders fsynced again. So a sidecar never names a payload that is not durable, whatever the file
+        parallel); then the payloads are linked into place and their folders (and the parents of folders made
+        here) fsynced; only then the sidecars, and their folders fsynced again. So a sidecar never names a payload that is not durable, whatever the file
         system orders. A crash or error on the way leaves complete pairs, payloads without sidecar (not listed;
         the integrity check reports them) and temporary files (never listed), never a sidecar without payload.
         A name that exists already is refused before anything is written; an error while linking (a concurrent
@@ -191,9 +200,11 @@ class Reservoir:
         """
         planned: list[_Planned] = []
         folders: set[tuple[Path, bool]] = set()
+        holding_new_folders: set[Path] = set()  # folders whose entries (new subfolders) must be made durable too
         for file in files:
             directory = self.root / file.relative_dir
             if (directory, file.private) not in folders:
+                holding_new_folders.update(folder.parent for folder in _missing_folders(directory))
                 _make_dirs(self.root, directory, file.private)
                 folders.add((directory, file.private))
             payload_path = directory / f"{file.stem}{PAYLOAD_SUFFIX}"
@@ -222,7 +233,7 @@ class Reservoir:
                     linked.append((plan, sidecar_temporary))
                 except OSError as error:
                     failure = failure or _link_error(error, plan.payload_path)
-            fsync_directories(plan.directory for plan, _ in linked)
+            fsync_directories([*holding_new_folders, *(plan.directory for plan, _ in linked)])
             completed = []
             for plan, sidecar_temporary in linked:
                 try:

@@ -169,3 +169,23 @@ def test_single_writes_from_several_threads_at_once_all_land(reservoir):
 
     assert sorted(w.name for w in written) == sorted(f.name for f in listing(reservoir).files)
     assert len(written) == 24
+
+
+def _write_in_child(root: str) -> None:
+    Reservoir(root).write_many(new_files(6, prefix="child"))
+
+
+def test_a_forked_process_writes_batches_with_threads_of_its_own(reservoir):
+    import multiprocessing
+
+    reservoir.write_many(new_files(40, prefix="parent"))  # all the parent's fsync threads exist now; a fork has none
+    child = multiprocessing.get_context("fork").Process(target=_write_in_child, args=(str(reservoir.root),))
+    child.start()
+    child.join(60)
+    if child.is_alive():  # hung: its pool's threads were the parent's
+        child.kill()
+        child.join()
+
+    assert child.exitcode == 0
+    assert sorted(f.name.split("/")[-1] for f in listing(reservoir).files) == sorted(
+        [f"child{i:03d}.json" for i in range(6)] + [f"parent{i:03d}.json" for i in range(40)])

@@ -116,7 +116,8 @@ def fill(
 
 def _days_without_values(points: list[tuple[int, float | None]], days: list[date]) -> list[tuple[date, str]]:
     """(day, why) for each local day of ``days`` without a single value in the window's ``points``."""
-    valued = sorted(moment for moment, value in points if value is not None)  # linear: SMARD serves them in order
+    valued = [moment for moment, value in points if value is not None]
+    valued.sort()  # linear time: SMARD serves them in order
     found = []
     for day in days:
         start_ms, end_ms = (to_epoch_ms(moment) for moment in day_bounds_utc(day))

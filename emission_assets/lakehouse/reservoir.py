@@ -3,12 +3,15 @@
 Each payload ``<stem>.json`` gets a sidecar ``<stem>.meta.json`` (source URL, fetched_at, sha256, ...). Both are
 written to a temporary name, fsynced and linked into place, payload first: a sidecar exists only for a complete payload, so
 readers list sidecars and never see half-written files. Names are never overwritten; a re-fetch is a new stem.
+Files are written in batches (:meth:`Reservoir.write_many`, :class:`BatchWriter`): the fsyncs of a batch run
+together (:mod:`emission_assets.lakehouse.durable`), which is what made a year's backfill of single writes slow.
 
 A file that does not match its sidecar is moved (not deleted) to ``_quarantine/<its relative path>`` with a
 ``<stem>.reason.json`` record, see :meth:`Reservoir.quarantine` and :mod:`emission_assets.lakehouse.reservoir_integrity`.
 """
 from __future__ import annotations
 
+import errno
 import glob
 import hashlib
 import json
@@ -18,15 +21,17 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from emission_assets.errors import UserInputError
+from emission_assets.lakehouse.durable import TemporaryFiles, fsync_directories
 from emission_assets.timeutil import day_bounds_utc, days_between, local_date_of_ms, to_epoch_ms
 
 PAYLOAD_SUFFIX = ".json"
 META_SUFFIX = ".meta.json"
 QUARANTINE_DIR = "_quarantine"
 REASON_SUFFIX = ".reason.json"
+WRITE_BATCH_FILES = 128  # files per write_many of a BatchWriter: a few MB of payloads held at a time
 
 
 class SidecarError(UserInputError):
@@ -129,29 +134,117 @@ def _make_dirs(root: Path, directory: Path, private: bool) -> None:
         os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
 
 
+@dataclass(frozen=True)
+class NewFile:
+    """One file for :meth:`Reservoir.write_many`: ``relative_dir/<stem>.json`` and its sidecar from ``meta``
+    (owner-only when ``private``)."""
+
+    relative_dir: str
+    stem: str
+    payload: bytes = field(repr=False)
+    meta: dict
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class _Planned:
+    file: NewFile
+    directory: Path
+    payload_path: Path
+    meta_path: Path
+    name: str
+    meta: dict  # the sidecar: the caller's meta with name, sha256 and bytes
+
+    @property
+    def mode(self) -> int:
+        return 0o600 if self.file.private else 0o644
+
+
+def _missing_folders(directory: Path) -> list[Path]:
+    """``directory`` and those of its parents that do not exist yet."""
+    missing = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    return missing
+
+
+def _exists(payload_path: Path) -> str:
+    return f"reservoir file {payload_path} exists already; versions are never overwritten"
+
+
+def _link_error(error: OSError, payload_path: Path) -> OSError:
+    if error.errno == errno.EEXIST:  # a concurrent writer of the same name, or a half a crash left
+        return FileExistsError(_exists(payload_path))
+    return error
+
+
 class Reservoir:
     def __init__(self, root: Path | str):
         self.root = Path(root)
 
     def write(self, relative_dir: str, stem: str, payload: bytes, meta: dict, *, private: bool = False) -> ReservoirFile:
         """Store ``payload`` under ``relative_dir/stem.json`` with its sidecar; refuses to overwrite history."""
-        directory = self.root / relative_dir
-        _make_dirs(self.root, directory, private)
-        payload_path = directory / f"{stem}{PAYLOAD_SUFFIX}"
-        meta_path = directory / f"{stem}{META_SUFFIX}"
-        if meta_path.exists():
-            raise FileExistsError(f"reservoir file {payload_path} exists already; versions are never overwritten")
-        name = payload_path.relative_to(self.root).as_posix()
-        full_meta = {
-            **meta,
-            "name": name,
-            "sha256": hashlib.sha256(payload).hexdigest(),
-            "bytes": len(payload),
-        }
-        mode = 0o600 if private else 0o644
-        _atomic_create(payload_path, payload, mode)
-        _atomic_create(meta_path, json.dumps(full_meta, sort_keys=True, indent=1).encode(), mode)
-        return ReservoirFile(payload_path, name, full_meta)
+        return self.write_many([NewFile(relative_dir, stem, payload, meta, private)])[0]
+
+    def write_many(self, files: Sequence[NewFile]) -> list[ReservoirFile]:
+        """Store several files as :meth:`write` does, made durable together (few journal commits, not two per file).
+
+        Order, for crash safety: every payload and sidecar is written to a temporary name and fsynced (in
+        parallel); then the payloads are linked into place and their folders (and the parents of folders made
+        here) fsynced; only then the sidecars, and their folders fsynced again. So a sidecar never names a payload that is not durable, whatever the file
+        system orders. A crash or error on the way leaves complete pairs, payloads without sidecar (not listed;
+        the integrity check reports them) and temporary files (never listed), never a sidecar without payload.
+        A name that exists already is refused before anything is written; an error while linking (a concurrent
+        writer of the same name) spares the other files of the batch and is raised after them.
+        """
+        planned: list[_Planned] = []
+        folders: set[tuple[Path, bool]] = set()
+        holding_new_folders: set[Path] = set()  # folders whose entries (new subfolders) must be made durable too
+        for file in files:
+            directory = self.root / file.relative_dir
+            if (directory, file.private) not in folders:
+                holding_new_folders.update(folder.parent for folder in _missing_folders(directory))
+                _make_dirs(self.root, directory, file.private)
+                folders.add((directory, file.private))
+            payload_path = directory / f"{file.stem}{PAYLOAD_SUFFIX}"
+            meta_path = directory / f"{file.stem}{META_SUFFIX}"
+            if meta_path.exists():
+                raise FileExistsError(_exists(payload_path))
+            name = payload_path.relative_to(self.root).as_posix()
+            meta = {**file.meta, "name": name, "sha256": hashlib.sha256(file.payload).hexdigest(),
+                    "bytes": len(file.payload)}
+            planned.append(_Planned(file, directory, payload_path, meta_path, name, meta))
+        if len({plan.meta_path for plan in planned}) < len(planned):
+            twice = sorted(str(plan.payload_path) for plan in planned
+                           if sum(other.meta_path == plan.meta_path for other in planned) > 1)
+            raise ValueError(f"reservoir file {twice[0]} is twice in one batch")
+        failure: OSError | None = None
+        with TemporaryFiles() as temporaries:
+            staged = temporaries.write_durably(
+                [(plan.payload_path, plan.file.payload, plan.mode) for plan in planned]
+                + [(plan.meta_path, json.dumps(plan.meta, sort_keys=True, indent=1).encode(), plan.mode)
+                   for plan in planned]
+            )
+            linked = []  # (plan, its sidecar's temporary)
+            for plan, payload_temporary, sidecar_temporary in zip(planned, staged, staged[len(planned):]):
+                try:
+                    os.link(payload_temporary, plan.payload_path)
+                    linked.append((plan, sidecar_temporary))
+                except OSError as error:
+                    failure = failure or _link_error(error, plan.payload_path)
+            fsync_directories([*holding_new_folders, *(plan.directory for plan, _ in linked)])
+            completed = []
+            for plan, sidecar_temporary in linked:
+                try:
+                    os.link(sidecar_temporary, plan.meta_path)
+                    completed.append(plan)
+                except OSError as error:
+                    failure = failure or _link_error(error, plan.payload_path)
+            fsync_directories(plan.directory for plan in completed)
+        if failure is not None:
+            raise failure
+        return [ReservoirFile(plan.payload_path, plan.name, plan.meta) for plan in planned]
 
     def scan(self, relative_dir: str) -> Listing:
         """Everything in one directory: complete files, malformed sidecars, and halves without their pair
@@ -288,6 +381,36 @@ class Reservoir:
         count = sum(1 for _ in self.root.rglob(f"*{META_SUFFIX}"))
         shutil.rmtree(self.root)
         return count
+
+
+class BatchWriter:
+    """Collects new files and stores them with :meth:`Reservoir.write_many`, ``size`` at a time.
+
+    A fill adds each file as it is fetched; leaving the ``with`` block stores what is left, also when the block
+    raises (what was fetched before a failed request is kept, so a re-run fetches only the rest).
+    """
+
+    def __init__(self, reservoir: Reservoir, size: int = WRITE_BATCH_FILES):
+        self.reservoir = reservoir
+        self.size = size
+        self.written: list[ReservoirFile] = []
+        self._pending: list[NewFile] = []
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.flush()
+
+    def add(self, file: NewFile) -> None:
+        self._pending.append(file)
+        if len(self._pending) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            self.written += self.reservoir.write_many(pending)
 
 
 def overlapping(files: list[ReservoirFile], start_ms: int, end_ms: int) -> list[ReservoirFile]:

@@ -8,7 +8,7 @@ A ``file://`` base URL with the same ``chart_data/...`` layout replays recorded 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import requests
@@ -47,6 +47,8 @@ class FetchedWindow:
     url: str
     payload: bytes
     fetched_at: datetime
+    # the validated series (parse_window of the payload), so storing and checking the window parse it no more
+    points: list[tuple[int, float | None]] = field(repr=False, compare=False)
 
 
 class SmardClient(ClosingClient):
@@ -101,10 +103,10 @@ class SmardClient(ClosingClient):
         # The content type tells an error page served with status 200 from a cut-off or changed JSON body.
         served = f"HTTP {response.status_code}, {response.headers.get('Content-Type') or 'no Content-Type'}"
         try:
-            parse_window(response.content, f"{context} ({url}, {served})")
+            points = parse_window(response.content, f"{context} ({url}, {served})")
         except SmardFormatError as error:
             raise SmardRequestError(str(error), url=url, status=response.status_code) from error
-        return FetchedWindow(url=url, payload=response.content, fetched_at=fetched_at)
+        return FetchedWindow(url=url, payload=response.content, fetched_at=fetched_at, points=points)
 
     def window_for(self, filter_id: int, region: str, resolution: str, moment_ms: int) -> int | None:
         """Start of the window containing ``moment_ms`` (largest index timestamp <= it), None if before all.

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from emission_assets.errors import UserInputError
-from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile
+from emission_assets.lakehouse.reservoir import BatchWriter, Reservoir, ReservoirFile
 from emission_assets.smard import windows
 from emission_assets.smard.catalog import SERIES, check_region
 from emission_assets.timeutil import (
@@ -418,37 +418,38 @@ def import_smard_csv(
 
     summary = ImportSummary()
     versions: Counter[tuple] = Counter()
-    for csv_file in parsed:
-        url = "file:" + str(csv_file.path.resolve())
-        for filter_id, window_start, window_points in windowed(csv_file):
-            # Two files of one import touching the same window would get the same reservoir name: later files
-            # get a later fetched_at (by microseconds) so both versions are kept and the later one wins.
-            key = (filter_id, csv_file.resolution, window_start)
-            fetched_at = imported_at + timedelta(microseconds=versions[key])
-            versions[key] += 1
-            summary.written.append(
-                windows.store_window(
-                    reservoir,
-                    filter_id=filter_id,
-                    region=region,
-                    resolution=csv_file.resolution,
-                    window_start_ms=window_start,
-                    payload=windows.build_window(window_points, created=imported_at),
-                    url=url,
-                    fetched_at=fetched_at,
-                    source=SOURCE,
+    with BatchWriter(reservoir) as batch:  # durable in batches; a write error keeps the batches before it
+        for csv_file in parsed:
+            url = "file:" + str(csv_file.path.resolve())
+            for filter_id, window_start, window_points in windowed(csv_file):
+                # Two files of one import touching the same window would get the same reservoir name: later files
+                # get a later fetched_at (by microseconds) so both versions are kept and the later one wins.
+                key = (filter_id, csv_file.resolution, window_start)
+                fetched_at = imported_at + timedelta(microseconds=versions[key])
+                versions[key] += 1
+                batch.add(
+                    windows.window_file(
+                        filter_id=filter_id,
+                        region=region,
+                        resolution=csv_file.resolution,
+                        window_start_ms=window_start,
+                        payload=windows.build_window(window_points, created=imported_at),
+                        url=url,
+                        fetched_at=fetched_at,
+                        source=SOURCE,
+                    )
                 )
-            )
-            summary.windows_written += 1
-            non_null = sum(1 for _, v in window_points if v is not None)
-            summary.values += non_null
-            summary.nulls += len(window_points) - non_null
-        summary.files.append(csv_file.path)
-        if csv_file.resolution not in summary.resolutions:
-            summary.resolutions.append(csv_file.resolution)
-        summary.skipped_columns.extend(f"{csv_file.path.name}: {name}" for name in csv_file.skipped_columns)
-        summary.warnings.extend(csv_file.warnings)
-        first, last = csv_file.first_start, csv_file.last_start
-        summary.first_interval_start = min(filter(None, (summary.first_interval_start, first)))
-        summary.last_interval_start = max(filter(None, (summary.last_interval_start, last)))
+                summary.windows_written += 1
+                non_null = sum(1 for _, v in window_points if v is not None)
+                summary.values += non_null
+                summary.nulls += len(window_points) - non_null
+            summary.files.append(csv_file.path)
+            if csv_file.resolution not in summary.resolutions:
+                summary.resolutions.append(csv_file.resolution)
+            summary.skipped_columns.extend(f"{csv_file.path.name}: {name}" for name in csv_file.skipped_columns)
+            summary.warnings.extend(csv_file.warnings)
+            first, last = csv_file.first_start, csv_file.last_start
+            summary.first_interval_start = min(filter(None, (summary.first_interval_start, first)))
+            summary.last_interval_start = max(filter(None, (summary.last_interval_start, last)))
+    summary.written = batch.written
     return summary

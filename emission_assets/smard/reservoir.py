@@ -10,10 +10,11 @@ SMARD sent it and reported by day and URL: silver gets no rows for it until a re
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile
+from emission_assets.lakehouse.reservoir import BatchWriter, Reservoir, ReservoirFile
 from emission_assets.lakehouse.reservoir_integrity import Inspector
 from emission_assets.smard.catalog import series
 from emission_assets.smard.client import SmardClient, SmardRequestError
@@ -21,9 +22,8 @@ from emission_assets.smard.integrity import SMARD_RULES
 from emission_assets.smard.windows import (
     covered_days,
     describe,
-    parse_window,
-    store_window,
     stored_windows,
+    window_file,
 )
 from emission_assets.timeutil import day_bounds_utc, days_between, to_epoch_ms
 
@@ -59,6 +59,11 @@ def fill(
     covered = set() if refresh else covered_days(intact, settle)
     report = FillReport(days=len(days), inspector=inspector)
     wanted: dict[tuple[str, int, int], list[date]] = {}  # (region, filter, window start) -> days, in request order
+    # first and last millisecond of each day, worked out once for every series
+    moments = {}
+    for day in days:
+        start, end = day_bounds_utc(day)
+        moments[day] = (to_epoch_ms(start), to_epoch_ms(end - timedelta(milliseconds=1)))
     for region in regions:
         for filter_id in filters:
             for day in days:
@@ -66,9 +71,8 @@ def fill(
                     report.series_days_present += 1
                     continue
                 report.series_days_fetched += 1
-                start, end = day_bounds_utc(day)
-                for moment in (start, end - timedelta(milliseconds=1)):
-                    window = client.window_for(filter_id, region, resolution, to_epoch_ms(moment))
+                for moment_ms in moments[day]:
+                    window = client.window_for(filter_id, region, resolution, moment_ms)
                     if window is None:
                         raise SmardRequestError(
                             f"SMARD has no {resolution} window for {day} ({describe(filter_id, region, resolution)}): "
@@ -78,30 +82,27 @@ def fill(
                     window_days = wanted.setdefault((region, filter_id, window), [])
                     if day not in window_days:
                         window_days.append(day)
-    for (region, filter_id, window_start), window_days in wanted.items():
-        fetched = client.window(filter_id, region, resolution, window_start)
-        report.written.append(
-            store_window(
-                reservoir,
-                filter_id=filter_id,
-                region=region,
-                resolution=resolution,
-                window_start_ms=window_start,
-                payload=fetched.payload,
-                url=fetched.url,
-                fetched_at=fetched.fetched_at,
-                source="api",
-            )
-        )
-        points = parse_window(fetched.payload, fetched.url)  # valid: the client checked it
-        for day in window_days:
-            start_ms, end_ms = (to_epoch_ms(moment) for moment in day_bounds_utc(day))
-            in_day = [value for moment, value in points if start_ms <= moment < end_ms]
-            if not any(value is not None for value in in_day):
-                why = f"all {len(in_day)} values null" if in_day else "no points" if points else "empty series"
-                report.days_without_values.append(
-                    f"{day} {region} {series(filter_id).name}: {why} in {fetched.url}"
+    # By window start: a batch of writes then fills few folders (one fsync each), whatever the regions and types.
+    ordered = sorted(wanted.items(), key=lambda item: item[0][2])
+    with BatchWriter(reservoir) as batch:  # also stores what was fetched when a later request fails
+        for (region, filter_id, window_start), window_days in ordered:
+            fetched = client.window(filter_id, region, resolution, window_start)
+            batch.add(
+                window_file(
+                    filter_id=filter_id,
+                    region=region,
+                    resolution=resolution,
+                    window_start_ms=window_start,
+                    payload=fetched.payload,
+                    url=fetched.url,
+                    fetched_at=fetched.fetched_at,
+                    source="api",
+                    points=fetched.points,
                 )
+            )
+            for day, why in _days_without_values(fetched.points, window_days):
+                report.days_without_values.append(f"{day} {region} {series(filter_id).name}: {why} in {fetched.url}")
+    report.written = batch.written
     # INFO, not WARNING: the caller reports them (the reservoir asset as one run-log warning each); a Python
     # warning as well printed every such day twice on the console.
     for text in report.days_without_values:
@@ -111,3 +112,18 @@ def fill(
         first_day, last_day, report.series_days_present, report.series_days_fetched, len(wanted),
     )
     return report
+
+
+def _days_without_values(points: list[tuple[int, float | None]], days: list[date]) -> list[tuple[date, str]]:
+    """(day, why) for each local day of ``days`` without a single value in the window's ``points``."""
+    valued = [moment for moment, value in points if value is not None]
+    valued.sort()  # linear time: SMARD serves them in order
+    found = []
+    for day in days:
+        start_ms, end_ms = (to_epoch_ms(moment) for moment in day_bounds_utc(day))
+        position = bisect_left(valued, start_ms)
+        if position < len(valued) and valued[position] < end_ms:
+            continue
+        in_day = sum(1 for moment, _ in points if start_ms <= moment < end_ms)
+        found.append((day, f"all {in_day} values null" if in_day else "no points" if points else "empty series"))
+    return found

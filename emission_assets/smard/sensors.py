@@ -21,7 +21,6 @@ from emission_assets.smard.catalog import (
 from emission_assets.smard.client import SmardClient
 from emission_assets.smard.jobs import smard_job
 from emission_assets.smard.resources import SmardResource
-from emission_assets.smard.windows import describe, parse_window
 from emission_assets.timeutil import local_date_of_ms
 
 SMARD_FILTERS_ENV = "SMARD_SENSOR_FILTERS"  # comma-separated filter ids; default: the 12 generation filters
@@ -98,8 +97,7 @@ def check_smard(client: SmardClient, state: dict, watch: SmardWatch, last: date)
                 for start in candidates:
                     window = client.window(filter_id, region, resolution, start)
                     fetched += 1
-                    points = parse_window(window.payload, describe(filter_id, region, resolution, start))
-                    for epoch_ms, value in points:
+                    for epoch_ms, value in window.points:  # validated by the client
                         if value is None:
                             continue
                         if last_slot is None or epoch_ms > last_slot:

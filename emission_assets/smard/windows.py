@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile, overlapping
+from emission_assets.lakehouse.reservoir import NewFile, Reservoir, ReservoirFile, overlapping
 from emission_assets.lakehouse.reservoir import covered_days as reservoir_covered_days
 from emission_assets.smard.catalog import series
 from emission_assets.timeutil import (
@@ -48,15 +48,23 @@ def parse_window(payload: bytes, context: str) -> list[tuple[int, float | None]]
     if not isinstance(document, dict) or not isinstance(document.get("series"), list):
         raise SmardFormatError(f"{context}: JSON has no 'series' list; keys: {sorted(document) if isinstance(document, dict) else type(document).__name__}")
     points = []
-    for position, point in enumerate(document["series"]):
-        if (
-            not isinstance(point, list)
-            or len(point) != 2
-            or not _is_int(point[0])
-            or not (point[1] is None or (_is_int(point[1]) or isinstance(point[1], float)))
-        ):
-            raise SmardFormatError(f"{context}: series[{position}] is {point!r}, expected [epoch_ms, number or null]")
-        points.append((point[0], None if point[1] is None else float(point[1])))
+    append = points.append
+    # Exact type checks: json.loads makes only int, float, bool (an int subclass, refused), str, list, dict, None.
+    # This loop runs for every value of a backfill, so it avoids a function call per point.
+    for point in document["series"]:
+        if type(point) is list and len(point) == 2:
+            moment, value = point
+            if type(moment) is int:
+                kind = type(value)
+                if kind is float or value is None:
+                    append((moment, value))
+                    continue
+                if kind is int:
+                    append((moment, float(value)))
+                    continue
+        raise SmardFormatError(
+            f"{context}: series[{len(points)}] is {point!r}, expected [epoch_ms, number or null]"
+        )
     return points
 
 
@@ -82,8 +90,7 @@ def window_dir(window_start_ms: int) -> str:
     return f"{RESERVOIR_DIR}/{local_date_of_ms(window_start_ms).isoformat()}"
 
 
-def store_window(
-    reservoir: Reservoir,
+def window_file(
     *,
     filter_id: int,
     region: str,
@@ -93,9 +100,12 @@ def store_window(
     url: str,
     fetched_at: datetime,
     source: str,
-) -> ReservoirFile:
-    """Validate and store one window as a new version; the sidecar records which intervals it covers."""
-    points = parse_window(payload, describe(filter_id, region, resolution, window_start_ms))
+    points: list[tuple[int, float | None]] | None = None,
+) -> NewFile:
+    """One window as a new reservoir version, validated (unless ``points``, its :func:`parse_window` result, are
+    given); the sidecar records which intervals it covers."""
+    if points is None:
+        points = parse_window(payload, describe(filter_id, region, resolution, window_start_ms))
     step_ms = int(RESOLUTION_STEP[resolution].total_seconds() * 1000)
     stamp = fetched_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     meta = {
@@ -109,10 +119,15 @@ def store_window(
         "series_start_ms": points[0][0] if points else None,
         "series_end_ms": points[-1][0] + step_ms if points else None,
         "points": len(points),
-        "non_null_points": sum(1 for _, v in points if v is not None),
+        "non_null_points": len([v for _, v in points if v is not None]),
     }
     stem = f"{filter_id}_{region}_{resolution}_{window_start_ms}__{stamp}"
-    return reservoir.write(window_dir(window_start_ms), stem, payload, meta)
+    return NewFile(window_dir(window_start_ms), stem, payload, meta)
+
+
+def store_window(reservoir: Reservoir, **window) -> ReservoirFile:
+    """Validate and store one window as a new version (``window``: the arguments of :func:`window_file`)."""
+    return reservoir.write_many([window_file(**window)])[0]
 
 
 def stored_windows(reservoir: Reservoir, first_day: date, last_day: date, inspector=None) -> list[ReservoirFile]:

@@ -14,7 +14,7 @@ import json
 import re
 from datetime import date, datetime, timedelta
 
-from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile, overlapping
+from emission_assets.lakehouse.reservoir import NewFile, Reservoir, ReservoirFile, overlapping
 from emission_assets.timeutil import UTC, day_bounds_utc, local_date_of_ms, to_epoch_ms
 
 RESERVOIR_DIR = "tibber"
@@ -34,8 +34,7 @@ def home_part(home_id: str) -> str:
     return _SAFE_ID.sub("_", home_id)
 
 
-def store_hourly_page(
-    reservoir: Reservoir,
+def hourly_page_file(
     *,
     home_id: str,
     payload: bytes,
@@ -46,8 +45,9 @@ def store_hourly_page(
     series_end_ms: int,
     nodes: int,
     non_null_nodes: int,
-) -> ReservoirFile:
-    """Store one consumption page; ``series_*`` span the page's nodes (``from`` of the first, ``to`` of the last)."""
+) -> NewFile:
+    """One consumption page as a new (private) reservoir file; ``series_*`` span the page's nodes (``from`` of the
+    first, ``to`` of the last)."""
     meta = {
         "kind": HOURLY,
         "source": source,
@@ -61,7 +61,12 @@ def store_hourly_page(
     }
     folder = f"{RESERVOIR_DIR}/{HOURLY}/{local_date_of_ms(series_start_ms).isoformat()}"
     stem = f"{home_part(home_id)}_{series_start_ms}_{series_end_ms}__{_stamp(fetched_at)}"
-    return reservoir.write(folder, stem, payload, meta, private=True)
+    return NewFile(folder, stem, payload, meta, private=True)
+
+
+def store_hourly_page(reservoir: Reservoir, **page) -> ReservoirFile:
+    """Store one consumption page (``page``: the arguments of :func:`hourly_page_file`)."""
+    return reservoir.write_many([hourly_page_file(**page)])[0]
 
 
 def store_live_batch(

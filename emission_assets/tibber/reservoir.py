@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from emission_assets.lakehouse.reservoir import Reservoir, ReservoirFile, covered_days
+from emission_assets.lakehouse.reservoir import BatchWriter, Reservoir, ReservoirFile, covered_days
 from emission_assets.lakehouse.reservoir_integrity import Inspector
 from emission_assets.tibber.integrity import TIBBER_RULES
-from emission_assets.tibber.layout import HOURLY, store_hourly_page, stored_files
+from emission_assets.tibber.layout import HOURLY, hourly_page_file, stored_files
 from emission_assets.timeutil import day_bounds_utc, days_between
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ def fill(
     source: str = "api",
     inspector: Inspector | None = None,
 ) -> TibberFillReport:
-    """Fetch one contiguous span from the first to the last day not yet stored intact (bounded pages), store each
-    page."""
+    """Fetch one contiguous span from the first to the last day not yet stored intact (bounded pages), store the
+    pages (in one batch of writes)."""
     days = days_between(first_day, last_day)
     inspector = inspector or Inspector(reservoir, TIBBER_RULES, "reservoir/tibber_responses")
     intact = inspector.verified(stored_files(reservoir, HOURLY, first_day, last_day, inspector))
@@ -56,23 +56,24 @@ def fill(
     start, end = day_bounds_utc(missing[0])[0], day_bounds_utc(missing[-1])[1]
     pages = client.consumption_range(home_id, start, end)
     report.requests = len(pages)
-    for page in pages:
-        if page.series_start_ms is None:  # an empty page stores nothing
-            continue
-        report.written.append(
-            store_hourly_page(
-                reservoir,
-                home_id=home_id,
-                payload=page.payload,
-                url=page.url,
-                fetched_at=page.fetched_at,
-                source=source,
-                series_start_ms=page.series_start_ms,
-                series_end_ms=page.series_end_ms,
-                nodes=len(page.nodes),
-                non_null_nodes=page.non_null_nodes,
+    with BatchWriter(reservoir) as batch:
+        for page in pages:
+            if page.series_start_ms is None:  # an empty page stores nothing
+                continue
+            batch.add(
+                hourly_page_file(
+                    home_id=home_id,
+                    payload=page.payload,
+                    url=page.url,
+                    fetched_at=page.fetched_at,
+                    source=source,
+                    series_start_ms=page.series_start_ms,
+                    series_end_ms=page.series_end_ms,
+                    nodes=len(page.nodes),
+                    non_null_nodes=page.non_null_nodes,
+                )
             )
-        )
+    report.written = batch.written
     log.info("Tibber reservoir for %s..%s: %d days present, %d fetched in %d pages",
              first_day, last_day, report.days_present, report.days_fetched, len(pages))
     return report

@@ -61,6 +61,7 @@ def test_index_window_nulls_and_cached_window_for(httpserver):
     assert fetched.url == httpserver.url_for(window_path(WEEK1))
     assert before <= fetched.fetched_at <= datetime.now(UTC) and fetched.fetched_at.tzinfo is not None
     assert parse_window(fetched.payload, "test") == [(WEEK1, 12.5), (WEEK1 + 900_000, None), (WEEK1 + 1_800_000, 7.0)]
+    assert fetched.points == parse_window(fetched.payload, "test")  # the series as validated, for the fill to reuse
 
     httpserver.clear_log()
     assert client.window_for(FILTER, REGION, RES, WEEK1 + 3 * 86_400_000) == WEEK1

@@ -123,7 +123,11 @@ def plot_models(frame: pd.DataFrame, path: Path | str) -> Path:
     if not months:
         axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", va="center")
     figure.text(0.01, 0.01, ATTRIBUTION, fontsize=8, color="#555555")
-    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    # Fixed margins in inches (tick labels, rotated month labels, the legend right of the axes) rather than
+    # tight_layout, which draws the whole figure once more to measure it (~0.15 s a chart, two charts per report).
+    width, height = figure.get_size_inches()
+    figure.subplots_adjust(left=0.9 / width, right=1 - 1.95 / width, top=1 - 0.45 / height,
+                           bottom=(1.15 if len(months) > 6 else 0.8) / height)
     figure.savefig(path, format="png")
     return path
 

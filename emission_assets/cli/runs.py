@@ -121,18 +121,20 @@ def current_views(graph, keys, instance=None) -> set:
     catalog = settings().engine.catalog
     # Locally the view catalog file says which views exist; in Unity Catalog they persist in the catalog itself.
     existing = None if catalog else set(persisted_views(Registry(lakehouse_root=paths().lakehouse)))
+    candidates = [key for key in keys
+                  if graph.get(key).group_name == "gold" and graph.get(key).partitions_def is None
+                  and graph.get(key).code_version is not None
+                  and (existing is None or f"gold.{key.path[-1]}" in existing)]
+    if not candidates:
+        return set()
     current = set()
     with _instance(instance) as instance:
-        for key in keys:
-            node = graph.get(key)
-            if node.group_name != "gold" or node.partitions_def is not None or node.code_version is None:
-                continue
-            if existing is not None and f"gold.{key.path[-1]}" not in existing:
-                continue
-            event = instance.get_latest_materialization_event(key)
+        # One query for every candidate (a query per asset cost ~25 ms each on SQLite).
+        for record in instance.get_asset_records(candidates):
+            event = record.asset_entry.last_materialization
             tags = event.asset_materialization.tags if event and event.asset_materialization else {}
-            if (tags or {}).get("dagster/code_version") == node.code_version:
-                current.add(key)
+            if (tags or {}).get("dagster/code_version") == graph.get(record.asset_entry.asset_key).code_version:
+                current.add(record.asset_entry.asset_key)
     return current
 
 

@@ -87,8 +87,8 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     with DagsterInstance.get() as instance:
         skipped = current_views(graph, after - named, instance)
         if skipped:
-            click.echo(f"{len(skipped)} gold view(s) current (same code version, view present): not re-created",
-                       err=True)
+            click.echo(f"{len(skipped)} gold view(s) current (same code version, view present or not creatable "
+                       "here): not re-created", err=True)
         after -= skipped
         day_tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
         month_tags = {RANGE_START_TAG: first.replace(day=1).isoformat(),
@@ -113,28 +113,46 @@ def current_views(graph, keys, instance=None) -> set:
     """The gold view assets among ``keys`` that need no run: a view holds SQL, not data, so it is current while its
     view exists and was created by this code version (Dagster's last materialisation of the asset carries the same
     ``dagster/code_version``). The tables and the report always run; a changed model, region or consumer config
-    changes the code version, and a reset lakehouse has no persisted view, so both re-create the view."""
+    changes the code version, and a reset lakehouse has no persisted view, so both re-create the view.
+
+    A consumer view that cannot be created here (no pseudonym key, owners without Unity Catalog) is current too when
+    its last run, of this code version, did not create it and the reason still holds: the run would only say so
+    again. The reason is printed instead; once it no longer holds (the key is set), the view runs and is created."""
+    from emission_assets.gold.consumers import skipped_view_reason
     from emission_assets.lakehouse.registry import Registry
     from emission_assets.lakehouse.view_catalog import persisted_views
     from emission_assets.settings import settings
 
     catalog = settings().engine.catalog
+    registry = Registry(catalog=catalog) if catalog else Registry(lakehouse_root=paths().lakehouse)
     # Locally the view catalog file says which views exist; in Unity Catalog they persist in the catalog itself.
-    existing = None if catalog else set(persisted_views(Registry(lakehouse_root=paths().lakehouse)))
+    existing = None if catalog else set(persisted_views(registry))
     candidates = [key for key in keys
                   if graph.get(key).group_name == "gold" and graph.get(key).partitions_def is None
-                  and graph.get(key).code_version is not None
-                  and (existing is None or f"gold.{key.path[-1]}" in existing)]
+                  and graph.get(key).code_version is not None]
     if not candidates:
         return set()
-    current = set()
+    current, reasons = set(), set()
     with _instance(instance) as instance:
         # One query for every candidate (a query per asset cost ~25 ms each on SQLite).
         for record in instance.get_asset_records(candidates):
+            key = record.asset_entry.asset_key
             event = record.asset_entry.last_materialization
-            tags = event.asset_materialization.tags if event and event.asset_materialization else {}
-            if (tags or {}).get("dagster/code_version") == graph.get(record.asset_entry.asset_key).code_version:
-                current.add(record.asset_entry.asset_key)
+            materialization = event.asset_materialization if event else None
+            if materialization is None or \
+                    (materialization.tags or {}).get("dagster/code_version") != graph.get(key).code_version:
+                continue
+            view = f"gold.{key.path[-1]}"
+            if existing is None or view in existing:
+                current.add(key)
+                continue
+            created = materialization.metadata.get("created")
+            reason = skipped_view_reason(registry, view) if getattr(created, "value", None) is False else None
+            if reason is not None:
+                current.add(key)
+                reasons.add(reason)
+    for reason in sorted(reasons):
+        click.echo(reason, err=True)
     return current
 
 

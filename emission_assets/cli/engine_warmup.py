@@ -10,8 +10,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def engine_started_in_background() -> Iterator[threading.Thread | None]:
+    """:func:`start_engine_in_background` for the block, which waits for the thread at its end: a command that
+    fails before any step (a bad selection) leaves no opening in flight for whatever the process does next."""
+    thread = start_engine_in_background()
+    try:
+        yield thread
+    finally:
+        if thread is not None:
+            thread.join()
 
 
 def start_engine_in_background() -> threading.Thread | None:

@@ -28,6 +28,11 @@ def arm() -> None:
         atexit.register(_end_process)
 
 
+def armed() -> bool:
+    """Whether this process ends through the fast exit."""
+    return _state["armed"]
+
+
 def record(code) -> None:
     """The command's ``SystemExit.code``: the process ends with its status once the exit handlers ran."""
     _state["code"] = code

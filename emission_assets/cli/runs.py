@@ -38,9 +38,15 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     if "resolution" in reservoir_config:
         check_resolution(reservoir_config["resolution"])
     check_environment()
-    from emission_assets.cli.engine_warmup import start_engine_in_background
+    from emission_assets.cli.engine_warmup import engine_started_in_background
 
-    start_engine_in_background()  # the embedded engine starts while Dagster loads and plans (a new process's cost)
+    # The embedded engine starts while Dagster loads and plans (a new process's cost).
+    with engine_started_in_background():
+        return _materialize_selection(first, last, selection, reservoir_config, results)
+
+
+def _materialize_selection(first: date, last: date, selection: list[str], reservoir_config: dict, results):
+    """:func:`run_materialize` once its arguments and the environment are checked."""
     from dagster import AssetSelection, DagsterError, DagsterInstance, Definitions
 
     from emission_assets import definitions

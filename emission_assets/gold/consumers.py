@@ -308,3 +308,14 @@ def builders(registry: Registry, consumers: Mapping[str, Consumer] | None = None
     """The configured consumers' views that can be created on ``registry``, for emission_assets.gold.views
     (registered after the views they read)."""
     return {name: (lambda _registry, sql=sql: sql) for name, sql in consumer_views(registry, consumers).items()}
+
+
+def skipped_view_reason(registry: Registry, view: str, path: Path | str = CONFIG_PATH) -> str | None:
+    """Why the configured consumer whose asset writes ``view`` (``gold.consumer_<name>``) cannot have its view
+    here (:func:`skipped_reason`); None if it can, or if no valid consumer entry writes that view."""
+    import re
+
+    for name, entry in consumer_entries(path).items():
+        if isinstance(entry, Consumer) and f"{CONSUMER_VIEW_PREFIX}{re.sub(r'[^a-z0-9_]', '_', name.lower())}" == view:
+            return skipped_reason(registry, entry)
+    return None

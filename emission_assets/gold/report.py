@@ -91,6 +91,7 @@ def plot_models(frame: pd.DataFrame, path: Path | str) -> Path:
     from matplotlib.backends.backend_agg import (
         FigureCanvasAgg,  # Agg, and no pyplot state: safe in threads
     )
+    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
@@ -101,15 +102,24 @@ def plot_models(frame: pd.DataFrame, path: Path | str) -> Path:
     figure = Figure(figsize=(max(8.0, 1.1 * len(months) + 3), 5.5), dpi=110)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
+    top_kg = 0.0
     for index, model in enumerate(MODELS):
         _, ev, household = model_columns(model)
         positions = [m + (index - (len(MODELS) - 1) / 2) * width for m in range(len(months))]
         color = MODEL_COLORS[model]
-        household_kg = frame[household].fillna(0.0) if household in frame else [0.0] * len(months)
-        ev_kg = frame[ev].fillna(0.0) if ev in frame else [0.0] * len(months)
-        axes.bar(positions, household_kg, width, color=color, edgecolor="white", linewidth=0.5)
-        axes.bar(positions, ev_kg, width, bottom=household_kg, color=color, alpha=0.55, hatch="///",
-                 edgecolor="white", linewidth=0.5)
+        household_kg = list(frame[household].fillna(0.0)) if household in frame else [0.0] * len(months)
+        ev_kg = list(frame[ev].fillna(0.0)) if ev in frame else [0.0] * len(months)
+        # One collection per model and layer rather than Axes.bar's patch per bar: the same rectangles, drawn
+        # in one call (a year's chart has ~100 bars; patches made the chart ~2x slower to build and draw).
+        for bottoms, heights, style in ((None, household_kg, {}), (household_kg, ev_kg, {"alpha": 0.55, "hatch": "///"})):
+            bottoms = bottoms or [0.0] * len(heights)
+            boxes = [[(x - width / 2, b), (x - width / 2, b + h), (x + width / 2, b + h), (x + width / 2, b)]
+                     for x, b, h in zip(positions, bottoms, heights)]
+            axes.add_collection(PolyCollection(boxes, facecolors=color, edgecolors="white", linewidths=0.5, **style),
+                                autolim=False)
+            top_kg = max([top_kg, *(b + h for b, h in zip(bottoms, heights))])
+    axes.set_xlim(-0.6, max(len(months), 1) - 0.4)
+    axes.set_ylim(0.0, top_kg * 1.05 if top_kg > 0 else 1.0)
     axes.set_xticks(range(len(months)), months, rotation=45 if len(months) > 6 else 0, ha="right" if len(months) > 6 else "center")
     axes.set_xlabel("month")
     axes.set_ylabel("kg CO2(eq)")
@@ -123,7 +133,11 @@ def plot_models(frame: pd.DataFrame, path: Path | str) -> Path:
     if not months:
         axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", va="center")
     figure.text(0.01, 0.01, ATTRIBUTION, fontsize=8, color="#555555")
-    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    # Fixed margins in inches (tick labels, rotated month labels, the legend right of the axes) rather than
+    # tight_layout, which draws the whole figure once more to measure it (~0.15 s a chart, two charts per report).
+    width, height = figure.get_size_inches()
+    figure.subplots_adjust(left=0.9 / width, right=1 - 1.95 / width, top=1 - 0.45 / height,
+                           bottom=(1.15 if len(months) > 6 else 0.8) / height)
     figure.savefig(path, format="png")
     return path
 

@@ -21,9 +21,11 @@ from emission_assets.models.production import LOCAL_TIME_ZONE
 # plans for ~1 s).
 MONTHS_PER_QUERY = 6
 # gold.grid_intensity is written, not collected: every region x model x basis of a month goes through the write's
-# shuffle, so fewer months per query keep the peak near silver's. Measured on a year (5 regions x 12 types,
-# quarter-hours, 2 cores): 3, 4, 6 and 12 months per query cost the same CPU (~14 s), so the smallest peak wins.
-GRID_MONTHS_PER_QUERY = 3
+# shuffle (the locality and merit order joins hold most of it), so fewer months per query keep the peak near
+# silver's. Measured on a year (5 regions x 12 types, quarter-hours, 2 cores, a fresh process writing the 12 months):
+# 2, 3, 4, 6 and 12 months per query cost the same CPU (~14-17 s); 3 months peaked at 0.98-1.12 GB, 2 months at
+# 0.81-0.93 GB; 1 month (0.73-0.83 GB) planned 12 queries and took ~20 % longer.
+GRID_MONTHS_PER_QUERY = 2
 MAX_G_PER_KWH = 1500.0  # above any fuel's lifecycle factor (lignite ~1,100-1,200 g/kWh)
 SAMPLE = 50
 BASES = ("direct", "lifecycle")

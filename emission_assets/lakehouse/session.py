@@ -2,6 +2,7 @@
 re-created (:mod:`emission_assets.lakehouse.view_catalog`), plus the writer."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from emission_assets.engine.session import EngineConfig, get_spark
@@ -27,10 +28,16 @@ def registry_for(config: EngineConfig, home: Paths) -> Registry:
     return Registry(lakehouse_root=home.lakehouse)
 
 
+# One opening at a time: registering drops and re-creates the session's catalog entries, which a concurrent opening
+# (the CLI's background start, emission_assets/cli/engine_warmup.py, and a step) must not interleave with.
+_OPENING = threading.Lock()
+
+
 def open_lakehouse(config: EngineConfig | None = None, home: Paths | None = None) -> Lakehouse:
     config = config or EngineConfig.from_env()
-    spark = get_spark(config)
-    registry = registry_for(config, home or paths())
-    if registry.register(spark):
-        restore_views(spark, registry)
+    with _OPENING:
+        spark = get_spark(config)
+        registry = registry_for(config, home or paths())
+        if registry.register(spark):
+            restore_views(spark, registry)
     return Lakehouse(spark, registry, DeltaWriter(spark, registry))

@@ -13,6 +13,7 @@ from emission_assets.orchestration.maintenance import lakehouse_maintenance_job
 from emission_assets.orchestration.retention import retention_job_for
 from emission_assets.orchestration.schedules import lakehouse_maintenance_schedule
 from emission_assets.orchestration.sensors import reservoir_sensor_for
+from emission_assets.orchestration.sqlite_storage import install as install_sqlite_sync
 from emission_assets.sources import all_sources, resources_for_environment
 
 
@@ -38,5 +39,6 @@ def build_definitions() -> Definitions:
     )
 
 
+install_sqlite_sync()  # this process's writes to Dagster's SQLite storage, e.g. a run worker's events
 defs = build_definitions()
 ASSETS = list(defs.assets)

@@ -129,6 +129,15 @@ class StorageSettings(_Group):
         "EMISSION_DAGSTER_POSTGRES_URL", description="PostgreSQL URL of Dagster's run, event log and schedule "
         "storage, e.g. postgresql+psycopg2://user:password@host:5432/dagster (secret; default: SQLite files under "
         "$EMISSION_HOME/dagster)")
+    dagster_sqlite_sync: Literal["normal", "full"] = env(
+        "EMISSION_DAGSTER_SQLITE_SYNC", "normal", description="when Dagster's SQLite storage (the default) flushes "
+        "to disk: normal = at WAL checkpoints (an application crash loses nothing, a power cut may lose the last "
+        "events), full = at every event's commit (SQLite's default; slower)")
+
+    @field_validator("dagster_sqlite_sync", mode="before")
+    @classmethod
+    def _lower(cls, value):
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("home", "reservoir", mode="before")
     @classmethod

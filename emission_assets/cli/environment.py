@@ -42,6 +42,7 @@ def prepare_dagster_home() -> Path:
     from filelock import FileLock
 
     from emission_assets.cli import dagster_storage
+    from emission_assets.orchestration.sqlite_storage import install as install_sqlite_sync
 
     home = paths().dagster_home
     home.mkdir(parents=True, exist_ok=True)
@@ -54,6 +55,7 @@ def prepare_dagster_home() -> Path:
     # SQLite, 22 s of the year's backfill). The price: the partitions of a range run that *fails* show as missing,
     # not failed, in the UI (the CLI prints the failure; re-run the range). `false` restores per-partition events.
     os.environ.setdefault(PLANNED_EVENTS_VARIABLE, "true")
+    install_sqlite_sync()
     with FileLock(home / ".instance.lock"):
         target = home / "dagster.yaml"
         if not target.exists() or target.read_bytes() != instance_yaml:

@@ -92,6 +92,7 @@ def test_values_are_read_stripped_and_a_blank_variable_is_unset(monkeypatch):
     ("EMISSION_DATABRICKS_POLL_SECONDS", "0", ["EMISSION_DATABRICKS_POLL_SECONDS='0'", "a number >= 0.1"]),
     ("EMISSION_DATABRICKS_MAX_WAIT_SECONDS", "1.5", ["EMISSION_DATABRICKS_MAX_WAIT_SECONDS='1.5'", "whole number"]),
     ("EMISSION_BRONZE_AUTOLOADER", "maybe", ["EMISSION_BRONZE_AUTOLOADER='maybe'", "true/false"]),
+    ("EMISSION_DAGSTER_SQLITE_SYNC", "off", ["EMISSION_DAGSTER_SQLITE_SYNC='off'", "normal", "full"]),
     ("EMISSION_PSEUDONYM_KEY", "short-key", ["EMISSION_PSEUDONYM_KEY is too short (9 characters)", "at least 16"]),
 ])
 def test_a_bad_value_names_its_variable_and_what_is_expected(name, value, words, monkeypatch, tmp_path):
@@ -177,7 +178,7 @@ NOT_SETTINGS = {
     ("cli/environment.py", "DAGSTER_HOME"), ("cli/ui.py", "EMISSION_HOME"), ("engine/session.py", "RUST_LOG"),
     ("engine/session.py", "SPARK_CONNECT_LOG_LEVEL"), ("cli/demo.py", "SMARD_BASE_URL"),
     ("cli/demo.py", "TIBBER_API_URL"), ("cli/environment.py", "PLANNED_EVENTS_VARIABLE"),
-    ("cli/dagster_storage.py", "EVENT_BATCH_SIZE_VARIABLE"),
+    ("cli/dagster_storage.py", "EVENT_BATCH_SIZE_VARIABLE"), ("orchestration/sqlite_storage.py", "DAGSTER_HOME"),
 }
 
 

@@ -7,6 +7,9 @@ mapped from the daily silver partitions), not this module's.
 """
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from emission_assets.gold.aggregates import emissions_sql
@@ -32,6 +35,8 @@ BASES = ("direct", "lifecycle")
 
 GRID_INTENSITY = "gold.grid_intensity"
 EMISSIONS_MONTHLY = "gold.emissions_monthly"
+PRODUCTION = "silver.production"
+FACTORS = "silver.emission_factors"
 
 
 def _local(part: str, column: str) -> str:
@@ -50,13 +55,35 @@ def emissions_monthly_rows_sql(scope) -> str:
     return f"SELECT {', '.join(spec(EMISSIONS_MONTHLY).column_names)} FROM ({emissions_sql(scope, 'month')}) e"
 
 
+@contextmanager
+def staged_table(spark, writer: DeltaWriter, name: str, sql: str) -> Iterator[str]:
+    """The rows of ``sql`` (shaped like table ``name``) computed once into a scratch copy
+    (:meth:`DeltaWriter.staged`); yields the name of a temporary view over the copy, dropped afterwards.
+
+    Why: Sail inlines every reference to a table, view or CTE, so the model SQL of one chunk scanned the Delta table
+    silver.production 15 times and the factor dimension 4 times, each scan replaying the Delta log and opening every
+    day partition's files (a year: ~10 s of the gold step against ~6.5 s over one Parquet copy per chunk)."""
+    view = f"staged_{name.replace('.', '_')}_{uuid.uuid4().hex}"
+    with writer.staged(name, spark.sql(sql)) as copy:
+        copy.createOrReplaceTempView(view)
+        try:
+            yield view
+        finally:
+            spark.catalog.dropTempView(view)
+
+
 def write_grid_intensity(spark, registry: Registry, months: list[Month], *,
                          months_per_query: int = GRID_MONTHS_PER_QUERY) -> None:
-    """Recompute gold.grid_intensity for ``months`` (other months untouched)."""
+    """Recompute gold.grid_intensity for ``months`` (other months untouched): per chunk of months, over a staged
+    copy of the chunk's silver.production and of the factor dimension (see :func:`staged_table`)."""
     writer = DeltaWriter(spark, registry)
-    for chunk in month_chunks(months, months_per_query):
-        rows = spark.sql(grid_intensity_rows_sql(MonthRegistry(registry, chunk)))
-        writer.replace_months(GRID_INTENSITY, rows, chunk, clip=True)
+    with staged_table(spark, writer, FACTORS, f"SELECT * FROM {registry.sql_name(FACTORS)}") as factors:
+        for chunk in month_chunks(months, months_per_query):
+            narrowed = MonthRegistry(registry, chunk).sql_name(PRODUCTION)
+            with staged_table(spark, writer, PRODUCTION, f"SELECT * FROM {narrowed}") as production:
+                scope = MonthRegistry(registry, chunk, staged={PRODUCTION: production, FACTORS: factors})
+                rows = spark.sql(grid_intensity_rows_sql(scope))
+                writer.replace_months(GRID_INTENSITY, rows, chunk, clip=True)
 
 
 def write_emissions_monthly(spark, registry: Registry, months: list[Month], *,

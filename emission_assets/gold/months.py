@@ -34,16 +34,22 @@ def month_chunks(months: Iterable[Month], size: int) -> list[list[Month]]:
 
 
 class MonthRegistry:
-    """A registry for SQL builders: the partitioned inputs narrowed to ``months``, gold views inlined over them."""
+    """A registry for SQL builders: the partitioned inputs narrowed to ``months``, gold views inlined over them.
 
-    def __init__(self, registry: Registry, months: Iterable[Month]):
+    ``staged``: table name -> a relation (a temporary view) that already holds that table's rows of ``months``
+    (:func:`emission_assets.gold.tables.staged_inputs`), read instead of the table."""
+
+    def __init__(self, registry: Registry, months: Iterable[Month], staged: dict[str, str] | None = None):
         self.registry = registry
         self.months = sorted(set(months))
         self.predicate = month_predicate(self.months)
         self.catalog = registry.catalog
         self.lakehouse_root = registry.lakehouse_root
+        self.staged = dict(staged or {})
 
     def sql_name(self, name: str) -> str:
+        if name in self.staged:
+            return self.staged[name]
         plain = self.registry.sql_name(name)
         if name in NARROWED_TABLES:
             return f"(SELECT * FROM {plain} WHERE {self.predicate})"

@@ -7,6 +7,9 @@ mapped from the daily silver partitions), not this module's.
 """
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from emission_assets.gold.aggregates import emissions_sql
@@ -32,6 +35,8 @@ BASES = ("direct", "lifecycle")
 
 GRID_INTENSITY = "gold.grid_intensity"
 EMISSIONS_MONTHLY = "gold.emissions_monthly"
+PRODUCTION = "silver.production"
+FACTORS = "silver.emission_factors"
 
 
 def _local(part: str, column: str) -> str:
@@ -50,13 +55,43 @@ def emissions_monthly_rows_sql(scope) -> str:
     return f"SELECT {', '.join(spec(EMISSIONS_MONTHLY).column_names)} FROM ({emissions_sql(scope, 'month')}) e"
 
 
+# The silver.production columns the model SQL reads (the copy leaves out source_file, fetched_at, filter_id, power_mw).
+PRODUCTION_COLUMNS = ["interval_start", "interval_end", "region", "production_type", "resolution", "energy_mwh",
+                      "year", "month", "day"]
+
+
+@contextmanager
+def staged_table(spark, writer: DeltaWriter, name: str, sql: str, columns: list[str] | None = None) -> Iterator[str]:
+    """The rows of ``sql`` (shaped like table ``name``) computed once into a scratch copy
+    (:meth:`DeltaWriter.staged`); yields the name of a temporary view over the copy, dropped afterwards.
+
+    Why: Sail inlines every reference to a table, view or CTE (its plans show one scan per reference), so the model
+    SQL of one chunk scanned the Delta table silver.production 15 times (locality alone 8) and the factor dimension
+    4 times, each scan resolving the Delta log and opening every day partition's files. Over one Parquet copy per
+    chunk a year's gold/grid_intensity step took ~30 % less time (measured back to back: 8.8-11.0 s -> 6.4-8.0 s)
+    and no more memory. Staging the production x factor join as well did not pay: it costs ~0.2 s a year to compute
+    and ~1 s to write."""
+    view = f"staged_{name.replace('.', '_')}_{uuid.uuid4().hex}"
+    with writer.staged(name, spark.sql(sql), columns) as copy:
+        copy.createOrReplaceTempView(view)
+        try:
+            yield view
+        finally:
+            spark.catalog.dropTempView(view)
+
+
 def write_grid_intensity(spark, registry: Registry, months: list[Month], *,
                          months_per_query: int = GRID_MONTHS_PER_QUERY) -> None:
-    """Recompute gold.grid_intensity for ``months`` (other months untouched)."""
+    """Recompute gold.grid_intensity for ``months`` (other months untouched): per chunk of months, over a staged
+    copy of the chunk's silver.production and of the factor dimension (see :func:`staged_table`)."""
     writer = DeltaWriter(spark, registry)
-    for chunk in month_chunks(months, months_per_query):
-        rows = spark.sql(grid_intensity_rows_sql(MonthRegistry(registry, chunk)))
-        writer.replace_months(GRID_INTENSITY, rows, chunk, clip=True)
+    with staged_table(spark, writer, FACTORS, f"SELECT * FROM {registry.sql_name(FACTORS)}") as factors:
+        for chunk in month_chunks(months, months_per_query):
+            narrowed = MonthRegistry(registry, chunk).sql_name(PRODUCTION)
+            with staged_table(spark, writer, PRODUCTION, f"SELECT * FROM {narrowed}", PRODUCTION_COLUMNS) as production:
+                scope = MonthRegistry(registry, chunk, staged={PRODUCTION: production, FACTORS: factors})
+                rows = spark.sql(grid_intensity_rows_sql(scope))
+                writer.replace_months(GRID_INTENSITY, rows, chunk, clip=True)
 
 
 def write_emissions_monthly(spark, registry: Registry, months: list[Month], *,

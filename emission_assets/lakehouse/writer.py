@@ -197,9 +197,10 @@ class DeltaWriter:
         return int(rows[0][0]) if rows and len(rows[0]) else -1
 
     @contextmanager
-    def staged(self, name: str, df) -> Iterator:
+    def staged(self, name: str, df, columns: list[str] | None = None) -> Iterator:
         """Compute ``df`` (rows shaped like table ``name``) once into a scratch copy and yield a frame that reads the
-        copy; the copy is removed when the block ends, whether it succeeds or raises.
+        copy; the copy is removed when the block ends, whether it succeeds or raises. ``columns``: copy only these of
+        the table's columns (what the readers use: a smaller copy to write and scan).
 
         For rows that several actions need (the silver guards' summary, the range check of ``replace_days``, the
         write): each action on ``df`` itself would run its whole plan again. Locally the copy is a Parquet folder
@@ -208,6 +209,11 @@ class DeltaWriter:
         concurrent runs never share a copy and no commit can conflict.
         """
         df = self._ordered(name, df)
+        if columns is not None:
+            unknown = [c for c in columns if c not in df.columns]
+            if unknown:
+                raise ValueError(f"cannot stage {name}: it has no columns {unknown}")
+            df = df.select(*columns)
         location = self.registry.scratch(name, uuid.uuid4().hex)
         local = self.registry.lakehouse_root is not None
         try:

@@ -179,6 +179,42 @@ def test_month_by_month_equals_the_builders_over_all_of_silver(spark, registry, 
     assert [r.emissions_kg for r in stored] == pytest.approx([r.emissions_kg for r in computed])
 
 
+def test_a_staged_input_is_a_copy_of_its_rows_and_leaves_no_view_or_scratch_behind(spark, registry, writer):
+    from emission_assets.gold.tables import staged_table
+
+    writer.replace_days("silver.production", production(spark, [(t, d) for t in ("lignite", "solar") for d in DAYS]),
+                        DAYS[0], DAYS[-1])
+    scratch = registry.lakehouse_root / "_scratch"
+    january = f"SELECT * FROM {registry.sql_name('silver.production')} WHERE year = 2024 AND month = 1"
+    with staged_table(spark, writer, "silver.production", january) as view:
+        assert len(list(scratch.iterdir())) == 1
+        assert view in [t.name for t in spark.catalog.listTables() if t.isTemporary]
+        # the copy holds January as it was: a later change to the table does not reach it
+        writer.replace_days("silver.production", production(spark, [("lignite", DAYS[0])]), DAYS[0], DAYS[0])
+        staged = spark.sql(f"SELECT production_type, day FROM {view} ORDER BY day, production_type").collect()
+        assert [tuple(r) for r in staged] == [("lignite", 10), ("solar", 10), ("lignite", 11), ("solar", 11)]
+    assert list(scratch.iterdir()) == []
+    assert view not in [t.name for t in spark.catalog.listTables() if t.isTemporary]
+    with pytest.raises(Exception, match="(?i)not found"):
+        spark.sql(f"SELECT * FROM {view}").collect()
+    with pytest.raises(RuntimeError, match="^failed inside$"):
+        with staged_table(spark, writer, "silver.production", january):
+            raise RuntimeError("failed inside")
+    assert list(scratch.iterdir()) == []
+
+
+def test_writing_grid_intensity_leaves_no_staged_copy_behind(spark, home):
+    from emission_assets.gold.tables import write_grid_intensity
+
+    write_grid_intensity(spark, home.registry, [(2024, 1), (2024, 2)], months_per_query=1)
+
+    assert list((home.registry.lakehouse_root / "_scratch").iterdir()) == []
+    names = [t.name for t in spark.catalog.listTables() if t.isTemporary]
+    assert not [n for n in names if n.startswith("staged_")]
+    rows = spark.sql("SELECT month, count(*) AS n FROM gold.grid_intensity GROUP BY month ORDER BY month").collect()
+    assert [tuple(r) for r in rows] == [(1, 2 * 3 * 2), (2, 1 * 3 * 2)]  # hours x models (no locality: DE) x bases
+
+
 def test_the_factor_check_fails_the_step_naming_type_basis_and_days(spark, home):
     home.writer.replace_days("silver.production", production(spark, [("gas", DAYS[0])]), DAYS[0], DAYS[0])
 

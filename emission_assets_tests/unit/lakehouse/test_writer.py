@@ -237,6 +237,18 @@ def test_staging_no_rows_gives_an_empty_frame_with_the_table_columns(spark, writ
     assert scratch_entries(registry) == []
 
 
+def test_staging_some_columns_copies_only_those_and_refuses_unknown_ones(spark, writer, registry):
+    rows = production_rows(spark, DAYS[:1], 2.0)
+    with writer.staged("silver.production", rows, ["interval_start", "energy_mwh", "day"]) as staged:
+        assert staged.columns == ["interval_start", "energy_mwh", "day"]
+        assert [tuple(r) for r in staged.groupBy("day").agg({"energy_mwh": "sum"}).collect()] == [(DAYS[0].day, 48.0)]
+    assert scratch_entries(registry) == []
+    with pytest.raises(ValueError, match=r"cannot stage silver.production: it has no columns \['kwh'\]"):
+        with writer.staged("silver.production", rows, ["energy_mwh", "kwh"]):
+            pass
+    assert scratch_entries(registry) == []
+
+
 def test_staging_removes_scratch_copies_a_killed_process_left_behind(spark, writer, registry):
     folder = registry.lakehouse_root / "_scratch"
     stale, recent = folder / "silver.production-stale", folder / "silver.production-recent"

@@ -55,11 +55,36 @@ def ingest(
     if known is None:
         known = known_names(spark, writer, table, column, {partition_of(f) for f in files})
     new = [f for f in files if f.name not in known]
-    if not new:
-        return 0
     ingested_at = datetime.now(UTC)
-    df = spark.createDataFrame([row(f, ingested_at, run_id) for f in new], spec(table).ddl)
-    return writer.insert_new(table, df, [column, "file_name"])
+    added = 0
+    for batch in payload_batches(new):
+        df = spark.createDataFrame([row(f, ingested_at, run_id) for f in batch], spec(table).ddl)
+        added += writer.insert_new(table, df, [column, "file_name"])
+    return added
+
+
+# Payload bytes per MERGE. The rows travel to the engine inside the Spark Connect plan, and gRPC refuses a message
+# over 128 MiB: five years of SMARD windows (15,660 files) made one 246 MB plan. Batches also bound the rows held
+# in Python. A file larger than this goes alone.
+BATCH_PAYLOAD_BYTES = 48 * 1024 * 1024
+
+
+def payload_batches(files: list[ReservoirFile], limit: int | None = None) -> list[list[ReservoirFile]]:
+    """``files`` in order, cut into runs whose payloads (the sidecars' byte counts) add up to at most ``limit``
+    (default :data:`BATCH_PAYLOAD_BYTES`). Each batch is one MERGE, exactly once by itself; a failure after some
+    batches leaves the rest for the re-run."""
+    limit = BATCH_PAYLOAD_BYTES if limit is None else limit
+    batches, current, size = [], [], 0
+    for file in files:
+        length = int(file.meta["bytes"])
+        if current and size + length > limit:
+            batches.append(current)
+            current, size = [], 0
+        current.append(file)
+        size += length
+    if current:
+        batches.append(current)
+    return batches
 
 
 def checked_ingest(

@@ -1,0 +1,52 @@
+"""Bronze ingests a step's files in MERGEs of bounded payload size (a Spark Connect plan over 128 MiB is refused),
+each file still exactly once."""
+from datetime import timedelta
+
+from deltalake import DeltaTable
+
+from emission_assets.lakehouse import bronze_ingest
+from emission_assets.lakehouse.bronze_ingest import payload_batches
+from emission_assets.lakehouse.reservoir import Reservoir
+from emission_assets.lakehouse.session import open_lakehouse
+from emission_assets.settings import paths
+from emission_assets.smard import bronze as bronze_smard
+from emission_assets.smard.catalog import GENERATION_FILTERS
+from emission_assets.smard.client import SmardClient
+from emission_assets.smard.reservoir import fill
+from emission_assets_tests.support.published_values import MONDAY
+
+BRONZE = "bronze.smard_responses"
+
+
+class File:
+    def __init__(self, name, size):
+        self.name, self.meta = name, {"bytes": size}
+
+
+def test_batches_keep_the_order_stay_under_the_limit_and_a_large_file_goes_alone():
+    files = [File(n, s) for n, s in (("a", 40), ("b", 50), ("c", 10), ("d", 150), ("e", 1))]
+    batches = payload_batches(files, limit=100)
+    assert [[f.name for f in b] for b in batches] == [["a", "b", "c"], ["d"], ["e"]]
+    assert payload_batches([], limit=100) == []
+
+
+def test_a_step_over_the_limit_is_several_merges_and_every_file_lands_once(spark, fake_smard, monkeypatch):
+    first, last = MONDAY, MONDAY + timedelta(days=13)
+    fake_smard.publish_weeks(first, 2)
+    files = fill(SmardClient(fake_smard.base_url, backoff_factor=0.01), Reservoir(paths().reservoir), first, last,
+                 regions=["DE"], filters=list(GENERATION_FILTERS), resolution="quarterhour").written
+    sizes = [int(f.meta["bytes"]) for f in files]
+    limit = 3 * max(sizes)  # a few files per MERGE
+    monkeypatch.setattr(bronze_ingest, "BATCH_PAYLOAD_BYTES", limit)
+    expected_batches = len(payload_batches(files, limit))
+    assert expected_batches >= 3
+    lakehouse = open_lakehouse()
+    assert bronze_smard.ingest(lakehouse.spark, lakehouse.writer, files, "run-1") == len(files)
+    table = DeltaTable(lakehouse.registry.path(BRONZE))
+    merges = [entry for entry in table.history() if entry.get("operation") == "MERGE"]
+    assert len(merges) >= expected_batches
+    rows = table.to_pandas(columns=["file_name"])
+    assert sorted(rows.file_name) == sorted(f.name for f in files)
+    # a re-run adds nothing: every batch's MERGE finds its files
+    assert bronze_smard.ingest(lakehouse.spark, lakehouse.writer, files, "run-2") == 0
+    assert len(DeltaTable(lakehouse.registry.path(BRONZE)).to_pandas(columns=["file_name"])) == len(files)

@@ -27,7 +27,7 @@ ui: install
 	$(BIN)/emission-tracker ui
 
 # Not a test: one full year of SMARD + Tibber through the lakehouse, against a DuckDB floor, then the growth table
-# (1 week .. 5 years) and the walls of `make demo` / `make test` (docs/benchmarks.md; ~15-20 min on 2 cores).
+# (1 week .. 5 years) and the walls of `make demo` / `make test` (docs/benchmarks.md; ~13 min on 2 cores).
 # `make bench BENCH_ARGS=` runs the year alone.
 BENCH_ARGS ?= --growth --with-make-times
 bench: install

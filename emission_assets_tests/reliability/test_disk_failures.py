@@ -22,23 +22,10 @@ from emission_assets.settings import paths
 from emission_assets_tests.support.cli import invoke
 from emission_assets_tests.support.paths import SMARD_AUTUMN_HOUR_CSV as SMARD_HOUR
 from emission_assets_tests.support.published_values import MONDAY, expected_values, silver_values
+from emission_assets_tests.support.tmpfs import tmpfs
 
 FIRST, LAST = MONDAY, MONDAY + timedelta(days=1)
 MATERIALIZE = ["materialize", "--start", str(FIRST), "--end", str(LAST), "--select", "tag:source=smard"]
-
-
-@contextmanager
-def tmpfs(path: Path, options: str):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small file system needs root")
-    path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"mount not permitted here: {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=True)
 
 
 @contextmanager

@@ -11,9 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -27,6 +25,7 @@ from emission_assets.smard.reservoir import fill
 from emission_assets_tests.support.fake_smard import index_of
 from emission_assets_tests.support.paths import REPO_ROOT
 from emission_assets_tests.support.published_values import MONDAY
+from emission_assets_tests.support.tmpfs import tmpfs
 
 WEEKS = 4  # x 5 regions x 12 types: 240 windows, in batches of 128 and 112
 FIRST, LAST = MONDAY, MONDAY + timedelta(days=7 * WEEKS - 1)
@@ -102,22 +101,8 @@ def test_a_fill_killed_inside_a_batch_leaves_whole_pairs_and_the_rerun_fetches_e
     assert again.series_days_fetched == 0 and again.written == []  # idempotent
 
 
-@contextmanager
-def small_tmpfs(path: Path, size: str):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small file system needs root")
-    path.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"mount not permitted here: {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=True)
-
-
 def test_a_disk_full_in_the_middle_of_a_batch_links_nothing_and_with_room_the_batch_lands(tmp_path):
-    with small_tmpfs(tmp_path / "small", "64k") as folder:
+    with tmpfs(tmp_path / "small", "size=64k") as folder:
         store = Reservoir(folder)
         kept = store.write_many([NewFile("smard/2024-04-01", "kept", b"[1]", {"source": "test"})])
         files = [NewFile("smard/2024-04-01", f"w{i:02d}", bytes([65 + i]) * 8000, {"source": "test"}) for i in range(12)]

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -90,18 +90,11 @@ def _read_sidecar(meta_path: Path) -> tuple[dict | None, str | None]:
 
 
 def _atomic_create(target: Path, data: bytes, mode: int) -> None:
-    """Write to a temporary file, fsync, then hard-link it into place: atomic, and never replaces a file
-    (of two concurrent writers of one name, the second gets FileExistsError)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.link(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    """One durable file, linked into place: atomic, and never replaces a file (of two concurrent writers of one
+    name, the second gets FileExistsError)."""
+    with TemporaryFiles() as temporaries:
+        (temporary,) = temporaries.write_durably([(target, data, mode)])
+        os.link(temporary, target)
 
 
 def _complete(listing: Listing, root: Path) -> list[ReservoirFile]:
@@ -215,9 +208,8 @@ class Reservoir:
             meta = {**file.meta, "name": name, "sha256": hashlib.sha256(file.payload).hexdigest(),
                     "bytes": len(file.payload)}
             planned.append(_Planned(file, directory, payload_path, meta_path, name, meta))
-        if len({plan.meta_path for plan in planned}) < len(planned):
-            twice = sorted(str(plan.payload_path) for plan in planned
-                           if sum(other.meta_path == plan.meta_path for other in planned) > 1)
+        twice = sorted(str(path) for path, n in Counter(plan.payload_path for plan in planned).items() if n > 1)
+        if twice:
             raise ValueError(f"reservoir file {twice[0]} is twice in one batch")
         failure: OSError | None = None
         with TemporaryFiles() as temporaries:

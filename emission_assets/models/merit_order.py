@@ -80,12 +80,12 @@ def stack_units(parameters: MeritParameters | None = None) -> list[dict]:
     for unit in read_units(parameters.plant_units_path):
         if parameters.require_eic_code and not unit["eic_code_block"]:
             continue
-        if unit["efficiency"] < parameters.min_efficiency[unit["fuel"]]:
-            continue  # heat-led industrial CHP (see the yaml): its output is must-run
         fuel = unit["fuel"]
         if fuel.startswith("natural_gas"):
             ccgt = unit["efficiency"] >= parameters.ccgt_min_efficiency
             fuel = "natural_gas_ccgt" if ccgt else "natural_gas_other"
+        if unit["efficiency"] < parameters.min_efficiency[fuel]:
+            continue  # heat-led industrial CHP (see the yaml): its output is must-run
         units.append({
             **unit, "fuel": fuel, "production_type": PRODUCTION_TYPE_OF_FUEL[fuel],
             "commodity": COMMODITY_OF_FUEL.get(fuel),

@@ -81,7 +81,10 @@ def test_monthly_report_sums_all_homes_per_month_and_model(spark, registry, emis
     assert january["energy_kwh"] == pytest.approx(500.0)
     assert january["average_kg"] == pytest.approx(500.0 * 380 / 1000)
     assert january["worst_emitter_ev_kg"] == pytest.approx(100.0 * 1050 / 1000)
-    assert frame.attrs == {"basis": "direct", "start": "2024-01-15", "end": "2024-02-03"}
+    # the market-based view exists (over this test's empty silver.consumption): no market-based rows
+    assert frame.attrs == {"basis": "direct", "start": "2024-01-15", "end": "2024-02-03", "market_sources": {},
+                           "market_missing": None}
+    assert frame["market_based_kg"].isna().all()
 
 
 def test_monthly_report_reads_the_chosen_basis(spark, registry, emissions_monthly):
@@ -121,7 +124,9 @@ def test_format_report_is_a_table_per_month_and_model(spark, registry, emissions
     text = format_report(monthly_report(spark, registry, date(2024, 1, 1), date(2024, 2, 29), "direct"))
     lines = text.splitlines()
     assert "kg CO2" in lines[0] and "model" in lines[0]
-    assert len(lines) == 2 + 2 * len(MODELS)
+    table = lines[:next(i for i, line in enumerate(lines) if not line.startswith("|"))]
+    assert len(table) == 2 + 2 * len(MODELS)  # no market-based rows: silver.consumption is empty here
+    assert "market_based: no rows in gold.market_based_monthly for these months" in lines
     assert "2024-01" in lines[2] and "500.0" in lines[2] and "190.0" in lines[2]  # 500 kWh x 380 g/kWh
     assert any("worst_emitter" in line and "525.0" in line for line in lines)  # 500 kWh x 1,050 g/kWh
 

@@ -17,7 +17,8 @@ MODELS = ("average", "merit_order", "worst_emitter", "locality")  # location-bas
 MARKET_MODEL = "market_based"  # gold.market_based_monthly
 REPORT_MODELS = (*MODELS, MARKET_MODEL)
 BASES = ("direct", "lifecycle")
-ATTRIBUTION = "Data: Bundesnetzagentur | SMARD.de (CC BY 4.0)"
+ATTRIBUTION = ("Data: Bundesnetzagentur | SMARD.de (CC BY 4.0); residual mix: AIB European Residual Mixes; "
+               "national factor: Umweltbundesamt")
 ENERGY_COLUMNS = ("energy_kwh", "ev_kwh", "household_kwh")
 MODEL_COLORS = {"average": "#4C72B0", "merit_order": "#DD8452", "worst_emitter": "#C44E52", "locality": "#55A868",
                 MARKET_MODEL: "#8172B3"}
@@ -178,7 +179,7 @@ def plot_models(frame: pd.DataFrame, path: Path | str) -> Path:
         from matplotlib.lines import Line2D
 
         handles.append(Line2D([], [], color="black", marker="_", markersize=14, linestyle="none",
-                              label="UBA national factor x kWh"))
+                              label="UBA avg. x kWh"))
     handles += [Patch(facecolor="#999999", label="household load"),
                 Patch(facecolor="#cccccc", hatch="///", edgecolor="#555555", label="EV charging")]
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

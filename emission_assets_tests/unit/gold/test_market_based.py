@@ -153,3 +153,27 @@ def test_a_wrong_header_is_refused(tmp_path):
     path.write_text("year,g\n2022,400\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"line 1: header must be kind,supplier,year"):
         read_factors(path)
+
+
+def test_the_view_assets_code_version_follows_the_supplier_setting(monkeypatch):
+    from emission_assets.gold import assets
+
+    monkeypatch.delenv("EMISSION_SUPPLIER_G_PER_KWH", raising=False)
+    monkeypatch.delenv("EMISSION_SUPPLIER", raising=False)
+    residual = assets.code_version(lambda: market_based_sql(assets.REFERENCE))
+    monkeypatch.setenv("EMISSION_SUPPLIER_G_PER_KWH", "120")
+    supplier = assets.code_version(lambda: market_based_sql(assets.REFERENCE))
+    assert residual and supplier and residual != supplier
+    monkeypatch.setenv("EMISSION_SUPPLIER", "Nobody")  # both set: the SQL cannot be built; the asset fails when run
+    assert assets.code_version(lambda: market_based_sql(assets.REFERENCE)) is None
+
+
+def test_the_market_based_view_is_an_asset_of_the_definitions():
+    from dagster import AssetKey
+
+    from emission_assets.definitions import build_definitions
+
+    graph = build_definitions().resolve_asset_graph()
+    node = graph.get(AssetKey(["gold", "market_based_monthly"]))
+    assert node.parent_keys == {AssetKey(["silver", "consumption"])}
+    assert node.tags.get("source") == "gold" and "Market-based" in node.description

@@ -160,12 +160,22 @@ def test_report_cli_prints_the_table_and_writes_the_png(lakehouse, report_inputs
     result = run("report", "--start", "2024-01-01", "--end", "2024-02-29", "--basis", "lifecycle")
     assert result.exit_code == 0, result.output
     assert "merit_order" in result.output and "2024-02" in result.output
+    # lifecycle: no market-based figure (direct CO2 only) and the UBA line points to the direct report
+    assert "market_based: market-based factors are direct CO2 only" in result.output
+    assert "UBA's national factor is direct CO2" in result.output
     expected = tmp_path / "home" / "reports" / "models_2024-01-01_2024-02-29_lifecycle.png"
     assert f"chart: {expected}" in result.output
     assert expected.read_bytes().startswith(PNG_SIGNATURE)
     # January only: February is left out of the table
     january = run("report", "--start", "2024-01-01", "--end", "2024-01-31")
     assert january.exit_code == 0 and "2024-01" in january.output and "2024-02" not in january.output
+    # direct: the market-based row (2 kWh a day x 2 days at the residual mix carried forward from 2021) and the UBA
+    # line for 2024: the average model's 500 g/kWh (lignite 1,000 and solar 0, 1 MWh each) against UBA's 363
+    market = next(line for line in january.output.splitlines() if "| market_based" in line)
+    assert "617.8" in market and f"{4 * 617.84 / 1000:.1f}" in market
+    assert "market_based 2024: German residual mix 2021: AIB" in january.output
+    uba = next(line for line in january.output.splitlines() if line.split("|")[1:2] == ["   2024 "])
+    assert "500" in uba and "363" in uba and "estimate" in uba and f"{(500 / 363 - 1) * 100:+.0f} %" in uba
 
 
 def test_report_cli_with_no_data_is_a_user_error(lakehouse, report_inputs):

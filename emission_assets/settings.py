@@ -242,6 +242,14 @@ class GoldSettings(_Group):
     home_region: str = env("EMISSION_HOME_REGION", "DE", "SMARD region of the household's grid (average, merit "
                            "order, worst emitter)")
     control_area: str = env("EMISSION_CONTROL_AREA", "TenneT", "control area of the household (locality model)")
+    # The market-based view (emission_assets/gold/market_based.py); unset: the German residual mix.
+    supplier_g_per_kwh: Optional[float] = env("EMISSION_SUPPLIER_G_PER_KWH", description="your supplier's disclosed "
+                                              "CO2 g/kWh (Stromkennzeichnung, section 42 EnWG), every year",
+                                              ge=0, le=2000, allow_inf_nan=False)
+    supplier_source: Optional[str] = env("EMISSION_SUPPLIER_SOURCE", description="where the supplier figure is from "
+                                         "(shown in the report)")
+    supplier: Optional[str] = env("EMISSION_SUPPLIER", description="a supplier of emission_assets/data/"
+                                  "market_based_factors.csv (its yearly disclosures)")
 
 
 class PrivacySettings(_Group):
@@ -311,6 +319,11 @@ def _expected(group: type[_Group], variable: str, error: dict) -> str:
     if error["type"] in ("greater_than_equal", "greater_than"):
         bound = error["ctx"].get("ge", error["ctx"].get("gt"))
         return f"expected {kind} {'>=' if 'ge' in error['ctx'] else '>'} {bound}"
+    if error["type"] in ("less_than_equal", "less_than"):
+        bound = error["ctx"].get("le", error["ctx"].get("lt"))
+        return f"expected {kind} {'<=' if 'le' in error['ctx'] else '<'} {bound}"
+    if error["type"] == "finite_number":
+        return f"expected a finite {kind.removeprefix('a ')}"
     if error["type"] == "literal_error":
         return f"choose one of {', '.join(map(str, _choices(field.annotation)))}"
     return error["msg"]

@@ -49,6 +49,8 @@ def demo_command() -> None:
     click.echo(tabulate(demo_summary(), headers="keys", tablefmt="github"))
     click.echo(f"\nCO2 of the sample household by attribution model, {DEMO_REPORT[0]}..{DEMO_REPORT[1]} (direct):")
     print_report(*DEMO_REPORT, "direct")
+    click.echo("market_based uses the German residual mix unless you set your supplier's disclosed figure: "
+               "EMISSION_SUPPLIER_G_PER_KWH=<g/kWh> EMISSION_SUPPLIER_SOURCE='<supplier, Stromkennzeichnung year>'")
 
 
 def demo_summary() -> list[dict]:

@@ -18,7 +18,8 @@ from emission_assets.timeutil import BERLIN, parse_day
 @click.option("--basis", type=click.Choice(["direct", "lifecycle"]), default="direct", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="PNG path (default $EMISSION_HOME/reports/...)")
 def report_command(start, end, basis, output) -> None:
-    """Print kWh and kg CO2 per month and attribution model (gold.emissions_monthly) and write the chart PNG."""
+    """Print kWh and kg CO2 per month and attribution model (gold.emissions_monthly), the market-based figure
+    (gold.market_based_monthly) and the UBA reference per year, and write the chart PNG."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     if first > last:
         raise UserError(f"--start {first} is after --end {last}")

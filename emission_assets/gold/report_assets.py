@@ -10,7 +10,8 @@ import base64
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from emission_assets.gold.assets import AUTOMATION, EMISSIONS_MONTHLY_KEY, TAGS
-from emission_assets.gold.report import BASES, ROW_COLUMNS, format_report, plot_models, report_frame
+from emission_assets.gold.market_based import VIEW as MARKET_BASED_VIEW
+from emission_assets.gold.report import BASES, ROW_COLUMNS, format_report, market_rows, plot_models, report_frame
 from emission_assets.gold.tables import EMISSIONS_MONTHLY
 from emission_assets.orchestration.metadata import OWNERS
 from emission_assets.orchestration.resources import SparkResource
@@ -39,11 +40,12 @@ def report_metadata(frame, png_path) -> dict:
     key=KEY,
     tags=TAGS,
     group_name="gold",
-    deps=[EMISSIONS_MONTHLY_KEY],
+    deps=[EMISSIONS_MONTHLY_KEY, AssetKey(MARKET_BASED_VIEW.split("."))],
     kinds={"spark", "pandas"},
     owners=OWNERS,
     description="kg CO2(eq) per month and attribution model (EV and household load) over all the months in "
-    "gold.emissions_monthly, as a PNG under $EMISSION_HOME/reports and a table.",
+    "gold.emissions_monthly, with the market-based figure of gold.market_based_monthly and UBA's national factor "
+    "as the reference, as a PNG under $EMISSION_HOME/reports and a table.",
     automation_condition=AUTOMATION,
 )
 def emissions_report_asset(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
@@ -55,8 +57,9 @@ def emissions_report_asset(context: AssetExecutionContext, spark: SparkResource)
         context.log.warning("no consumption with emissions in the lakehouse (gold.emissions_monthly is empty): "
                             "no report")
         return MaterializeResult(metadata=metadata)
+    market = market_rows(lakehouse.spark, lakehouse.registry)
     for basis in BASES:
-        frame = report_frame(rows, basis)
+        frame = report_frame(rows, basis, market=market)
         if frame.empty:
             continue
         first, last = frame["period"].iloc[0], frame["period"].iloc[-1]

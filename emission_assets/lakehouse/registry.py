@@ -129,6 +129,8 @@ VIEWS: dict[str, str] = {
     "gold.consumption_ev": "EV charging intervals (ev_kwh > 0).",
     "gold.consumption_household": "Household load per interval.",
     "gold.emissions_yearly": "Emissions per year, home, model and basis (total, EV, household) and the spread.",
+    "gold.market_based_monthly": "Market-based (GHG Protocol Scope 2) kg CO2 per month and home: the supplier's "
+    "disclosed factor or the German residual mix, with its source.",
 }
 LAYERS = ("bronze", "silver", "gold")
 SCRATCH_FOLDER = "_scratch"  # under the local lakehouse: staged copies (DeltaWriter.staged), removed after use

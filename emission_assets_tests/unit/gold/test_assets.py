@@ -112,7 +112,9 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
     assert graph.get(AssetKey(["gold", "consumption_emissions"])).parent_keys == {GRID, AssetKey(["silver", "consumption"])}
     assert graph.get(AssetKey(["gold", "production_emissions"])).parent_keys == {
         SILVER_PRODUCTION, AssetKey(["silver", "emission_factors"])}
-    assert graph.get(AssetKey(["gold", "emissions_report"])).parent_keys == {MONTHLY}
+    market_based = AssetKey(["gold", "market_based_monthly"])
+    assert graph.get(AssetKey(["gold", "emissions_report"])).parent_keys == {MONTHLY, market_based}
+    assert graph.get(market_based).parent_keys == {AssetKey(["silver", "consumption"])}
     for key in (GRID, MONTHLY):
         partitions = graph.get(key).partitions_def
         assert partitions.timezone == "Europe/Berlin" and partitions.get_first_partition_key() == "2015-01-01"

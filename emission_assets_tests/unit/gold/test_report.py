@@ -81,7 +81,10 @@ def test_monthly_report_sums_all_homes_per_month_and_model(spark, registry, emis
     assert january["energy_kwh"] == pytest.approx(500.0)
     assert january["average_kg"] == pytest.approx(500.0 * 380 / 1000)
     assert january["worst_emitter_ev_kg"] == pytest.approx(100.0 * 1050 / 1000)
-    assert frame.attrs == {"basis": "direct", "start": "2024-01-15", "end": "2024-02-03"}
+    # the market-based view exists (over this test's empty silver.consumption): no market-based rows
+    assert frame.attrs == {"basis": "direct", "start": "2024-01-15", "end": "2024-02-03", "market_sources": {},
+                           "market_missing": None}
+    assert frame["market_based_kg"].isna().all()
 
 
 def test_monthly_report_reads_the_chosen_basis(spark, registry, emissions_monthly):
@@ -121,7 +124,9 @@ def test_format_report_is_a_table_per_month_and_model(spark, registry, emissions
     text = format_report(monthly_report(spark, registry, date(2024, 1, 1), date(2024, 2, 29), "direct"))
     lines = text.splitlines()
     assert "kg CO2" in lines[0] and "model" in lines[0]
-    assert len(lines) == 2 + 2 * len(MODELS)
+    table = lines[:next(i for i, line in enumerate(lines) if not line.startswith("|"))]
+    assert len(table) == 2 + 2 * len(MODELS)  # no market-based rows: silver.consumption is empty here
+    assert "market_based: no rows in gold.market_based_monthly for these months" in lines
     assert "2024-01" in lines[2] and "500.0" in lines[2] and "190.0" in lines[2]  # 500 kWh x 380 g/kWh
     assert any("worst_emitter" in line and "525.0" in line for line in lines)  # 500 kWh x 1,050 g/kWh
 
@@ -155,12 +160,22 @@ def test_report_cli_prints_the_table_and_writes_the_png(lakehouse, report_inputs
     result = run("report", "--start", "2024-01-01", "--end", "2024-02-29", "--basis", "lifecycle")
     assert result.exit_code == 0, result.output
     assert "merit_order" in result.output and "2024-02" in result.output
+    # lifecycle: no market-based figure (direct CO2 only) and the UBA line points to the direct report
+    assert "market_based: market-based factors are direct CO2 only" in result.output
+    assert "UBA's national factor is direct CO2" in result.output
     expected = tmp_path / "home" / "reports" / "models_2024-01-01_2024-02-29_lifecycle.png"
     assert f"chart: {expected}" in result.output
     assert expected.read_bytes().startswith(PNG_SIGNATURE)
     # January only: February is left out of the table
     january = run("report", "--start", "2024-01-01", "--end", "2024-01-31")
     assert january.exit_code == 0 and "2024-01" in january.output and "2024-02" not in january.output
+    # direct: the market-based row (2 kWh a day x 2 days at the residual mix carried forward from 2021) and the UBA
+    # line for 2024: the average model's 500 g/kWh (lignite 1,000 and solar 0, 1 MWh each) against UBA's 363
+    market = next(line for line in january.output.splitlines() if "| market_based" in line)
+    assert "617.8" in market and f"{4 * 617.84 / 1000:.1f}" in market
+    assert "market_based 2024: German residual mix 2021: AIB" in january.output
+    uba = next(line for line in january.output.splitlines() if line.split("|")[1:2] == ["   2024 "])
+    assert "500" in uba and "363" in uba and "estimate" in uba and f"{(500 / 363 - 1) * 100:+.0f} %" in uba
 
 
 def test_report_cli_with_no_data_is_a_user_error(lakehouse, report_inputs):

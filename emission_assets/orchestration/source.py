@@ -28,6 +28,8 @@ class Source:
     silver_key: AssetKey
     tables: tuple[TableSpec, ...]
     reservoir_key: AssetKey | None = None
+    # Further silver tables built from the same bronze table (SMARD: silver.grid_load next to silver.production).
+    more_silver_keys: tuple[AssetKey, ...] = ()
     bronze_key: AssetKey | None = None
     # Reservoir-relative folders holding the source's raw files: the reservoir sensor watches them, and retention
     # deletes a file in them once the source's bronze table holds it and it is older than the retention.

@@ -37,6 +37,10 @@ SERIES: tuple[SmardSeries, ...] = (
 BY_ID: dict[int, SmardSeries] = {s.filter_id: s for s in SERIES}
 GENERATION_FILTERS: tuple[int, ...] = tuple(s.filter_id for s in SERIES if s.kind == "generation")
 LOAD_FILTERS: tuple[int, ...] = tuple(s.filter_id for s in SERIES if s.kind == "load")
+GRID_LOAD_FILTER = 410
+# What a SMARD fetch gets unless told otherwise: the generation types and the grid load, which the locality model
+# needs for an area's balance (one series more per region: 13 window requests per week instead of 12).
+INGEST_FILTERS: tuple[int, ...] = GENERATION_FILTERS + (GRID_LOAD_FILTER,)
 
 REGIONS: tuple[str, ...] = ("DE", "50Hertz", "Amprion", "TenneT", "TransnetBW")
 RESOLUTIONS: tuple[str, ...] = ("quarterhour", "hour")

@@ -48,7 +48,6 @@ from emission_assets.smard.catalog import (
     DEFAULT_RESOLUTION,
     GENERATION_FILTERS,
     GRID_LOAD_FILTER,
-    INGEST_FILTERS,
     check_region,
     check_resolution,
     series,
@@ -67,8 +66,9 @@ from emission_assets.timeutil import days_between, expected_intervals, month_spa
 
 class SmardReservoirConfig(Config):
     regions: list[str] = Field(default=["DE"], description="DE and/or the control areas 50Hertz, Amprion, TenneT, TransnetBW")
-    filters: list[int] = Field(default=list(INGEST_FILTERS),
-                               description="SMARD filter ids (12 generation types and 410 grid load)")
+    filters: list[int] | None = Field(
+        default=None, description="SMARD filter ids; default: the 12 generation types, and 410 (grid load) for the "
+        "control areas (the locality model's balance)")
     resolution: str = Field(default=DEFAULT_RESOLUTION, description="quarterhour or hour, for windows fetched now")
     refresh: bool = Field(default=False, description="fetch again even when the reservoir holds the days")
     settle_hours: float = Field(
@@ -93,7 +93,7 @@ def smard_reservoir(
 ) -> MaterializeResult:
     for region in config.regions:
         check_region(region)
-    for filter_id in config.filters:
+    for filter_id in config.filters or ():
         series(filter_id)
     check_resolution(config.resolution)
     first_day, last_day = day_range(context)

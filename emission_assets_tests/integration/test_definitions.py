@@ -37,9 +37,10 @@ def test_error_checks_block_and_warnings_do_not():
              for key in [spec.asset_key]}
     assert {name for (_, name), blocking in specs.items() if not blocking} == {"complete_days"}
     assert specs[("silver/production", "no_series_lost")] and specs[("silver/consumption", "no_series_lost")]
+    assert specs[("silver/grid_load", "no_series_lost")] and not specs[("silver/grid_load", "complete_days")]
     assert specs[("gold/grid_intensity", "intensities_within_physical_bounds")]
     assert specs[("gold/grid_intensity", "every_production_interval_has_a_factor")]
-    assert len(specs) == 14
+    assert len(specs) == 18  # 4 each on silver production, grid load, consumption; 2 on gold
 
 
 def test_tibber_lineage_and_checks():

@@ -34,6 +34,7 @@ def demo_command() -> None:
     from tabulate import tabulate
 
     from emission_assets.orchestration.run_control import SignalGuard
+    from emission_assets.smard.catalog import INGEST_FILTERS  # the bundled DE grid load too (silver.grid_load)
     from emission_assets.tibber.sample import SAMPLE_API_URL
 
     os.environ.setdefault("SMARD_BASE_URL", DEMO_REPLAY.as_uri())
@@ -42,7 +43,7 @@ def demo_command() -> None:
     for first, last, resolution, selection in DEMO_RANGES:
         started, results = time.monotonic(), []
         with SignalGuard():
-            result = run_materialize(first, last, selection, {"resolution": resolution}, results)
+            result = run_materialize(first, last, selection, {"resolution": resolution, "filters": list(INGEST_FILTERS)}, results)
         click.echo(f"{first}..{last} ({resolution}): {'ok' if result.success else 'FAILED'} "
                    f"in {time.monotonic() - started:.1f} s")
         finish_runs(results)

@@ -73,6 +73,7 @@ SILVER_CONSUMPTION = AssetKey(["silver", "consumption"])
 SILVER_FACTORS = AssetKey(["silver", "emission_factors"])
 SILVER_PRICES = AssetKey(["silver", "fuel_prices"])
 SILVER_REDISPATCH = AssetKey(["silver", "redispatch"])
+SILVER_GRID_LOAD = AssetKey(["silver", "grid_load"])
 GRID_INTENSITY_KEY = AssetKey(["gold", "grid_intensity"])
 EMISSIONS_MONTHLY_KEY = AssetKey(["gold", "emissions_monthly"])
 # Tables written by an asset of another name (the pseudonyms are refreshed with silver.consumption).
@@ -143,6 +144,7 @@ def _intensity_sql_digest() -> str:
     deps=[
         AssetDep(SILVER_PRODUCTION, partition_mapping=TimeWindowPartitionMapping()),
         AssetDep(SILVER_REDISPATCH, partition_mapping=TimeWindowPartitionMapping()),
+        AssetDep(SILVER_GRID_LOAD, partition_mapping=TimeWindowPartitionMapping()),  # the locality model's balance
         SILVER_FACTORS,
         SILVER_PRICES,  # the merit order's unit costs
     ],

@@ -17,7 +17,7 @@ from emission_assets.timeutil import month_spans
 
 # The partitioned inputs that hold per-interval data, each with year/month partition columns of the local month;
 # the factor dimension and redispatch are read whole (small, and a redispatch measure may cross a month boundary).
-NARROWED_TABLES = ("silver.production", "silver.consumption", "gold.grid_intensity")
+NARROWED_TABLES = ("silver.production", "silver.grid_load", "silver.consumption", "gold.grid_intensity")
 
 Month = tuple[int, int]
 

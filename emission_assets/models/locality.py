@@ -1,9 +1,12 @@
-"""The locality model: the household's control-area mix, corrected per interval by redispatch measures.
+"""The locality model: the household's control-area mix, corrected per interval by redispatch measures, and
+balanced against the area's grid load: what the area does not generate itself it imports.
 
 Rows in the ``gold.grid_intensity`` shape (interval_start, interval_end, region, model = 'locality', basis,
 g_per_kwh, determined_by, production_mwh, resolution), one per interval x control area x basis, for the control
 areas present in ``silver.production`` (50Hertz, Amprion, TenneT, TransnetBW). Without control-area production the
-view is empty: locality needs SMARD production fetched for the control-area regions, not only DE.
+view is empty: locality needs SMARD production *and grid load* fetched for the control-area regions, and the
+production of region DE for the imports' mix (``materialize --region DE --region TenneT ...``: the SMARD fetch
+includes filter 410, grid load, by default).
 
 Method and its choices:
 1. **Which area a measure belongs to: the instructing TSO** (``ANWEISENDER_UENB``). The instructing TSO is the one
@@ -23,11 +26,53 @@ Method and its choices:
    - other (``Sonstiges``, e.g. market-based countertrade "Börse") -> other_conventional.
 4. **Curtail before ramp-up**: removal and addition are both computed from the uncorrected mix; removal from a type
    is capped at its production (curtailment beyond the reported production empties the types, never negative).
-5. **Intensity**: ``g_per_kwh = Σ E'_type · EF_type / Σ E'_type`` over the types with an active factor, where E' is
-   the corrected energy and EF the point-in-time factor from ``silver.emission_factors``: rows not retired
-   (``retired_at IS NULL``) valid on the interval's local (Europe/Berlin) date, per basis. ``production_mwh`` is
-   the corrected total Σ E' over every type (with or without a factor), as in the other grid_intensity models. ``determined_by`` is ``'<area> mix + redispatch'`` when a measure overlaps the interval in
-   that area, else ``'<area> mix'``.
+5. **Own mix**: ``own = Σ E'_type · EF_type / Σ E'_type`` over the types with an active factor, where E' is the
+   corrected energy and EF the point-in-time factor from ``silver.emission_factors``: rows not retired
+   (``retired_at IS NULL``, or as known at ``known_at``) valid on the interval's local (Europe/Berlin) date, per
+   basis. ``production_mwh`` is the corrected total G' = Σ E' over every type (with or without a factor), as in the
+   other grid_intensity models.
+6. **Balance with the area's grid load** L (``silver.grid_load``, SMARD filter 410 of the area, same interval and
+   resolution): ``own_share = min(1, G' / L)``, ``import_share = 1 - own_share`` (the net imports max(0, L - G') / L),
+   and ``g_per_kwh = own_share · own + import_share · national``. A net-exporting area (G' >= L) keeps its own mix:
+   its consumers use its own generation, the surplus leaves. An area without any generation (G' = 0) takes the
+   national mix alone.
+7. **The net imports take the national average mix**: the uncorrected SMARD production mix of region ``DE`` of the
+   same interval and resolution, with the same point-in-time factors (the average model's DE figure). Flows between
+   the German control areas are not published (only cross-border flows are), so where an area's imports come from
+   is unknown; the national mix is the documented proxy the issue names. A better one would pool the surpluses of
+   the net-exporting areas of the interval, but it needs all four areas' load and production and still ignores
+   imports from abroad; not done.
+8. **What is missing is said, never a silent zero**: an interval without grid load for the area (or with a load of 0)
+   keeps the own mix, and one of a net-importing area without DE production keeps the own mix too; their
+   ``determined_by`` says so (below). A net-importing interval whose own generation has no factor for the basis (but
+   G' > 0) gives NULL, as the other models do.
+9. ``determined_by``: ``'<area> mix'`` (net exporter or balanced), ``'<area> mix + net imports (DE mix)'`` (net
+   importer), each with ``' + redispatch'`` when a measure overlaps the interval in that area, and the suffix
+   ``' (no grid load: own mix only)'`` or ``' (net importer, no DE mix: own mix only)'`` where rule 8 applied, e.g.
+   ``'TenneT mix + net imports (DE mix) + redispatch'``.
+
+Limits:
+- **What SMARD's load and generation cover.** SMARD defines its consumption ("Netzlast") as the feed-in of all
+  generation plus imports, minus exports and minus what storage such as pumped hydro takes (SMARD wiki
+  "Stromverbrauch", https://www.smard.de/home/wiki-article/446/2556); its realised generation is net feed-in into
+  the public grid, without the rail grid and industrial or closed distribution grids ("Brutto- und Nettowerte",
+  https://www.smard.de/page/home/wiki-article/446/208018). So G' - L of an area is its net export (abroad and to
+  the other areas) plus its pumping, and generation consumed inside industrial grids is in neither. SMARD's
+  handbook also says conventional generation is partly not covered in every area (domain.md §1): where an area's
+  generation is under-reported it looks more import-dependent than it is. On the bundled national data: in 2022
+  SMARD DE generation was 508.1 TWh against a grid load of 482.6 TWh, with generation below the load in 2,722 of
+  8,760 hours (computed from the SMARD exports bundled in ``data/smard_replay``).
+- **Pumped storage**: SMARD's generation includes pumped-storage output (filter 4070), while the grid load (410)
+  excludes pumped-storage consumption (4387, not fetched): an area that pumps in an interval looks more exporting
+  (more self-sufficient) than its consumers are, and its stored energy counts as own generation, at a factor of 0
+  on the direct basis, when it is released.
+- **No intra-German flow data**: see rule 7. Cross-border exchange is not modelled either: the national mix stands
+  for whatever an area imports, also from abroad.
+- **Interval matching**: load and the DE mix are joined on the same interval start and resolution as the area's
+  production; a day whose load (or DE production) is at another resolution than the area's production counts as
+  missing (rule 8). Fetch the regions with one ``--resolution``.
+- The national mix is not redispatch-corrected: internal redispatch moves energy between the areas (curtailment in
+  one, ramp-up in another) and nets out nationally, up to countertrade with neighbours.
 """
 from __future__ import annotations
 
@@ -52,6 +97,8 @@ TARGETS = (
     ("other", "other_conventional", True),
 )
 LOCAL_TIME_ZONE = "Europe/Berlin"
+# Whose average mix the net imports take (SMARD's national region).
+NATIONAL_REGION = "DE"
 
 
 def _seconds(column: str) -> str:
@@ -63,6 +110,7 @@ def locality_sql(registry: Registry, known_at: datetime | None = None) -> str:
     production = registry.sql_name("silver.production")
     redispatch = registry.sql_name("silver.redispatch")
     factors = registry.sql_name("silver.emission_factors")
+    grid_load = registry.sql_name("silver.grid_load")
     areas = ", ".join(f"'{a}'" for a in CONTROL_AREAS)
     targets = ", ".join(f"('{t}', '{p}', {str(f).lower()})" for t, p, f in TARGETS)
     return f"""
@@ -166,23 +214,58 @@ totals AS (
     FROM adjusted
     GROUP BY interval_start, region, resolution
 ),
-weighted AS (
-    SELECT a.interval_start, a.interval_end, a.region, a.resolution, f.basis, a.adjusted_mwh, f.g_per_kwh
+own AS (
+    -- the area's corrected own mix, per basis
+    SELECT a.interval_start, a.interval_end, a.region, a.resolution, f.basis,
+           CASE WHEN SUM(a.adjusted_mwh) > 0 THEN SUM(a.adjusted_mwh * f.g_per_kwh) / SUM(a.adjusted_mwh) END
+             AS own_g_per_kwh
     FROM adjusted a
     JOIN factors f
       ON f.production_type = a.production_type AND f.valid_from <= a.local_date AND a.local_date < f.valid_to
+    GROUP BY a.interval_start, a.interval_end, a.region, a.resolution, f.basis
+),
+national AS (
+    -- what the net imports take: the national (SMARD region DE) average mix of the interval, per basis
+    SELECT p.interval_start, p.resolution, f.basis,
+           CASE WHEN SUM(p.energy_mwh) > 0 THEN SUM(p.energy_mwh * f.g_per_kwh) / SUM(p.energy_mwh) END
+             AS national_g_per_kwh
+    FROM (SELECT interval_start, resolution, production_type, energy_mwh,
+                 to_date(from_utc_timestamp(interval_start, '{LOCAL_TIME_ZONE}')) AS local_date
+          FROM {production} WHERE region = '{NATIONAL_REGION}') p
+    JOIN factors f
+      ON f.production_type = p.production_type AND f.valid_from <= p.local_date AND p.local_date < f.valid_to
+    GROUP BY p.interval_start, p.resolution, f.basis
+),
+balance AS (
+    SELECT o.*, t.production_mwh, n.national_g_per_kwh, x.region IS NOT NULL AS redispatched,
+           -- own share of the area's consumption; NULL without a (positive) grid load for the interval
+           CASE WHEN l.load_mwh > 0 THEN LEAST(1D, t.production_mwh / l.load_mwh) END AS own_share
+    FROM own o
+    JOIN totals t
+      ON t.interval_start = o.interval_start AND t.region = o.region AND t.resolution = o.resolution
+    LEFT JOIN (SELECT interval_start, region, resolution, load_mwh FROM {grid_load} WHERE region IN ({areas})) l
+      ON l.interval_start = o.interval_start AND l.region = o.region AND l.resolution = o.resolution
+    LEFT JOIN national n
+      ON n.interval_start = o.interval_start AND n.resolution = o.resolution AND n.basis = o.basis
+    LEFT JOIN touched x
+      ON x.interval_start = o.interval_start AND x.region = o.region AND x.resolution = o.resolution
+),
+decided AS (
+    -- imports: a net-importing area (own share < 1) with a national mix for the interval
+    SELECT *, COALESCE(own_share < 1D AND national_g_per_kwh IS NOT NULL, false) AS imports FROM balance
 )
-SELECT w.interval_start, w.interval_end, w.region, 'locality' AS model, w.basis,
-       CASE WHEN SUM(w.adjusted_mwh) > 0 THEN SUM(w.adjusted_mwh * w.g_per_kwh) / SUM(w.adjusted_mwh) END
-         AS g_per_kwh,
-       CASE WHEN MAX(x.region) IS NOT NULL THEN concat(w.region, ' mix + redispatch')
-            ELSE concat(w.region, ' mix') END AS determined_by,
-       MAX(t.production_mwh) AS production_mwh,
-       w.resolution
-FROM weighted w
-JOIN totals t
-  ON t.interval_start = w.interval_start AND t.region = w.region AND t.resolution = w.resolution
-LEFT JOIN touched x
-  ON x.interval_start = w.interval_start AND x.region = w.region AND x.resolution = w.resolution
-GROUP BY w.interval_start, w.interval_end, w.region, w.basis, w.resolution
+SELECT interval_start, interval_end, region, 'locality' AS model, basis,
+       CASE WHEN NOT imports THEN own_g_per_kwh
+            WHEN own_share = 0D THEN national_g_per_kwh
+            ELSE own_share * own_g_per_kwh + (1D - own_share) * national_g_per_kwh END AS g_per_kwh,
+       concat(region, ' mix',
+              CASE WHEN imports THEN ' + net imports ({NATIONAL_REGION} mix)' ELSE '' END,
+              CASE WHEN redispatched THEN ' + redispatch' ELSE '' END,
+              CASE WHEN own_share IS NULL THEN ' (no grid load: own mix only)'
+                   WHEN own_share < 1D AND NOT imports
+                     THEN ' (net importer, no {NATIONAL_REGION} mix: own mix only)'
+                   ELSE '' END) AS determined_by,
+       production_mwh,
+       resolution
+FROM decided
 """

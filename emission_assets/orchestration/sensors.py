@@ -150,7 +150,7 @@ def reservoir_run_requests(
             run_key=f"{source}:{day.isoformat()}:{digest}",
             job_name=job_name(source),
             partition_key=day.isoformat(),
-            asset_selection=[by_name[source].bronze_key, by_name[source].silver_key],
+            asset_selection=[by_name[source].bronze_key, by_name[source].silver_key, *by_name[source].more_silver_keys],
             tags={"trigger": "reservoir", "reservoir_files": str(len(listed))},
         ))
     return requests, outside

@@ -1,5 +1,7 @@
 """Dagster definitions of the SMARD source: API windows into the reservoir, bronze.smard_responses (exactly once per
-file) and silver.production, per local day."""
+file), and silver.production and silver.grid_load, per local day (one :class:`SilverSeries` descriptor each)."""
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dagster import (
@@ -13,6 +15,7 @@ from dagster import (
     asset,
 )
 from pydantic import Field
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from emission_assets.lakehouse.bronze_ingest import checked_ingest
@@ -44,20 +47,28 @@ from emission_assets.smard.bronze import window_date_range
 from emission_assets.smard.catalog import (
     DEFAULT_RESOLUTION,
     GENERATION_FILTERS,
+    GRID_LOAD_FILTER,
     check_region,
     check_resolution,
     series,
 )
 from emission_assets.smard.integrity import SMARD_RULES
 from emission_assets.smard.resources import SmardResource
-from emission_assets.smard.silver import production_from_bronze, quality_summary, unparsed_payloads
+from emission_assets.smard.silver import (
+    grid_load_from_bronze,
+    production_from_bronze,
+    quality_summary,
+    unparsed_payloads,
+)
 from emission_assets.smard.windows import stored_windows
 from emission_assets.timeutil import days_between, expected_intervals, month_spans
 
 
 class SmardReservoirConfig(Config):
     regions: list[str] = Field(default=["DE"], description="DE and/or the control areas 50Hertz, Amprion, TenneT, TransnetBW")
-    filters: list[int] = Field(default=list(GENERATION_FILTERS), description="SMARD filter ids (12 generation types)")
+    filters: list[int] | None = Field(
+        default=None, description="SMARD filter ids; default: the 12 generation types, and 410 (grid load) for the "
+        "control areas (the locality model's balance)")
     resolution: str = Field(default=DEFAULT_RESOLUTION, description="quarterhour or hour, for windows fetched now")
     refresh: bool = Field(default=False, description="fetch again even when the reservoir holds the days")
     settle_hours: float = Field(
@@ -82,7 +93,7 @@ def smard_reservoir(
 ) -> MaterializeResult:
     for region in config.regions:
         check_region(region)
-    for filter_id in config.filters:
+    for filter_id in config.filters or ():
         series(filter_id)
     check_resolution(config.resolution)
     first_day, last_day = day_range(context)
@@ -152,12 +163,50 @@ def smard_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir
 
 
 
-TABLE = "silver.production"
-KEY = AssetKey(["silver", "production"])
+@dataclass(frozen=True)
+class SilverSeries:
+    """One silver table of SMARD series read from bronze.smard_responses: everything its asset needs to differ in.
+
+    ``name_column`` is the column naming the series within a region (``production_type``), None when the table holds
+    one series (grid load: its name is that of its only filter)."""
+
+    table: str
+    filters: tuple[int, ...]
+    transform: Callable[[DataFrame, date, date], DataFrame]
+    value_column: str
+    name_column: str | None
+    description: str
+    # Months per write: bounds memory (a year of production in one write peaked at ~1.9 GB on the embedded engine);
+    # a single series per region is small enough to write a year at once, which saves each write's fixed cost.
+    months_per_write: int = 1
+
+    @property
+    def key(self) -> AssetKey:
+        return AssetKey(self.table.split("."))
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return ("region", self.name_column) if self.name_column else ("region",)
+
+    def series_name(self, row) -> str:
+        return row[self.name_column] if self.name_column else series(self.filters[0]).name
+
+    def summary(self, rows: DataFrame) -> DataFrame:
+        return quality_summary(rows, self.keys, self.value_column)
+
+
+PRODUCTION = SilverSeries("silver.production", GENERATION_FILTERS, production_from_bronze, "energy_mwh",
+                          "production_type",
+                          "Grid production per interval x region x production type (SMARD), latest download wins.")
+GRID_LOAD = SilverSeries("silver.grid_load", (GRID_LOAD_FILTER,), grid_load_from_bronze, "load_mwh", None,
+                         "Grid load (SMARD filter 410, Netzlast) per interval x region, latest download wins: the "
+                         "locality model's area balance.", months_per_write=12)
+TABLE = PRODUCTION.table
+KEY = PRODUCTION.key
 CHECKS = {
-    "no_duplicate_intervals": "No (interval, region, production type) appears twice.",
-    "complete_days": "Every type reported on a day has all of the day's intervals (92/96/100 quarter-hours or "
-    "23/24/25 hours on DST days); types absent for a whole day (e.g. nuclear after April 2023) are listed.",
+    "no_duplicate_intervals": "No (interval, region, series) appears twice.",
+    "complete_days": "Every series reported on a day has all of the day's intervals (92/96/100 quarter-hours or "
+    "23/24/25 hours on DST days); series absent for a whole day (e.g. nuclear after April 2023) are listed.",
     "non_negative_energy": "No negative energy values (a negative value already fails the asset before it writes: "
     "see emission_assets.orchestration.silver_guards; this check guards what is stored).",
     SERIES_CHECK: SERIES_CHECK_DESCRIPTION,
@@ -165,26 +214,27 @@ CHECKS = {
 # Checks of severity WARN: reported, never blocking. Every other check is ERROR and blocking: when it fails, the
 # asset's step fails (its rows are written, the check records why) and no downstream asset runs on the rows.
 WARN_CHECKS = {"complete_days"}
-PRODUCTION_SERIES = SeriesKind(TABLE, "silver/production", ("region", "production_type"), "energy_mwh", "MWh")
+PRODUCTION_SERIES = SeriesKind(TABLE, "silver/production", PRODUCTION.keys, "energy_mwh", "MWh")
 
 
-def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list[AssetCheckResult]:
+def evaluate_checks(summary_rows: list, first_day: date, last_day: date,
+                    table: SilverSeries = PRODUCTION) -> list[AssetCheckResult]:
     """Check results from :func:`quality_summary` rows of the written days."""
     duplicates = [r for r in summary_rows if r["duplicates"]]
     negatives = [r for r in summary_rows if r["negatives"]]
 
     def group(r) -> str:
-        return f"{date(r['year'], r['month'], r['day'])} {r['region']} {r['production_type']} {r['resolution']}"
+        return f"{date(r['year'], r['month'], r['day'])} {r['region']} {table.series_name(r)} {r['resolution']}"
 
     incomplete = []
     present: dict[tuple[date, str], set[str]] = {}
     for r in summary_rows:
         day = date(r["year"], r["month"], r["day"])
-        present.setdefault((day, r["region"]), set()).add(r["production_type"])
+        present.setdefault((day, r["region"]), set()).add(table.series_name(r))
         expected = expected_intervals(day, r["resolution"])
         if r["intervals"] != expected:
-            incomplete.append(f"{day} {r['region']} {r['production_type']}: {r['intervals']}/{expected} {r['resolution']}")
-    all_types = {series(f).name for f in GENERATION_FILTERS}
+            incomplete.append(f"{day} {r['region']} {table.series_name(r)}: {r['intervals']}/{expected} {r['resolution']}")
+    all_types = {series(f).name for f in table.filters}
     absent = [
         f"{day} {region}: {', '.join(sorted(all_types - types))}"
         for (day, region), types in sorted(present.items())
@@ -218,47 +268,60 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date) -> list
     ]
 
 
-@asset(
-    key=KEY,
-    tags={"source": "smard"},
-    group_name="silver",
-    deps=[AssetKey(["bronze", "smard_responses"])],
-    **DAILY,
-    automation_condition=historical_eager(),
-    kinds={"spark", "delta", "databricks"},
-    owners=OWNERS,
-    description="Grid production per interval x region x production type (SMARD), latest download wins.",
-    metadata=table_metadata(TABLE),
-    check_specs=check_specs(CHECKS, KEY, WARN_CHECKS),
-)
-def silver_production(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
-    first_day, last_day = day_range(context)
-    lakehouse = spark.open()
-    unparsed_files: set[str] = set()
-    guard = SeriesGuard(PRODUCTION_SERIES)
-    # One month per write: memory stays that of a month however long the range (a year in one write peaked at
-    # ~1.9 GB on the embedded engine). Each month is replaced atomically; a re-run after a failure redoes them all.
-    for span_first, span_last in month_spans(first_day, last_day):
-        window_from, window_to = window_date_range(span_first, span_last)
-        bronze = lakehouse.table(BRONZE_TABLE).where(
-            F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
-        # Refuses negative values and keeps days that would lose a series (emission_assets.orchestration.silver_guards).
-        guarded_replace(lakehouse, guard, production_from_bronze(bronze, span_first, span_last), span_first,
-                        span_last, bronze, lambda r: f"{r['production_type']} in {r['region']} ({r['resolution']})")
-        # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
-        # them). A weekly window can span two months: the set reports it once.
-        unparsed_files |= {f"{r.file_name}: {r.reason}" for r in unparsed_payloads(bronze).collect()}
-    unparsed = report_unparsed(context, "silver/production", unparsed_files)
+def silver_series_asset(table: SilverSeries):
+    """The daily silver asset of ``table`` (silver.production, silver.grid_load): bronze windows of the days ->
+    rows, guarded and written a month at a time, with the four checks."""
+    kind = SeriesKind(table.table, "/".join(table.key.path), table.keys, table.value_column, "MWh")
 
-    written, summary = written_days(lakehouse, TABLE, first_day, last_day, quality_summary)
-    return MaterializeResult(
-        metadata={
-            **written_metadata(summary, first_day, last_day),
-            **unparsed,
-            "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
-            "preview": preview(written.drop("source_file"), "interval_start"),
-        },
-        check_results=[*evaluate_checks(summary, first_day, last_day), guard.check_result()],
+    @asset(
+        key=table.key,
+        tags={"source": "smard"},
+        group_name="silver",
+        deps=[AssetKey(["bronze", "smard_responses"])],
+        **DAILY,
+        automation_condition=historical_eager(),
+        kinds={"spark", "delta", "databricks"},
+        owners=OWNERS,
+        description=table.description,
+        metadata=table_metadata(table.table),
+        check_specs=check_specs(CHECKS, table.key, WARN_CHECKS),
     )
+    def _silver(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
+        first_day, last_day = day_range(context)
+        lakehouse = spark.open()
+        unparsed_files: set[str] = set()
+        guard = SeriesGuard(kind)
+        # ``months_per_write`` months per write: memory stays bounded however long the range. Each write replaces its
+        # days atomically; a re-run after a failure redoes them all.
+        months = month_spans(first_day, last_day)
+        chunks = [months[i:i + table.months_per_write] for i in range(0, len(months), table.months_per_write)]
+        for span_first, span_last in ((chunk[0][0], chunk[-1][1]) for chunk in chunks):
+            window_from, window_to = window_date_range(span_first, span_last)
+            bronze = lakehouse.table(BRONZE_TABLE).where(
+                F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
+            # Refuses negative values and keeps days that would lose a series (emission_assets.orchestration.silver_guards).
+            guarded_replace(lakehouse, guard, table.transform(bronze, span_first, span_last), span_first,
+                            span_last, bronze, lambda r: f"{table.series_name(r)} in {r['region']} ({r['resolution']})")
+            # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
+            # them). A weekly window can span two months: the set reports it once.
+            unparsed_files |= {f"{r.file_name}: {r.reason}"
+                               for r in unparsed_payloads(bronze.where(F.col("filter_id").isin(list(table.filters))))
+                               .collect()}
+        unparsed = report_unparsed(context, kind.asset, unparsed_files)
+
+        written, summary = written_days(lakehouse, table.table, first_day, last_day, table.summary)
+        return MaterializeResult(
+            metadata={
+                **written_metadata(summary, first_day, last_day),
+                **unparsed,
+                "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
+                "preview": preview(written.drop("source_file"), "interval_start"),
+            },
+            check_results=[*evaluate_checks(summary, first_day, last_day, table), guard.check_result()],
+        )
+
+    return _silver
 
 
+silver_production = silver_series_asset(PRODUCTION)
+silver_grid_load = silver_series_asset(GRID_LOAD)

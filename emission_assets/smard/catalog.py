@@ -37,12 +37,23 @@ SERIES: tuple[SmardSeries, ...] = (
 BY_ID: dict[int, SmardSeries] = {s.filter_id: s for s in SERIES}
 GENERATION_FILTERS: tuple[int, ...] = tuple(s.filter_id for s in SERIES if s.kind == "generation")
 LOAD_FILTERS: tuple[int, ...] = tuple(s.filter_id for s in SERIES if s.kind == "load")
+GRID_LOAD_FILTER = 410
+INGEST_FILTERS: tuple[int, ...] = GENERATION_FILTERS + (GRID_LOAD_FILTER,)
 
 REGIONS: tuple[str, ...] = ("DE", "50Hertz", "Amprion", "TenneT", "TransnetBW")
+CONTROL_AREAS: tuple[str, ...] = REGIONS[1:]
 RESOLUTIONS: tuple[str, ...] = ("quarterhour", "hour")
 DEFAULT_RESOLUTION = "quarterhour"
 # Finer first: where several resolutions exist for a day, silver takes the finest.
 RESOLUTION_RANK = {"quarterhour": 0, "hour": 1}
+
+
+def default_filters(region: str) -> tuple[int, ...]:
+    """What a SMARD fetch gets for ``region`` unless told otherwise: the 12 generation types and, for a control area,
+    its grid load (410), which the locality model balances the area's generation against (13 window requests per
+    week there instead of 12). DE gets no load by default: no model needs it, and a day imported from a generation
+    CSV export stays complete without a network call."""
+    return INGEST_FILTERS if region in CONTROL_AREAS else GENERATION_FILTERS
 
 
 def series(filter_id: int) -> SmardSeries:

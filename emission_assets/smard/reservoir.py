@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from emission_assets.lakehouse.reservoir import BatchWriter, Reservoir, ReservoirFile
 from emission_assets.lakehouse.reservoir_integrity import Inspector
-from emission_assets.smard.catalog import series
+from emission_assets.smard.catalog import default_filters, series
 from emission_assets.smard.client import SmardClient, SmardRequestError
 from emission_assets.smard.integrity import SMARD_RULES
 from emission_assets.smard.windows import (
@@ -47,7 +47,7 @@ def fill(
     last_day: date,
     *,
     regions: list[str],
-    filters: list[int],
+    filters: list[int] | None,
     resolution: str,
     refresh: bool = False,
     settle: timedelta = timedelta(hours=6),
@@ -65,7 +65,7 @@ def fill(
         start, end = day_bounds_utc(day)
         moments[day] = (to_epoch_ms(start), to_epoch_ms(end - timedelta(milliseconds=1)))
     for region in regions:
-        for filter_id in filters:
+        for filter_id in filters if filters is not None else default_filters(region):  # None: per region's default
             for day in days:
                 if (region, filter_id, day) in covered:
                     report.series_days_present += 1

@@ -1,4 +1,5 @@
-"""Pure transforms (DataFrame in, DataFrame out) from SMARD bronze rows to ``silver.production``.
+"""Pure transforms (DataFrame in, DataFrame out) from SMARD bronze rows to ``silver.production`` and
+``silver.grid_load``.
 
 Runs unchanged on Sail, classic Spark and Databricks: DataFrame API only, no engine-specific calls.
 """
@@ -10,7 +11,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from emission_assets.lakehouse.columns import LOCAL_TIME_ZONE, local_date  # noqa: F401  (re-exported)
-from emission_assets.smard.catalog import GENERATION_FILTERS, RESOLUTION_RANK, SERIES
+from emission_assets.smard.catalog import GENERATION_FILTERS, GRID_LOAD_FILTER, RESOLUTION_RANK, SERIES
 
 PAYLOAD_SCHEMA = "struct<meta_data: struct<version: int, created: bigint>, series: array<array<double>>>"
 STEP_MINUTES = {"quarterhour": 15, "hour": 60}
@@ -119,12 +120,23 @@ def production_from_bronze(
     )
 
 
-def quality_summary(production: DataFrame) -> DataFrame:
-    """Per local day, region, type and resolution: interval count, duplicates, negative values, time range."""
-    return production.groupBy("year", "month", "day", "region", "production_type", "resolution").agg(
+def grid_load_from_bronze(bronze: DataFrame, first_day: date, last_day: date) -> DataFrame:
+    """Silver grid-load rows (filter 410) for the local days: the same rules as :func:`production_from_bronze`
+    (finest resolution per region and day, latest download per interval), in the ``silver.grid_load`` columns."""
+    return production_from_bronze(bronze, first_day, last_day, (GRID_LOAD_FILTER,)).select(
+        "interval_start", "interval_end", "region", "resolution", F.col("energy_mwh").alias("load_mwh"),
+        "source_file", "fetched_at", "year", "month", "day",
+    )
+
+
+def quality_summary(
+    rows: DataFrame, keys: tuple[str, ...] = ("region", "production_type"), value_column: str = "energy_mwh"
+) -> DataFrame:
+    """Per local day, series (``keys``) and resolution: interval count, duplicates, negative values, time range."""
+    return rows.groupBy("year", "month", "day", *keys, "resolution").agg(
         F.count("*").alias("intervals"),
         (F.count("*") - F.countDistinct("interval_start")).alias("duplicates"),
-        F.sum(F.when(F.col("energy_mwh") < 0, 1).otherwise(0)).alias("negatives"),
+        F.sum(F.when(F.col(value_column) < 0, 1).otherwise(0)).alias("negatives"),
         F.min("interval_start").alias("first_start"),
         F.max("interval_end").alias("last_end"),
     )

@@ -39,5 +39,27 @@ SILVER_PRODUCTION = TableSpec(
     ),
 )
 
-TABLES = (BRONZE_SMARD_RESPONSES, SILVER_PRODUCTION)
+SILVER_GRID_LOAD = TableSpec(
+    name="silver.grid_load",
+    columns=(
+        ("interval_start", "TIMESTAMP"),
+        ("interval_end", "TIMESTAMP"),
+        ("region", "STRING"),
+        ("resolution", "STRING"),
+        ("load_mwh", "DOUBLE"),
+        ("source_file", "STRING"),
+        ("fetched_at", "TIMESTAMP"),
+        ("year", "INT"),
+        ("month", "INT"),
+        ("day", "INT"),
+    ),
+    partition_by=DAY_PARTITIONS,
+    description=(
+        "Grid load (SMARD filter 410, Netzlast, without pumped-storage consumption) per interval x region, typed and "
+        "deduplicated like silver.production (latest download wins, finest resolution per day); partitioned by the "
+        "local day in Europe/Berlin."
+    ),
+)
+
+TABLES = (BRONZE_SMARD_RESPONSES, SILVER_PRODUCTION, SILVER_GRID_LOAD)
 declare_tables(*TABLES)

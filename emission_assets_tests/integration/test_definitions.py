@@ -37,10 +37,11 @@ def test_error_checks_block_and_warnings_do_not():
              for key in [spec.asset_key]}
     assert {name for (_, name), blocking in specs.items() if not blocking} == {"complete_days"}
     assert specs[("silver/production", "no_series_lost")] and specs[("silver/consumption", "no_series_lost")]
+    assert specs[("silver/grid_load", "no_series_lost")] and not specs[("silver/grid_load", "complete_days")]
     assert specs[("gold/grid_intensity", "intensities_within_physical_bounds")]
     assert specs[("gold/grid_intensity", "every_production_interval_has_a_factor")]
     assert specs[("gold/grid_intensity", "merit_order_marginal_unit_is_fossil")]
-    assert len(specs) == 18  # 14 + the merit-order check + silver/fuel_prices' three
+    assert len(specs) == 22  # consumption 5, production 4, grid load 4, emission_factors 3, fuel_prices 3, grid_intensity 3
 
 
 def test_tibber_lineage_and_checks():

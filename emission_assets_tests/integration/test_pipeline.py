@@ -61,6 +61,24 @@ def test_dst_day_has_the_right_number_of_quarter_hours(spark, fake_smard, day, q
         assert row.end_ms - row.start_ms == 900_000
 
 
+def test_a_control_area_gets_its_grid_load_into_silver(spark, fake_smard):
+    """The default fetch of a control area adds filter 410; silver.grid_load holds it per interval, checked."""
+    fake_smard.publish_weeks(SPRING, 1, region="TenneT")
+    result = run_materialize(SPRING, SPRING, SMARD, {"regions": ["TenneT"]})
+    assert result.success
+    rows = sql("SELECT unix_millis(interval_start) AS start_ms, unix_millis(interval_end) AS end_ms, region, "
+               "resolution, load_mwh, year, month, day FROM silver.grid_load ORDER BY interval_start")
+    assert len(rows) == 92 and {(r.region, r.resolution, (r.year, r.month, r.day)) for r in rows} == {
+        ("TenneT", "quarterhour", (2024, 3, 31))}
+    assert rows[0].start_ms == to_epoch_ms(local_midnight(SPRING))
+    assert all(r.load_mwh == synthetic_value(410, r.start_ms) and r.end_ms - r.start_ms == 900_000 for r in rows)
+    assert counts_per_day() == {SPRING: 92 * len(GENERATION_FILTERS)}  # production unchanged: load is not a type
+    load_checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()
+                   if e.asset_key.path == ["silver", "grid_load"]}
+    assert load_checks == {"no_duplicate_intervals": True, "complete_days": True, "non_negative_energy": True,
+                           "no_series_lost": True}
+
+
 def test_rerunning_a_range_and_a_day_duplicates_nothing_and_fetches_nothing(spark, fake_smard):
     fake_smard.publish_weeks(date(2024, 3, 25), 2)
     first, last = date(2024, 3, 29), date(2024, 4, 2)

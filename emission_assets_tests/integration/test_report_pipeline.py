@@ -74,4 +74,7 @@ def test_locality_from_control_area_production_and_imported_redispatch(spark, fa
     by_kind = {r.determined_by: r for r in rows}
     assert sum(r.n for r in rows) == 96  # every quarter-hour of the day has a locality intensity
     assert "TenneT mix + redispatch" in by_kind  # the day's measures correct some intervals
+    # the area's grid load came with the default fetch: every interval is balanced (the synthetic TenneT load is
+    # below its synthetic generation: a net exporter keeps its own mix)
+    assert not [kind for kind in by_kind if "no grid load" in kind or "net imports" in kind]
     assert all(0 < r.lo <= r.hi < 1500 for r in rows)

@@ -10,7 +10,7 @@ from typing import Callable
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from emission_assets.smard.catalog import GENERATION_FILTERS
+from emission_assets.smard.catalog import INGEST_FILTERS
 from emission_assets.smard.replay import full_week, write_tree
 from emission_assets.timeutil import local_midnight, to_epoch_ms, week_start
 
@@ -53,7 +53,7 @@ class FakeSmard:
         return Response(target.read_bytes(), content_type="application/json")
 
     def publish_weeks(self, first_monday: date, weeks: int, *, resolution="quarterhour", region="DE",
-                      filters=GENERATION_FILTERS, version: int = 0, null_from: datetime | None = None) -> None:
+                      filters=INGEST_FILTERS, version: int = 0, null_from: datetime | None = None) -> None:
         """Publish full weekly windows; values from ``null_from`` on are null (not yet published)."""
         step_ms = {"quarterhour": 900_000, "hour": 3_600_000}[resolution]
         windows = []

@@ -106,7 +106,8 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
         if key.path[1] != "emissions_report":
             assert node.code_version and len(node.code_version) == 16, key
     assert graph.get(GRID).parent_keys == {SILVER_PRODUCTION, AssetKey(["silver", "redispatch"]),
-                                           AssetKey(["silver", "emission_factors"]), AssetKey(["silver", "fuel_prices"])}
+                                           AssetKey(["silver", "grid_load"]), AssetKey(["silver", "emission_factors"]),
+                                           AssetKey(["silver", "fuel_prices"])}
     assert graph.get(MONTHLY).parent_keys == {GRID, AssetKey(["silver", "consumption"])}
     assert graph.get(AssetKey(["gold", "emissions_yearly"])).parent_keys == {MONTHLY}
     assert graph.get(AssetKey(["gold", "consumption_emissions"])).parent_keys == {GRID, AssetKey(["silver", "consumption"])}

@@ -18,6 +18,7 @@ REAL = build_orchestrated_definitions()
 RESERVOIR = dg.AssetKey(["reservoir", "smard_responses"])
 BRONZE = dg.AssetKey(["bronze", "smard_responses"])
 SILVER = dg.AssetKey(["silver", "production"])
+GRID_LOAD = dg.AssetKey(["silver", "grid_load"])
 RANGE = {"dagster/asset_partition_range_start": "2022-01-01", "dagster/asset_partition_range_end": "2022-01-31"}
 
 
@@ -63,7 +64,7 @@ def test_bronze_and_silver_propagate_historically_and_reservoirs_run_daily():
     eager = historical_eager().get_label()
     ingest = {k for k, c in conditions.items() if c is not None and c.get_label() == eager and not k.startswith("gold/")}
     assert ingest == {
-        "bronze/smard_responses", "silver/production", "bronze/tibber_responses", "silver/consumption",
+        "bronze/smard_responses", "silver/production", "silver/grid_load", "bronze/tibber_responses", "silver/consumption",
         "bronze/redispatch_responses", "silver/redispatch"}
     assert {k: c.get_label() for k, c in conditions.items() if k.startswith("reservoir/")} == {
         "reservoir/smard_responses": "on_cron(30 6 * * *, Europe/Berlin)",
@@ -78,21 +79,22 @@ def test_one_bronze_day_requests_that_silver_day_only_and_a_backfill_is_not_repe
 
     materialize(instance, [BRONZE], partition_key="2022-03-15")
     after_bronze = dg.evaluate_automation_conditions(defs=DEFS, instance=instance, cursor=first.cursor)
-    assert requested(after_bronze) == {"silver/production": ["2022-03-15"]}
+    assert requested(after_bronze) == {"silver/production": ["2022-03-15"], "silver/grid_load": ["2022-03-15"]}
 
-    materialize(instance, [SILVER], partition_key="2022-03-15")  # what the automation sensor's run does
+    materialize(instance, [SILVER, GRID_LOAD], partition_key="2022-03-15")  # what the automation sensor's run does
     handled = dg.evaluate_automation_conditions(defs=DEFS, instance=instance, cursor=after_bronze.cursor)
     assert requested(handled) == {}
 
     # A range backfill of the whole SMARD path in one run: nothing of it is requested again.
-    materialize(instance, [RESERVOIR, BRONZE, SILVER], tags=RANGE)
+    materialize(instance, [RESERVOIR, BRONZE, SILVER, GRID_LOAD], tags=RANGE)
     after_backfill = dg.evaluate_automation_conditions(defs=DEFS, instance=instance, cursor=handled.cursor)
     assert requested(after_backfill) == {}
 
     # A range of bronze alone: silver is requested for exactly those days, in one request.
     materialize(instance, [BRONZE], tags={**RANGE, "dagster/asset_partition_range_end": "2022-01-03"})
     later = dg.evaluate_automation_conditions(defs=DEFS, instance=instance, cursor=after_backfill.cursor)
-    assert requested(later) == {"silver/production": ["2022-01-01", "2022-01-02", "2022-01-03"]}
+    days = ["2022-01-01", "2022-01-02", "2022-01-03"]
+    assert requested(later) == {"silver/production": days, "silver/grid_load": days}
 
 
 def test_the_daily_cron_condition_fetches_yesterday_once(instance):
@@ -105,7 +107,7 @@ def test_the_daily_cron_condition_fetches_yesterday_once(instance):
     # The reservoir fetch of yesterday, and in the same tick (hence one run) its bronze and silver day.
     assert requested(at_tick) == {
         "reservoir/smard_responses": [yesterday], "bronze/smard_responses": [yesterday],
-        "silver/production": [yesterday]}
+        "silver/production": [yesterday], "silver/grid_load": [yesterday]}
     again = dg.evaluate_automation_conditions(defs=DEFS, instance=instance, cursor=at_tick.cursor,
                                               evaluation_time=before + timedelta(minutes=35))
     assert requested(again) == {}  # handled for this tick
@@ -120,7 +122,7 @@ def test_the_automation_sensor_is_the_only_one_and_starts_stopped():
 
 def test_every_partitioned_asset_backfills_a_range_in_one_run():
     """A range launched from the UI is one run per partitions definition: every partitioned asset has the single-run
-    backfill policy, the nine ingest assets share the daily partitions and the two gold tables the monthly ones."""
+    backfill policy, the ten ingest assets share the daily partitions and the two gold tables the monthly ones."""
     graph = REAL.resolve_asset_graph()
     partitioned = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is not None]
     assert {node.backfill_policy for node in partitioned} == {dg.BackfillPolicy.single_run()}
@@ -128,6 +130,6 @@ def test_every_partitioned_asset_backfills_a_range_in_one_run():
     for node in partitioned:
         by_definition.setdefault(type(node.partitions_def).__name__, set()).add(node.key.to_user_string())
     assert {name: len(keys) for name, keys in by_definition.items()} == {
-        "DailyPartitionsDefinition": 9, "MonthlyPartitionsDefinition": 2}
+        "DailyPartitionsDefinition": 10, "MonthlyPartitionsDefinition": 2}
     assert by_definition["MonthlyPartitionsDefinition"] == {"gold/grid_intensity", "gold/emissions_monthly"}
     assert len({node.partitions_def for node in partitioned}) == 2

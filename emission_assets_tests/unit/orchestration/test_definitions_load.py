@@ -17,7 +17,7 @@ def test_definitions_with_orchestration_validate():
     assert smard.partitions_def.timezone == "Europe/Berlin"
     assert set(smard.asset_layer.executable_asset_keys) == {
         AssetKey(["reservoir", "smard_responses"]), AssetKey(["bronze", "smard_responses"]),
-        AssetKey(["silver", "production"])}
+        AssetKey(["silver", "production"]), AssetKey(["silver", "grid_load"])}
     assert repository.get_job("redispatch_job").partitions_def is not None
     assert repository.get_job("retention_job").partitions_def is None
     intervals = {s.name: s.minimum_interval_seconds for s in repository.sensor_defs if s.name != "automation_sensor"}
@@ -36,8 +36,8 @@ def test_each_source_folder_holds_its_own_definitions():
     assert [s.name for s in sources] == list(PACKAGES) == ["smard", "tibber", "redispatch", "factors"]
     for source in sources:
         assert {asset.key for asset in source.assets} == {
-            k for k in (source.reservoir_key, source.bronze_key, source.silver_key) if k is not None
-        } | set(source.extra_silver_keys)
+            k for k in (source.reservoir_key, source.bronze_key, source.silver_key, *source.more_silver_keys)
+            if k is not None}
         assert {asset.specs_by_key[asset.key].tags.get("source") for asset in source.assets} == {source.name}
         for job in source.jobs:
             assert job.name == f"{source.name}_job"
@@ -54,4 +54,4 @@ def test_the_registry_lists_the_tables_the_sources_declare():
     assert set(declared) == {
         "bronze.smard_responses", "silver.production", "bronze.tibber_responses", "silver.consumption",
         "silver.home_pseudonyms", "bronze.redispatch_responses", "silver.redispatch", "silver.emission_factors",
-        "silver.fuel_prices"}
+        "silver.fuel_prices", "silver.grid_load"}

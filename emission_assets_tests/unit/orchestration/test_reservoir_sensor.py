@@ -74,7 +74,8 @@ def test_new_files_request_bronze_and_silver_of_their_days(tmp_path):
 
     selections = {r.job_name: r.asset_selection for r in first.run_requests}
     assert selections == {
-        "smard_job": [AssetKey(["bronze", "smard_responses"]), AssetKey(["silver", "production"])],
+        "smard_job": [AssetKey(["bronze", "smard_responses"]), AssetKey(["silver", "production"]),
+                      AssetKey(["silver", "grid_load"])],
         "tibber_job": [AssetKey(["bronze", "tibber_responses"]), AssetKey(["silver", "consumption"])],
         "redispatch_job": [AssetKey(["bronze", "redispatch_responses"]), AssetKey(["silver", "redispatch"])],
     }

@@ -1,7 +1,10 @@
-"""Emission factors as an SCD2 dimension (``silver.emission_factors``): pure functions, no Dagster.
+"""Reviewed seed CSVs as SCD2 dimensions (``silver.emission_factors``, ``silver.fuel_prices``): pure functions, no
+Dagster.
 
-The reviewed seed ``emission_assets/data/emission_factors.csv`` is the manual update of the dimension. Two time
-axes are kept (see the table's comment in the registry):
+:class:`Scd2Dimension` holds what differs between the dimensions (table, seed columns and their validation, the
+entity a version belongs to, the hashed content); the seed reading, row hash and retire-on-change merge are
+written once. The reviewed seed (e.g. ``emission_assets/data/emission_factors.csv``) is the manual update of the
+dimension. Two time axes are kept (see the table's comment in the registry):
 
 - business validity ``[valid_from, valid_to)`` per production type and basis: which factor applies to a day;
 - transaction time ``[recorded_at, retired_at)``: when the lakehouse believed a row. Rows are never rewritten,
@@ -14,8 +17,11 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -23,193 +29,278 @@ from pyspark.sql.types import DateType, DoubleType, StringType, StructField, Str
 
 from emission_assets.smard.catalog import SERIES
 
-TABLE = "silver.emission_factors"
-SEED_PATH = Path(__file__).resolve().parent.parent / "data" / "emission_factors.csv"
-SEED_COLUMNS = ("production_type", "basis", "g_per_kwh", "valid_from", "source", "note")
-PRODUCTION_TYPES: tuple[str, ...] = tuple(s.name for s in SERIES if s.kind == "generation")
-BASES: tuple[str, ...] = ("direct", "lifecycle")
-UNIT = "g CO2eq/kWh"
+DATA = Path(__file__).resolve().parent.parent / "data"
 FAR_FUTURE = date(9999, 12, 31)
-KEY = ("production_type", "basis", "valid_from")
-
-SEED_SCHEMA = StructType([
-    StructField("production_type", StringType(), False),
-    StructField("basis", StringType(), False),
-    StructField("g_per_kwh", DoubleType(), False),
-    StructField("valid_from", DateType(), False),
-    StructField("source", StringType(), True),
-    StructField("note", StringType(), True),
-])
-
-# The table's columns (registry order) with their types, for the staged MERGE source.
-_COLUMNS = (
-    ("factor_id", "string"), ("production_type", "string"), ("basis", "string"), ("g_per_kwh", "double"),
-    ("unit", "string"), ("source", "string"), ("note", "string"), ("valid_from", "date"), ("valid_to", "date"),
-    ("is_current", "boolean"), ("recorded_at", "timestamp"), ("retired_at", "timestamp"), ("row_hash", "string"),
-)
+_SPARK_TYPES = {"string": StringType(), "double": DoubleType(), "date": DateType()}
 
 
-# --- the seed ---------------------------------------------------------------------------------------------------
+# --- seed column parsers: text -> value, or ValueError(message) ------------------------------------------------
+
+def choice(label: str, options: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in options:
+            raise ValueError(f"unknown {label} {text!r}; known: {', '.join(options)}")
+        return text
+    return parse
+
+
+def non_negative_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def required(what: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if not text:
+            raise ValueError(what)
+        return text
+    return parse
+
+
+def optional(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class SeedColumn:
+    name: str
+    parse: Callable[[str], Any]
+    spark_type: str = "string"  # string | double | date
+
+
+@dataclass(frozen=True)
+class Scd2Dimension:
+    """One seed-managed SCD2 dimension.
+
+    ``entity``: the columns one version history belongs to (``valid_to`` = the entity's next ``valid_from``); the
+    business key is ``entity + (valid_from,)``. ``hashed``: the content whose change retires a row (doubles are
+    hashed as decimal(18,6) so float noise is no change). ``constants``: columns the table has but the seed does
+    not (e.g. the factors' unit). ``check_row`` sees a parsed row and returns ``(column, message)`` for a
+    cross-column error (e.g. a unit that does not fit the commodity), or None.
+    """
+
+    table: str
+    seed_path: Path
+    seed_columns: tuple[SeedColumn, ...]
+    entity: tuple[str, ...]
+    id_column: str
+    hashed: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]  # the table's columns (registry order) with their types
+    constants: Mapping[str, str] = field(default_factory=dict)
+    check_row: Callable[[dict], tuple[str, str] | None] | None = None
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return (*self.entity, "valid_from")
+
+    @property
+    def seed_header(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.seed_columns)
+
+    @property
+    def seed_schema(self) -> StructType:
+        return StructType([StructField(c.name, _SPARK_TYPES[c.spark_type], c.name in self.key)
+                           for c in self.seed_columns])
+
+    # --- the seed -----------------------------------------------------------------------------------------------
+
+    def read_seed(self, path: Path | str | None = None) -> list[dict]:
+        """The seed's rows, typed and validated; a ``ValueError`` names the file, line and column of the first
+        bad value (unknown category, missing/non-numeric/non-finite/negative number, unparseable date, missing
+        source, duplicate key, or a failed cross-column check)."""
+        path = Path(path) if path is not None else self.seed_path
+        header = self.seed_header
+        rows: list[dict] = []
+        seen: dict[tuple, int] = {}
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            got = tuple(reader.fieldnames or ())
+            if got != header:
+                raise ValueError(f"{path}: line 1: header must be {','.join(header)}, got {','.join(got)}")
+            for raw in reader:
+                line = reader.line_num
+                if None in raw or any(raw[c] is None for c in header):
+                    raise ValueError(f"{path}: line {line}: expected {len(header)} columns")
+                parsed = {}
+                for column in self.seed_columns:
+                    try:
+                        parsed[column.name] = column.parse(raw[column.name].strip())
+                    except ValueError as error:
+                        raise _seed_error(path, line, column.name, str(error)) from None
+                if self.check_row is not None and (problem := self.check_row(parsed)) is not None:
+                    raise _seed_error(path, line, *problem)
+                key = tuple(parsed[k] for k in self.key)
+                if key in seen:
+                    raise _seed_error(path, line, "valid_from",
+                                      f"duplicate ({', '.join(map(str, key))}); first on line {seen[key]}")
+                seen[key] = line
+                rows.append(parsed)
+        return rows
+
+    # --- desired state ------------------------------------------------------------------------------------------
+
+    def desired_rows(self, spark, seed_rows: list[dict]) -> DataFrame:
+        """The seed as dimension rows: ``valid_to`` = next version's ``valid_from`` per entity, NULL for the last;
+        ``is_current`` = ``valid_to IS NULL``; the constant columns; ``row_hash`` over the hashed content."""
+        schema = self.seed_schema
+        seed = spark.createDataFrame([tuple(r.get(c) for c in schema.fieldNames()) for r in seed_rows], schema)
+        versions = Window.partitionBy(*self.entity).orderBy("valid_from")
+        frame = seed.withColumn("valid_to", F.lead("valid_from").over(versions)).withColumn(
+            "is_current", F.col("valid_to").isNull())
+        for name, value in self.constants.items():
+            frame = frame.withColumn(name, F.lit(value))
+        types = dict(self.columns)
+        hashed = [F.col(c).cast("decimal(18,6)") if types[c] == "double" else F.col(c) for c in self.hashed]
+        return frame.withColumn("row_hash", _hash(*hashed)).select(*self._content_columns, "row_hash")
+
+    @property
+    def _content_columns(self) -> list[str]:
+        return [c for c, _ in self.columns if c not in (self.id_column, "recorded_at", "retired_at", "row_hash")]
+
+    # --- the SCD2 merge -----------------------------------------------------------------------------------------
+
+    def staged_changes(self, desired: DataFrame, active: DataFrame, now: datetime) -> DataFrame:
+        """The MERGE source (staged-union pattern) with an ``action`` column:
+
+        - ``retire``: an active row whose key left the seed or whose content changed; ``merge_key`` = its id and
+          ``retired_at`` = ``now``, so the MERGE matches it and sets ``retired_at``/``is_current`` only;
+        - ``insert``: a desired row that is new or changed; ``merge_key`` NULL, so it never matches and is
+          inserted with ``recorded_at`` = ``now`` and the id = sha2(key, row_hash, recorded_at).
+
+        Unchanged rows (same key, same ``row_hash``) are not staged.
+        """
+        d = desired.alias("d")
+        a = active.select(*self.key, self.id_column, "row_hash").alias("a")
+        joined = d.join(a, [F.col(f"d.{k}") == F.col(f"a.{k}") for k in self.key], "full_outer")
+        in_desired = F.col(f"d.{self.entity[0]}").isNotNull()
+        in_active = F.col(f"a.{self.id_column}").isNotNull()
+        changed = F.col("d.row_hash") != F.col("a.row_hash")
+
+        stamp = F.lit(now).cast("timestamp")
+        retire = joined.where(in_active & (~in_desired | changed)).select(
+            F.col(f"a.{self.id_column}").alias("merge_key"),
+            F.lit("retire").alias("action"),
+            *[(stamp if c == "retired_at" else F.lit(None).cast(t)).alias(c) for c, t in self.columns],
+        )
+        new_values = {
+            self.id_column: _hash(*[F.col(f"d.{k}") for k in self.key], F.col("d.row_hash"), stamp),
+            "recorded_at": stamp,
+            "retired_at": F.lit(None).cast("timestamp"),
+        }
+        inserted = joined.where(in_desired & (~in_active | changed)).select(
+            F.lit(None).cast("string").alias("merge_key"),
+            F.lit("insert").alias("action"),
+            *[new_values.get(c, F.col(f"d.{c}")).alias(c) for c, _ in self.columns],
+        )
+        return retire.unionByName(inserted)
+
+    def _merge_clauses(self) -> str:
+        """Matched (staged ``retire``) rows: only ``retired_at``/``is_current`` change; the rest is inserted."""
+        columns = [c for c, _ in self.columns]
+        return (
+            "WHEN MATCHED THEN UPDATE SET retired_at = s.retired_at, is_current = false "
+            f"WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) VALUES ({', '.join('s.' + c for c in columns)})"
+        )
+
+    def merge_seed(self, spark, writer, seed_rows: list[dict], now: datetime, table=None) -> dict:
+        """Bring the table in line with the seed as an SCD2 merge at transaction time ``now``.
+
+        Returns ``{"inserted", "retired", "unchanged", "committed"}``. With nothing to change no MERGE runs, so a
+        re-run with the same seed leaves the Delta table version as it was.
+        """
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware (UTC)")
+        current = table if table is not None else spark.table(writer.registry.sql_name(self.table))
+        stage = self.staged_changes(self.desired_rows(spark, seed_rows), active_rows(current), now)
+        counts = {row["action"]: row["n"] for row in stage.groupBy("action").agg(F.count("*").alias("n")).collect()}
+        inserted, retired = int(counts.get("insert", 0)), int(counts.get("retire", 0))
+        unchanged = len(seed_rows) - inserted  # desired rows that are neither new nor changed
+        committed = False
+        if inserted or retired:
+            writer.merge(self.table, stage, f"t.{self.id_column} = s.merge_key AND t.retired_at IS NULL",
+                         self._merge_clauses())
+            committed = True
+        return {"inserted": inserted, "retired": retired, "unchanged": unchanged, "committed": committed}
+
 
 def _seed_error(path, line: int, column: str, message: str) -> ValueError:
     return ValueError(f"{path}: line {line}, column {column!r}: {message}")
 
-
-def read_seed(path: Path | str | None = None) -> list[dict]:
-    """The seed's rows, typed (``g_per_kwh`` float, ``valid_from`` date), validated.
-
-    Raises ``ValueError`` naming the file, line and column for an unknown production type or basis, a missing,
-    non-numeric, non-finite or negative factor, an unparseable date, a missing source, or a duplicate
-    (production_type, basis, valid_from).
-    """
-    path = Path(path) if path is not None else SEED_PATH
-    rows: list[dict] = []
-    seen: dict[tuple, int] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header = tuple(reader.fieldnames or ())
-        if header != SEED_COLUMNS:
-            raise ValueError(f"{path}: line 1: header must be {','.join(SEED_COLUMNS)}, got {','.join(header)}")
-        for raw in reader:
-            line = reader.line_num
-            if None in raw or any(raw[c] is None for c in SEED_COLUMNS):
-                raise ValueError(f"{path}: line {line}: expected {len(SEED_COLUMNS)} columns")
-            production_type = raw["production_type"].strip()
-            if production_type not in PRODUCTION_TYPES:
-                raise _seed_error(path, line, "production_type",
-                                  f"unknown production type {production_type!r}; known: {', '.join(PRODUCTION_TYPES)}")
-            basis = raw["basis"].strip()
-            if basis not in BASES:
-                raise _seed_error(path, line, "basis", f"unknown basis {basis!r}; known: {', '.join(BASES)}")
-            text = raw["g_per_kwh"].strip()
-            try:
-                factor = float(text)
-            except ValueError:
-                raise _seed_error(path, line, "g_per_kwh", f"not a number: {text!r}") from None
-            if not math.isfinite(factor) or factor < 0:
-                raise _seed_error(path, line, "g_per_kwh", f"must be a finite number >= 0, got {text!r}")
-            text = raw["valid_from"].strip()
-            try:
-                valid_from = date.fromisoformat(text)
-            except ValueError:
-                raise _seed_error(path, line, "valid_from", f"not a date (YYYY-MM-DD): {text!r}") from None
-            source = raw["source"].strip()
-            if not source:
-                raise _seed_error(path, line, "source", "every factor needs a source")
-            key = (production_type, basis, valid_from)
-            if key in seen:
-                raise _seed_error(path, line, "valid_from",
-                                  f"duplicate ({production_type}, {basis}, {valid_from}); first on line {seen[key]}")
-            seen[key] = line
-            rows.append({
-                "production_type": production_type, "basis": basis, "g_per_kwh": factor,
-                "valid_from": valid_from, "source": source, "note": raw["note"].strip(),
-            })
-    return rows
-
-
-# --- desired state ----------------------------------------------------------------------------------------------
 
 def _hash(*columns: Column) -> Column:
     """sha2-256 over the columns as text; NULL is spelled out so (a, NULL) and (NULL, a) differ."""
     return F.sha2(F.concat_ws("|", *[F.coalesce(c.cast("string"), F.lit("\u2205")) for c in columns]), 256)
 
 
+def active_rows(frame: DataFrame) -> DataFrame:
+    """The active rows: the dimension as known now (every validity version, retired_at IS NULL)."""
+    return frame.where(F.col("retired_at").isNull())
+
+
+# --- the emission factor dimension ------------------------------------------------------------------------------
+
+TABLE = "silver.emission_factors"
+SEED_PATH = DATA / "emission_factors.csv"
+PRODUCTION_TYPES: tuple[str, ...] = tuple(s.name for s in SERIES if s.kind == "generation")
+BASES: tuple[str, ...] = ("direct", "lifecycle")
+UNIT = "g CO2eq/kWh"
+
+FACTORS = Scd2Dimension(
+    table=TABLE,
+    seed_path=SEED_PATH,
+    seed_columns=(
+        SeedColumn("production_type", choice("production type", PRODUCTION_TYPES)),
+        SeedColumn("basis", choice("basis", BASES)),
+        SeedColumn("g_per_kwh", non_negative_number, "double"),
+        SeedColumn("valid_from", iso_date, "date"),
+        SeedColumn("source", required("every factor needs a source")),
+        SeedColumn("note", optional),
+    ),
+    entity=("production_type", "basis"),
+    id_column="factor_id",
+    hashed=("g_per_kwh", "source", "note", "valid_from", "valid_to"),
+    columns=(
+        ("factor_id", "string"), ("production_type", "string"), ("basis", "string"), ("g_per_kwh", "double"),
+        ("unit", "string"), ("source", "string"), ("note", "string"), ("valid_from", "date"), ("valid_to", "date"),
+        ("is_current", "boolean"), ("recorded_at", "timestamp"), ("retired_at", "timestamp"), ("row_hash", "string"),
+    ),
+    constants={"unit": UNIT},
+)
+SEED_COLUMNS = FACTORS.seed_header
+KEY = FACTORS.key
+
+
+def read_seed(path: Path | str | None = None) -> list[dict]:
+    """The factor seed's rows, typed (``g_per_kwh`` float, ``valid_from`` date), validated (see
+    :meth:`Scd2Dimension.read_seed`)."""
+    return FACTORS.read_seed(path)
+
+
 def desired_rows(spark, seed_rows: list[dict]) -> DataFrame:
-    """The seed as dimension rows: ``valid_to`` = next version's ``valid_from`` per (type, basis), NULL for the
-    last; ``is_current`` = ``valid_to IS NULL``; ``unit``; ``row_hash`` over the business content."""
-    seed = spark.createDataFrame(
-        [tuple(r.get(c) for c in SEED_SCHEMA.fieldNames()) for r in seed_rows], SEED_SCHEMA
-    )
-    versions = Window.partitionBy("production_type", "basis").orderBy("valid_from")
-    return (
-        seed.withColumn("valid_to", F.lead("valid_from").over(versions))
-        .withColumn("is_current", F.col("valid_to").isNull())
-        .withColumn("unit", F.lit(UNIT))
-        .withColumn(
-            "row_hash",
-            _hash(F.col("g_per_kwh").cast("decimal(18,6)"), F.col("source"), F.col("note"),
-                  F.col("valid_from"), F.col("valid_to")),
-        )
-        .select("production_type", "basis", "g_per_kwh", "unit", "source", "note", "valid_from", "valid_to",
-                "is_current", "row_hash")
-    )
+    return FACTORS.desired_rows(spark, seed_rows)
 
-
-# --- the SCD2 merge ---------------------------------------------------------------------------------------------
 
 def staged_changes(desired: DataFrame, active: DataFrame, now: datetime) -> DataFrame:
-    """The MERGE source (staged-union pattern) with an ``action`` column:
-
-    - ``retire``: an active row whose key left the seed or whose content changed; ``merge_key`` = its factor_id
-      and ``retired_at`` = ``now``, so the MERGE matches it and sets ``retired_at``/``is_current`` only;
-    - ``insert``: a desired row that is new or changed; ``merge_key`` NULL, so it never matches and is inserted
-      with ``recorded_at`` = ``now`` and ``factor_id`` = sha2(key, row_hash, recorded_at).
-
-    Unchanged rows (same key, same ``row_hash``) are not staged.
-    """
-    d = desired.alias("d")
-    a = active.select(*KEY, "factor_id", "row_hash").alias("a")
-    on = [F.col(f"d.{k}") == F.col(f"a.{k}") for k in KEY]
-    joined = d.join(a, on, "full_outer")
-    in_desired = F.col("d.production_type").isNotNull()
-    in_active = F.col("a.factor_id").isNotNull()
-    changed = F.col("d.row_hash") != F.col("a.row_hash")
-
-    stamp = F.lit(now).cast("timestamp")
-    retire = joined.where(in_active & (~in_desired | changed)).select(
-        F.col("a.factor_id").alias("merge_key"),
-        F.lit("retire").alias("action"),
-        *[(stamp if c == "retired_at" else F.lit(None).cast(t)).alias(c) for c, t in _COLUMNS],
-    )
-    recorded_at = stamp
-    inserted = joined.where(in_desired & (~in_active | changed)).select(
-        F.lit(None).cast("string").alias("merge_key"),
-        F.lit("insert").alias("action"),
-        _hash(F.col("d.production_type"), F.col("d.basis"), F.col("d.valid_from"), F.col("d.row_hash"),
-              recorded_at).alias("factor_id"),
-        *[F.col(f"d.{c}").alias(c) for c in ("production_type", "basis", "g_per_kwh", "unit", "source", "note",
-                                            "valid_from", "valid_to", "is_current")],
-        recorded_at.alias("recorded_at"),
-        F.lit(None).cast("timestamp").alias("retired_at"),
-        F.col("d.row_hash").alias("row_hash"),
-    )
-    return retire.unionByName(inserted)
-
-
-def _merge_clauses() -> str:
-    """Matched (staged ``retire``) rows: only ``retired_at``/``is_current`` change; the rest is inserted as is."""
-    columns = [c for c, _ in _COLUMNS]
-    return (
-        "WHEN MATCHED THEN UPDATE SET retired_at = s.retired_at, is_current = false "
-        f"WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) VALUES ({', '.join('s.' + c for c in columns)})"
-    )
+    return FACTORS.staged_changes(desired, active, now)
 
 
 def merge_seed(spark, writer, seed_rows: list[dict], now: datetime, table=None) -> dict:
-    """Bring ``silver.emission_factors`` in line with the seed as an SCD2 merge at transaction time ``now``.
+    """Bring ``silver.emission_factors`` in line with the seed (see :meth:`Scd2Dimension.merge_seed`)."""
+    return FACTORS.merge_seed(spark, writer, seed_rows, now, table)
 
-    Returns ``{"inserted", "retired", "unchanged", "committed"}``. With nothing to change no MERGE runs, so a
-    re-run with the same seed leaves the Delta table version as it was.
-    """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware (UTC)")
-    current = table if table is not None else spark.table(writer.registry.sql_name(TABLE))
-    active = current_factors(current)
-    desired = desired_rows(spark, seed_rows)
-    stage = staged_changes(desired, active, now)
-    counts = {row["action"]: row["n"] for row in stage.groupBy("action").agg(F.count("*").alias("n")).collect()}
-    inserted, retired = int(counts.get("insert", 0)), int(counts.get("retire", 0))
-    unchanged = len(seed_rows) - inserted  # desired rows that are neither new nor changed
-    committed = False
-    if inserted or retired:
-        writer.merge(TABLE, stage, "t.factor_id = s.merge_key AND t.retired_at IS NULL", _merge_clauses())
-        committed = True
-    return {"inserted": inserted, "retired": retired, "unchanged": unchanged, "committed": committed}
-
-
-# --- reading the dimension --------------------------------------------------------------------------------------
 
 def current_factors(factors_df: DataFrame) -> DataFrame:
-    """The active rows: the dimension as known now (every validity version, retired_at IS NULL)."""
-    return factors_df.where(F.col("retired_at").isNull())
+    """The active factor rows: the dimension as known now (every validity version, retired_at IS NULL)."""
+    return active_rows(factors_df)

@@ -24,5 +24,28 @@ SILVER_EMISSION_FACTORS = TableSpec(
     description="Emission factors per SMARD production type and basis (direct / lifecycle) as an SCD2 dimension.",
 )
 
-TABLES = (SILVER_EMISSION_FACTORS,)
+# The same SCD2 shape per commodity: monthly or yearly prices, valid until the commodity's next valid_from.
+SILVER_FUEL_PRICES = TableSpec(
+    name="silver.fuel_prices",
+    columns=(
+        ("price_id", "STRING"),
+        ("commodity", "STRING"),
+        ("price", "DOUBLE"),
+        ("unit", "STRING"),
+        ("source", "STRING"),
+        ("licence", "STRING"),
+        ("note", "STRING"),
+        ("valid_from", "DATE"),
+        ("valid_to", "DATE"),
+        ("is_current", "BOOLEAN"),
+        ("recorded_at", "TIMESTAMP"),
+        ("retired_at", "TIMESTAMP"),
+        ("row_hash", "STRING"),
+    ),
+    partition_by=(),
+    description="Fuel (EUR/MWh_th, lower heating value) and EUA (EUR/t_CO2) prices per commodity as an SCD2 "
+    "dimension, with source and licence per row; the merit order's short-run marginal costs read them.",
+)
+
+TABLES = (SILVER_EMISSION_FACTORS, SILVER_FUEL_PRICES)
 declare_tables(*TABLES)

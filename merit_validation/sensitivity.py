@@ -1,0 +1,67 @@
+"""Sensitivity of the annual mean marginal factor: one calibrated input at a time, everything else as committed.
+
+The model's parameters vary through ``MeritParameters.replace``; the EUA price is not a parameter but a row of the
+price table, so its variants scale the EUA rows of the committed ``fuel_prices.csv`` and merge them into the
+temporary lakehouse's ``silver.fuel_prices`` (the product's SCD2 merge) for that run, then merge the committed rows
+back.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+
+from merit_validation import loading
+
+LIGNITE_COSTS = (3.0, 12.0)  # EUR/MWh_th around the committed value
+MUST_RUN_QUANTILES = (0.0, 0.2)
+AVAILABILITY_SCALES = (0.9,)  # x the committed availability; plus "1.0 for every fuel" (no derating)
+EUA_SCALES = (0.5, 1.5)
+
+
+def variants(parameters) -> list[tuple[str, str, dict | None, float | None]]:
+    """``(parameter, setting, replace() changes, EUA scale)`` rows, the committed calibration first."""
+    rows: list[tuple[str, str, dict | None, float | None]] = [("(committed calibration)", "as committed", None, None)]
+    rows += [("lignite_fuel_cost", f"{cost:g} EUR/MWh_th (committed {parameters.lignite_fuel_cost:g})",
+              {"lignite_fuel_cost": cost}, None) for cost in LIGNITE_COSTS]
+    committed_quantiles = "/".join(f"{v:g}" for v in parameters.must_run_quantile.values())
+    rows += [("must_run_quantile", f"{q:g} for every type (committed {committed_quantiles})",
+              {"must_run_quantile": {t: q for t in parameters.must_run_quantile}}, None) for q in MUST_RUN_QUANTILES]
+    rows.append(("availability", "1.0 for every fuel (no derating)",
+                 {"availability": {f: 1.0 for f in parameters.availability}}, None))
+    rows += [("availability", f"committed x {scale:g}",
+              {"availability": {f: v * scale for f, v in parameters.availability.items()}}, None)
+             for scale in AVAILABILITY_SCALES]
+    rows += [("EUA price", f"x {scale:g} (fuel_prices.csv eua rows)", None, scale) for scale in EUA_SCALES]
+    return rows
+
+
+def scaled_eua(seed_rows: list[dict], scale: float) -> list[dict]:
+    return [{**row, "price": row["price"] * scale} if row["commodity"] == "eua" else row for row in seed_rows]
+
+
+def sensitivity_table(spark, registry, writer, merit_order, parameters, echo=print) -> pd.DataFrame:
+    """Rows ``parameter, setting, year, mean_g_per_kwh`` (local years, DE)."""
+    from emission_assets.factors.prices import merge_price_seed, read_price_seed
+    from merit_validation.run import marginal_summary_sql
+
+    committed_prices = read_price_seed()
+    moment = loading.IMPORTED_AT
+    frames = []
+    for parameter, setting, changes, eua_scale in variants(parameters):
+        varied = parameters.replace(**changes) if changes else parameters
+        if eua_scale is not None:
+            moment += timedelta(minutes=1)
+            merge_price_seed(spark, writer, scaled_eua(committed_prices, eua_scale), moment)
+        try:
+            _, means_sql = marginal_summary_sql(merit_order, registry, varied)
+            means = spark.sql(means_sql).toPandas()
+        finally:
+            if eua_scale is not None:
+                moment += timedelta(minutes=1)
+                merge_price_seed(spark, writer, committed_prices, moment)
+        echo(f"    {parameter}: {setting}: " + ", ".join(
+            f"{int(r.year)} {r.mean_g_per_kwh:.0f}" for r in means.sort_values("year").itertuples()))
+        frames.append(means.assign(parameter=parameter, setting=setting)[["parameter", "setting", "year",
+                                                                         "mean_g_per_kwh"]])
+    return pd.concat(frames, ignore_index=True)

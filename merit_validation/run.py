@@ -83,8 +83,8 @@ def marginal_summary_sql(merit_order, registry, parameters=None) -> tuple[str, s
     """(hours per local year and marginal fuel, mean marginal factor per local year) over marginal_units_sql."""
     units = merit_order.marginal_units_sql(registry, parameters=parameters)
     hours = f"""
-SELECT {local_year_sql()} AS year, marginal_fuel, count(*) AS hours
-FROM ({units}) u WHERE region = 'DE' GROUP BY 1, 2
+SELECT {local_year_sql()} AS year, marginal_fuel, marginal_production_type, count(*) AS hours
+FROM ({units}) u WHERE region = 'DE' GROUP BY 1, 2, 3
 """
     means = f"""
 SELECT {local_year_sql()} AS year, avg(marginal_g_per_kwh_direct) AS mean_g_per_kwh,

@@ -63,7 +63,7 @@ def test_pending_sections_say_what_they_wait_for_and_the_rest_renders():
 
 def test_model_sections_shares_means_dispatch_gaps_and_sensitivity():
     marginal_hours = pd.DataFrame({"year": [2019, 2019, 2019], "marginal_fuel": ["lignite", "hard_coal", None],
-                                   "hours": [3, 1, 1]})
+                                   "marginal_production_type": ["lignite", "hard_coal", None], "hours": [3, 1, 1]})
     shares = marginal_shares(marginal_hours)
     assert shares.loc[2019, "lignite"] == 60.0 and shares.loc[2019, "none"] == 20.0
 
@@ -99,3 +99,14 @@ def test_model_sections_shares_means_dispatch_gaps_and_sensitivity():
     assert table_starting(text, "parameter", "setting")[1:] == [["lignite_fuel_cost", "3 EUR/MWh_th", "700"],
                                                                 ["lignite_fuel_cost", "10 EUR/MWh_th", "651"]]
     assert "`lignite_fuel_cost` = 6.3" in text
+    assert "SMARD types of the marginal units: hard_coal, lignite; hours in which nuclear, storage or a renewable " \
+           "type is marginal: **0**." in text
+
+
+def test_the_document_counts_hours_with_a_never_marginal_type():
+    marginal_hours = pd.DataFrame({"year": [2019, 2019], "marginal_fuel": ["lignite", "uranium"],
+                                   "marginal_production_type": ["lignite", "nuclear"], "hours": [3, 2]})
+    text = render(base_results(marginal_hours=marginal_hours))
+    assert "SMARD types of the marginal units: lignite, nuclear; hours in which nuclear, storage or a renewable " \
+           "type is marginal: **2**." in text
+    assert table_starting(text, "year", "lignite %")[1] == ["2019", "60.0", "40.0"]

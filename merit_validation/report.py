@@ -67,6 +67,10 @@ def _describe(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _signed(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:+.0f}"
+
+
 def _years(results: ValidationResults) -> list[int]:
     return sorted(results.hours_per_year)
 
@@ -99,6 +103,8 @@ def headline(results: ValidationResults) -> str:
     means = results.mean_marginal.set_index("year") if results.mean_marginal is not None else None
     slopes = slope_lookup(results.slopes)
     elmada = elmada_by_year(results.published)
+    gaps = dispatch_tables(results.dispatch)[0].set_index(["year", "production_type"])["gap_pct"] \
+        if results.dispatch is not None else None
     rows = []
     for year in _years(results):
         def share(fuel):
@@ -115,11 +121,13 @@ def headline(results: ValidationResults) -> str:
             if shares is not None else "pending",
             _fmt(fossil.slope_g_per_kwh) if fossil else "–",
             _fmt(residual.slope_g_per_kwh) if residual else "–",
+            " / ".join(_signed(gaps.get((year, t))) for t in TYPE_ORDER[:3]) if gaps is not None else "pending",
             _fmt(results.average_intensity.get(year)),
             _fmt(elmada.get(year)),
         ])
     headers = ["year", "hours", "mean marginal g/kWh", "lignite %", "hard coal %", "gas %",
-               "Δ CO2 / Δ fossil g/kWh", "Δ CO2 / Δ residual load g/kWh", "average g/kWh", "elmada MEF_PP g/kWh"]
+               "Δ CO2 / Δ fossil g/kWh", "Δ CO2 / Δ residual load g/kWh",
+               "stack vs SMARD energy % (lignite / hard coal / gas)", "average g/kWh", "elmada MEF_PP g/kWh"]
     return _table(rows, headers)
 
 
@@ -251,7 +259,8 @@ implementation. Basis: direct CO2 (combustion), g CO2 per kWh of electricity.
 
 *mean marginal*: the model's mean marginal factor over the hours with a marginal unit; *lignite / hard coal / gas %*:
 share of the hours in which a unit of that fuel is marginal (gas = CCGT + other gas); *Δ CO2 / Δ …*: the regression
-cross-check below; *average*: the `average` model (production-weighted mix) for scale; *elmada*: Fleschutz et al. 2021's
+cross-check below; *stack vs SMARD*: the energy the stack implies per type over the year against SMARD's measured
+energy (0 = reproduced; the monthly view is below); *average*: the `average` model (production-weighted mix) for scale; *elmada*: Fleschutz et al. 2021's
 published hourly series (CO2eq, an upper bound, see "Published figures").
 
 ## Marginal fuel per year (share of hours)

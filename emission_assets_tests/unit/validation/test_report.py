@@ -50,7 +50,8 @@ def test_pending_sections_say_what_they_wait_for_and_the_rest_renders():
     assert "- shares: the merit model (branch merit)" in text
     assert "*Pending: the merit model (branch merit).*" in text
     headline = table_starting(text, "year", "hours", "mean marginal g/kWh")
-    assert headline[1] == ["2019", "5", "pending", "pending", "pending", "pending", "825", "281", "354", "890"]
+    assert headline[1] == ["2019", "5", "pending", "pending", "pending", "pending", "825", "281", "pending", "354",
+                           "890"]
     measured = table_starting(text, "year", "hours", "lignite TWh")
     assert measured == [["year", "hours", "lignite TWh", "natural_gas TWh"], ["2019", "5", "3.5", "0.5"]]
     regression = table_starting(text, "year", "Δ fossil output (lignite + hard coal + gas + other conventional) g/kWh")
@@ -86,6 +87,7 @@ def test_model_sections_shares_means_dispatch_gaps_and_sensitivity():
     assert "Pending" not in text
     headline = table_starting(text, "year", "hours", "mean marginal g/kWh")
     assert headline[1][:6] == ["2019", "5", "712", "60.0", "20.0", "0.0"]  # no gas unit was marginal
+    assert headline[1][8] == "+6 / – / -50"  # lignite 3.7 vs 3.5 TWh, no hard coal rows, gas 0.25 vs 0.5
     assert table_starting(text, "year", "lignite %") == [["year", "lignite %", "hard_coal %", "none %"],
                                                          ["2019", "60.0", "20.0", "20.0"]]
     assert table_starting(text, "year", "mean marginal g/kWh")[1] == ["2019", "712", "4", "1"]

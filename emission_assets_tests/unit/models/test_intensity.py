@@ -9,11 +9,8 @@ import pytest
 from emission_assets.gold.tables import refresh_gold_tables
 from emission_assets.gold.views import register_views
 from emission_assets.lakehouse.registry import spec
-from emission_assets.models.merit_order import (
-    FLEXIBLE_MARGIN_SHARE,
-    merit_order_sql,
-    plant_capacity,
-)
+from emission_assets.models.merit_order import merit_order_sql, stack_units
+from emission_assets_tests.support.merit_stack import base_prices, write_prices
 
 
 def materialise_gold(spark, registry):
@@ -137,41 +134,34 @@ def test_worst_emitter_ties_go_to_the_alphabetically_first_type_and_follow_the_f
     assert worst[(t1, "lifecycle")][:2] == (1200.0, "lignite")
 
 
-def test_merit_order(spark, registry, writer):
-    # One local day (2024-01-15, CET) of hourly rows: a base of must-run lignite 8000 MW and gas 3000 MW.
+def test_merit_order_over_the_bundled_units(spark, registry, writer):
+    # One local day (2024-01-15, CET) of hourly national rows over the committed unit table and parameters: the
+    # marginal unit is a real OPSD unit whose own factor is the direct g/kWh; hand-computed cases are in
+    # test_merit_order.py.
     day_start = datetime(2024, 1, 14, 23, tzinfo=UTC)
     hours = [day_start + timedelta(hours=h) for h in range(20)]
-    gas_flexible, lignite_flexible, must_run_only, surplus = hours[5], hours[6], hours[7], hours[8]
-    levels = {  # hour -> (lignite MW, gas MW); margins: a share of capacity (5 %: lignite ~902 MW, gas ~1167 MW)
-        gas_flexible: (12000, 6000),
-        lignite_flexible: (12000, 3300),  # gas +300 MW above its must-run: within the margin
-        must_run_only: (8200, 3000),  # lignite +200 MW: within the margin
-    }
-    gas_margin = FLEXIBLE_MARGIN_SHARE * plant_capacity()["natural_gas"]
-    lignite_margin = FLEXIBLE_MARGIN_SHARE * plant_capacity()["lignite"]
-    assert 300 < gas_margin < 3000 and 200 < lignite_margin < 4000  # the hand-made levels sit on the right sides
     rows = []
-    for hour in hours:
-        rows.append(prod_row(hour, "wind_onshore", 10000, minutes=60))
-        if hour == surplus:
-            rows.append(prod_row(hour, "photovoltaics", 5000, minutes=60))
-            continue  # no dispatchable output at all
-        lignite, gas = levels.get(hour, (8000, 3000))
-        rows += [prod_row(hour, "lignite", lignite, minutes=60), prod_row(hour, "natural_gas", gas, minutes=60)]
+    for i, hour in enumerate(hours):
+        rows += [prod_row(hour, "wind_onshore", 10000, minutes=60), prod_row(hour, "nuclear", 8000, minutes=60),
+                 prod_row(hour, "lignite", 8000 + 400 * i, minutes=60), prod_row(hour, "natural_gas", 3000, minutes=60)]
     write_factors(spark, writer)
+    write_prices(spark, writer, base_prices())
     write_production(spark, writer, rows)
     materialise_gold(spark, registry)
 
     merit = intensity(spark, "merit_order")
     assert len(merit) == 20 * 2
-    assert merit[(gas_flexible, "direct")][:3] == (400.0, "natural_gas", 18000.0 + 10000)
-    assert merit[(gas_flexible, "lifecycle")][:2] == (490.0, "natural_gas")
-    assert merit[(lignite_flexible, "direct")][:2] == (1100.0, "lignite")
-    assert merit[(must_run_only, "direct")][:2] == (1100.0, "lignite")  # nothing flexible: cheapest dispatchable
-    assert merit[(hours[0], "direct")][:2] == (1100.0, "lignite")
-    assert merit[(surplus, "direct")][:2] == (0.0, "renewable_surplus")
-    assert merit[(surplus, "lifecycle")][0] == pytest.approx((10000 * 11 + 5000 * 44) / 15000)
-    assert merit[(hours[1], "direct")][3] == "hour"
+    units = {u["unit_id"]: u for u in stack_units()}
+    for (start, basis), (g, determined_by, total, resolution) in merit.items():
+        fuel, unit_id = determined_by.split(":")
+        assert units[unit_id]["fuel"] == fuel and fuel != "nuclear"
+        direct = units[unit_id]["co2_t_per_mwh_th"] / units[unit_id]["efficiency"] * 1000
+        kind = units[unit_id]["production_type"]
+        upstream = FACTORS[(kind, "lifecycle")] - FACTORS[(kind, "direct")]
+        assert g == pytest.approx(direct if basis == "direct" else direct + upstream)
+        assert resolution == "hour" and total == pytest.approx(10000 + 8000 + 8000 + 400 * hours.index(start) + 3000)
+    # more fossil output moves the margin up the stack (never down): the first and last hours differ
+    assert merit[(hours[0], "direct")][1] != merit[(hours[-1], "direct")][1]
 
     # The builder is usable on its own (same rows as the view's merit_order part).
     alone = spark.sql(merit_order_sql(registry)).where("basis = 'direct'").collect()
@@ -184,6 +174,7 @@ def test_dst_day_has_92_quarter_hours_per_model_and_basis(spark, registry, write
     quarters = [start + timedelta(minutes=15 * i) for i in range(92)]  # until 2024-03-31 24:00 CEST = 22:00Z
     assert quarters[-1] + timedelta(minutes=15) == datetime(2024, 3, 31, 22, tzinfo=UTC)
     write_factors(spark, writer)
+    write_prices(spark, writer, base_prices())
     rows = [prod_row(q, kind, mwh) for q in quarters for kind, mwh in (("lignite", 2000), ("wind_onshore", 3000))]
     writer.replace_days(
         "silver.production", spark.createDataFrame(rows, spec("silver.production").ddl), date(2024, 3, 31), date(2024, 3, 31)

@@ -42,7 +42,9 @@ def print_report(first: date, last: date, basis: str, output: Path | None = None
 @click.command("restate")
 @click.option("--start", "start", required=True, help="first local day, YYYY-MM-DD")
 @click.option("--end", "end", required=True, help="last local day, YYYY-MM-DD")
-@click.option("--as-of", "as_of", required=True, help="use the emission factors known at this date (YYYY-MM-DD)")
+@click.option("--as-of", "as_of", required=True,
+              help="use the emission factors known at this date (YYYY-MM-DD: by the end of that day, Europe/Berlin) "
+              "or moment (YYYY-MM-DDTHH:MM[:SS], with an offset or Z; without one Europe/Berlin)")
 @click.option("--basis", type=click.Choice(["direct", "lifecycle"]), default="direct", show_default=True)
 def restate_command(start, end, as_of, basis) -> None:
     """Compare kg CO2 per month and model as reported with the factors known then and with today's factors."""
@@ -54,14 +56,28 @@ def restate_command(start, end, as_of, basis) -> None:
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     if first > last:
         raise UserError(f"--start {first} is after --end {last}")
-    known = parse_day(as_of, "--as-of")
-    moment = datetime(known.year, known.month, known.day, 23, 59, 59, tzinfo=BERLIN)  # known by the end of that day
+    moment = known_at(as_of)
     check_environment()
     lakehouse = open_lakehouse()
     rows = lakehouse.spark.sql(restatement_sql(lakehouse.registry, moment, first, last, basis)).collect()
     if not rows:
         raise UserError(f"no {basis} emissions for {first}..{last}: materialise the days first")
     click.echo(tabulate([r.asDict() for r in rows], headers="keys", tablefmt="github", floatfmt=",.2f"))
+
+
+def known_at(value: str) -> datetime:
+    """``--as-of``: a day means "known by the end of that day" (Berlin); a time is taken as given (Berlin when it
+    has no offset), so a restatement can name the moment between two factor loads of one day."""
+    text = value.strip()
+    if "T" not in text:
+        known = parse_day(text, "--as-of")
+        return datetime(known.year, known.month, known.day, 23, 59, 59, tzinfo=BERLIN)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--as-of {value!r} is not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM[:SS], optionally "
+                        "with an offset such as +01:00 or Z)") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=BERLIN)
 
 
 @click.command("grants")

@@ -2,6 +2,7 @@
 each the reviewed seed CSV merged as an SCD2 dimension, with blocking checks on its active rows."""
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from itertools import pairwise
 
@@ -87,10 +88,20 @@ def dimension_version(active_rows: list[dict]) -> DataVersion:
     return DataVersion(hashlib.sha256(text.encode()).hexdigest()[:16])
 
 
+def read_seed() -> list[dict]:
+    """The bundled factor seed (a module-level seam: the factor asset looks it up at run time)."""
+    return FACTORS.read_seed()
+
+
+def read_price_seed() -> list[dict]:
+    """The bundled price seed (looked up at run time like :func:`read_seed`)."""
+    return PRICES.read_seed()
+
+
 def dimension_asset(dimension: Scd2Dimension, key: AssetKey, checks: dict[str, str], evaluate, description: str,
-                    label: str) -> AssetsDefinition:
-    """The Dagster asset that merges ``dimension``'s seed at the run's wall-clock time (transaction time) and
-    evaluates its blocking checks on the active rows."""
+                    label: str, read: Callable[[], list[dict]]) -> AssetsDefinition:
+    """The Dagster asset that merges the seed ``read()`` returns into ``dimension`` at the run's wall-clock time
+    (transaction time) and evaluates its blocking checks on the active rows."""
 
     @asset(
         key=key,
@@ -105,7 +116,7 @@ def dimension_asset(dimension: Scd2Dimension, key: AssetKey, checks: dict[str, s
     )
     def _dimension(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
         lakehouse = spark.open()
-        seed = dimension.read_seed()
+        seed = read()
         counts = dimension.merge_seed(lakehouse.spark, lakehouse.writer, seed, datetime.now(timezone.utc))
         active = [r.asDict() for r in active_rows(lakehouse.table(dimension.table)).collect()]
         context.log.info(f"{label}: {counts}, {len(active)} active rows")
@@ -131,12 +142,12 @@ emission_factors_asset = dimension_asset(
     FACTORS, KEY, CHECKS, evaluate_factor_checks,
     "Emission factors (g CO2eq/kWh) per SMARD production type and basis (direct / lifecycle) as an SCD2 dimension "
     "with an audit trail, merged from the reviewed seed emission_assets/data/emission_factors.csv.",
-    "emission factors",
+    "emission factors", lambda: read_seed(),
 )
 fuel_prices_asset = dimension_asset(
     PRICES, PRICES_KEY, PRICE_CHECKS, evaluate_price_checks,
     "Fuel prices (EUR/MWh_th, lower heating value: natural gas, hard coal, oil) and the EUA price (EUR/t_CO2) per "
     "month or year as an SCD2 dimension with source and licence per row, merged from the reviewed seed "
     "emission_assets/data/fuel_prices.csv; the merit order's short-run marginal costs read it.",
-    "fuel prices",
+    "fuel prices", lambda: read_price_seed(),
 )

@@ -6,6 +6,7 @@ from emission_assets.orchestration.source import Source
 SOURCE = Source(
     name="factors",
     silver_key=emission_factors_asset.key,
+    extra_silver_keys=(fuel_prices_asset.key,),
     tables=tables.TABLES,
     assets=(emission_factors_asset, fuel_prices_asset),
 )

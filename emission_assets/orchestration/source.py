@@ -29,6 +29,8 @@ class Source:
     tables: tuple[TableSpec, ...]
     reservoir_key: AssetKey | None = None
     bronze_key: AssetKey | None = None
+    # Further silver assets beside ``silver_key`` (e.g. the factors source's second dimension, silver/fuel_prices).
+    extra_silver_keys: tuple[AssetKey, ...] = ()
     # Reservoir-relative folders holding the source's raw files: the reservoir sensor watches them, and retention
     # deletes a file in them once the source's bronze table holds it and it is older than the retention.
     reservoir_folders: tuple[str, ...] = ()

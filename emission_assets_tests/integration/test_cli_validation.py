@@ -168,6 +168,8 @@ CASES = [
     ("report-date", "report --start 01.01.2022 --end 2022-01-31", {}, 2, ["--start '01.01.2022'", "YYYY-MM-DD"]),
     ("restate-as-of", "restate --start 2022-01-01 --end 2022-01-31 --as-of 2022-02-30", {}, 2,
      ["--as-of '2022-02-30'"]),
+    ("restate-as-of-time", "restate --start 2022-01-01 --end 2022-01-31 --as-of 2022-02-01T25:00", {}, 2,
+     ["--as-of '2022-02-01T25:00'", "YYYY-MM-DDTHH:MM"]),
     ("live-ws-url", "live --duration 1 --ws-url not-a-url",
      {"TIBBER_API_URL": "sample://tibber", "TIBBER_TOKEN": "test-token"}, 2, ["--ws-url", "'not-a-url'", "wss://"]),
     ("live-api-url", "live --duration 1", {"TIBBER_API_URL": "not-a-url", "TIBBER_TOKEN": "test-token"}, 2,

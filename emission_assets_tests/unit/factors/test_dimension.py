@@ -173,6 +173,29 @@ def test_bundled_seed_has_both_bases_for_every_type_and_one_current_row_each(spa
     assert sorted((r.production_type, r.basis) for r in current) == sorted(
         (t, b) for t in PRODUCTION_TYPES for b in BASES
     )
+    # the dated fossil versions: one per year, each closed by the next year's, the last (2023) open
+    versions = sorted((r.valid_from, r.valid_to) for r in current_factors(table(spark, registry)).collect()
+                      if (r.production_type, r.basis) == ("hard_coal", "direct"))
+    assert versions == [(date(y, 1, 1), date(y + 1, 1, 1) if y < 2023 else None) for y in range(2015, 2024)]
+
+
+def test_bundled_dated_factors_follow_the_fleet_and_keep_the_upstream_share():
+    seed = read_seed()
+    by = {(r["production_type"], r["basis"], r["valid_from"].year): r for r in seed}
+    for production_type, upstream in (("lignite", 60), ("hard_coal", 60), ("natural_gas", 120)):
+        for year in range(2015, 2024):
+            direct, lifecycle = by[(production_type, "direct", year)], by[(production_type, "lifecycle", year)]
+            assert lifecycle["g_per_kwh"] == direct["g_per_kwh"] + upstream
+            assert "plant_units.csv" in direct["source"] and "capacity-weighted" in direct["source"]
+            assert ("repeats the 2019 fleet" in direct["note"]) == (year > 2019)
+        # the years after the list's last shutdown year repeat 2019
+        assert {by[(production_type, "direct", y)]["g_per_kwh"] for y in range(2019, 2024)} == {
+            by[(production_type, "direct", 2019)]["g_per_kwh"]}
+    # hard coal closures 2015-2019 (the OPSD list's shutdowns) left a slightly more efficient fleet
+    assert by[("hard_coal", "direct", 2019)]["g_per_kwh"] < by[("hard_coal", "direct", 2015)]["g_per_kwh"]
+    # other conventional keeps its single project-estimate version
+    assert sorted(r["valid_from"] for r in seed if r["production_type"] == "other_conventional") == [
+        date(2015, 1, 1), date(2015, 1, 1)]
 
 
 def test_checks_flag_overlaps_missing_types_and_several_current_rows():
@@ -196,13 +219,43 @@ def test_asset_materializes_the_bundled_seed_and_reruns_without_a_commit():
     from emission_assets.factors.assets import emission_factors_asset
     from emission_assets.orchestration.resources import SparkResource
 
+    rows = len(read_seed())  # 12 types x 2 bases, lignite/hard coal/gas with one version per year 2015..2023
+    assert rows == 24 + 3 * 2 * 8
     first = materialize([emission_factors_asset], resources={"spark": SparkResource()})
     assert first.success
     meta = first.asset_materializations_for_node("silver__emission_factors")[0].metadata
-    assert meta["inserted"].value == 24 and meta["active_rows"].value == 24
+    assert meta["inserted"].value == rows and meta["active_rows"].value == rows
     checks = first.get_asset_check_evaluations()
     assert {c.check_name for c in checks} == {"no_overlapping_validity", "one_current_row_each", "complete_seed"}
     assert all(c.passed for c in checks)
     again = materialize([emission_factors_asset], resources={"spark": SparkResource()})
     meta = again.asset_materializations_for_node("silver__emission_factors")[0].metadata
     assert (meta["inserted"].value, meta["retired"].value, meta["committed"].value) == (0, 0, False)
+
+
+def test_bundled_dated_factors_are_what_the_build_script_computes_from_plant_units():
+    """Hand edits of the dated rows would drift from their stated derivation: the script's output must match."""
+    import csv
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    spec = importlib.util.spec_from_file_location("build_dated_factors", root / "scripts" / "build_dated_factors.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with open(script.UNITS, newline="", encoding="utf-8") as handle:
+        generated = script.dated_rows(list(csv.DictReader(handle)))
+    seed = read_seed()
+    for (production_type, basis), rows in generated.items():
+        committed = [r for r in seed if (r["production_type"], r["basis"]) == (production_type, basis)]
+        assert [(float(r["g_per_kwh"]), date.fromisoformat(r["valid_from"]), r["source"]) for r in rows] == [
+            (r["g_per_kwh"], r["valid_from"], r["source"]) for r in committed]
+    # a 2017 lignite fleet, by hand: lignite capacity-weighted efficiency -> 0.407 / efficiency
+    count, megawatts, efficiency = script.fleet(
+        [{"production_type": "lignite", "commissioned_year": "1990", "shutdown_year": "", "capacity_net_mw": "300",
+          "efficiency": "0.40"},
+         {"production_type": "lignite", "commissioned_year": "1970", "shutdown_year": "2017", "capacity_net_mw": "900",
+          "efficiency": "0.30"},
+         {"production_type": "lignite", "commissioned_year": "1975", "shutdown_year": "2018", "capacity_net_mw": "100",
+          "efficiency": "0.32"}], "lignite", 2017)
+    assert (count, megawatts, round(efficiency, 6)) == (2, 400.0, round((300 * 0.40 + 100 * 0.32) / 400, 6))

@@ -36,7 +36,8 @@ def test_each_source_folder_holds_its_own_definitions():
     assert [s.name for s in sources] == list(PACKAGES) == ["smard", "tibber", "redispatch", "factors"]
     for source in sources:
         assert {asset.key for asset in source.assets} == {
-            k for k in (source.reservoir_key, source.bronze_key, source.silver_key) if k is not None}
+            k for k in (source.reservoir_key, source.bronze_key, source.silver_key) if k is not None
+        } | set(source.extra_silver_keys)
         assert {asset.specs_by_key[asset.key].tags.get("source") for asset in source.assets} == {source.name}
         for job in source.jobs:
             assert job.name == f"{source.name}_job"
@@ -52,4 +53,5 @@ def test_the_registry_lists_the_tables_the_sources_declare():
     assert {name: TABLES[name] for name in declared} == declared
     assert set(declared) == {
         "bronze.smard_responses", "silver.production", "bronze.tibber_responses", "silver.consumption",
-        "silver.home_pseudonyms", "bronze.redispatch_responses", "silver.redispatch", "silver.emission_factors"}
+        "silver.home_pseudonyms", "bronze.redispatch_responses", "silver.redispatch", "silver.emission_factors",
+        "silver.fuel_prices"}

@@ -131,6 +131,51 @@ def headline(results: ValidationResults) -> str:
     return _table(rows, headers)
 
 
+DISPATCH_TOLERANCE_PCT = 20.0  # a type's yearly implied energy within this of SMARD's counts as reproduced
+
+
+def checks(results: ValidationResults) -> str:
+    """Plain statements computed from the tables (true for whatever the run produced), one per check."""
+    if results.marginal_hours is None or results.mean_marginal is None:
+        return "*Pending: the model sections.*\n"
+    lines = []
+    types = results.marginal_hours.dropna(subset=["marginal_production_type"]) \
+        if "marginal_production_type" in results.marginal_hours else None
+    if types is not None:
+        forbidden = int(types.loc[types["marginal_production_type"].isin(NEVER_MARGINAL), "hours"].sum())
+        lines.append(f"Nuclear, storage or a renewable type marginal: {forbidden} hours "
+                     f"({'passes' if forbidden == 0 else 'FAILS'}).")
+    means = results.mean_marginal.set_index("year")["mean_g_per_kwh"]
+    slopes = slope_lookup(results.slopes)
+    elmada = elmada_by_year(results.published)
+    for year, mean in means.items():
+        low = slopes.get((year, "residual_load_smard_mwh"))
+        fossil = slopes.get((year, "fossil_mwh"))
+        parts = []
+        if low is not None:
+            parts.append(f"{'above' if mean > low.slope_g_per_kwh else 'NOT above'} the Δ residual-load slope "
+                         f"({_fmt(low.slope_g_per_kwh)})")
+        if fossil is not None:
+            parts.append(f"{mean - fossil.slope_g_per_kwh:+.0f} g/kWh against the Δ fossil slope "
+                         f"({_fmt(fossil.slope_g_per_kwh)})")
+        if year in elmada:
+            parts.append(f"{'below' if mean < elmada[year] else 'NOT below'} the elmada upper bound "
+                         f"({_fmt(elmada[year])})")
+        lines.append(f"{year}: mean marginal {_fmt(mean)} g/kWh is " + "; ".join(parts) + ".")
+    if results.dispatch is not None:
+        yearly, _ = dispatch_tables(results.dispatch)
+        fossil_types = yearly[yearly["production_type"].isin(TYPE_ORDER[:3])]
+        off = fossil_types[fossil_types["gap_pct"].abs() > DISPATCH_TOLERANCE_PCT]
+        total = len(fossil_types)
+        lines.append(
+            f"Yearly energy of lignite, hard coal and gas reproduced within ±{DISPATCH_TOLERANCE_PCT:.0f} %: "
+            f"{total - len(off)} of {total} type-years"
+            + (": off are " + ", ".join(f"{int(r.year)} {r.production_type} {r.gap_pct:+.0f} %"
+                                        for r in off.sort_values(["year", "production_type"]).itertuples())
+               if len(off) else "") + ".")
+    return "".join(f"- {line}\n" for line in lines)
+
+
 def section_shares(results: ValidationResults) -> str:
     pending = _pending(results, "shares")
     if pending or results.marginal_hours is None:
@@ -263,6 +308,9 @@ cross-check below; *stack vs SMARD*: the energy the stack implies per type over 
 energy (0 = reproduced; the monthly view is below); *average*: the `average` model (production-weighted mix) for scale; *elmada*: Fleschutz et al. 2021's
 published hourly series (CO2eq, an upper bound, see "Published figures").
 
+## Checks
+
+{checks(results)}
 ## Marginal fuel per year (share of hours)
 
 {parameters}{section_shares(results)}

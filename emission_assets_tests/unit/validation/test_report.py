@@ -101,6 +101,11 @@ def test_model_sections_shares_means_dispatch_gaps_and_sensitivity():
     assert table_starting(text, "parameter", "setting")[1:] == [["lignite_fuel_cost", "3 EUR/MWh_th", "700"],
                                                                 ["lignite_fuel_cost", "10 EUR/MWh_th", "651"]]
     assert "`lignite_fuel_cost` = 6.3" in text
+    assert "- Nuclear, storage or a renewable type marginal: 0 hours (passes)." in text
+    assert ("- 2019: mean marginal 712 g/kWh is above the Δ residual-load slope (281); -113 g/kWh against the Δ fossil "
+            "slope (825); below the elmada upper bound (890).") in text
+    assert ("- Yearly energy of lignite, hard coal and gas reproduced within ±20 %: 1 of 2 type-years: off are 2019 "
+            "natural_gas -50 %.") in text
     assert "SMARD types of the marginal units: hard_coal, lignite; hours in which nuclear, storage or a renewable " \
            "type is marginal: **0**." in text
 
@@ -109,6 +114,7 @@ def test_the_document_counts_hours_with_a_never_marginal_type():
     marginal_hours = pd.DataFrame({"year": [2019, 2019], "marginal_fuel": ["lignite", "uranium"],
                                    "marginal_production_type": ["lignite", "nuclear"], "hours": [3, 2]})
     text = render(base_results(marginal_hours=marginal_hours))
+    assert "*Pending: the model sections.*" in text  # no mean, no checks
     assert "SMARD types of the marginal units: lignite, nuclear; hours in which nuclear, storage or a renewable " \
            "type is marginal: **2**." in text
     assert table_starting(text, "year", "lignite %")[1] == ["2019", "60.0", "40.0"]

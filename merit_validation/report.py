@@ -35,6 +35,7 @@ class ValidationResults:
     published: list[dict] = field(default_factory=list)
     marginal_hours: pd.DataFrame | None = None  # year, marginal_fuel (None = no unit), marginal_production_type, hours
     mean_marginal: pd.DataFrame | None = None  # year, mean_g_per_kwh, hours_with_unit, hours_without_unit
+    monthly_marginal: pd.DataFrame | None = None  # year, month, mean_g_per_kwh, gas_share_pct
     dispatch: pd.DataFrame | None = None  # year, month, production_type, implied_energy_mwh, measured_energy_mwh
     sensitivity: pd.DataFrame | None = None  # parameter, setting, year, mean_g_per_kwh
     parameters: dict | None = None  # name -> value of the committed calibration
@@ -199,6 +200,21 @@ def section_shares(results: ValidationResults) -> str:
     return text
 
 
+def section_monthly(results: ValidationResults) -> str:
+    """Month columns: the mean marginal factor, and the share of hours with a gas unit at the margin."""
+    if results.monthly_marginal is None:
+        return ""
+    frame = results.monthly_marginal
+    text = ""
+    for column, title, digits in (("mean_g_per_kwh", "Mean marginal factor per month (g/kWh)", 0),
+                                  ("gas_share_pct", "Share of hours with a gas unit marginal, per month (%)", 0)):
+        pivot = frame.pivot_table(index="year", columns="month", values=column)
+        text += f"\n{title}:\n\n"
+        text += _table([[year, *(_fmt(pivot.loc[year].get(m), digits) for m in range(1, 13))] for year in pivot.index],
+                       ["year", *(f"{m:02d}" for m in range(1, 13))]) + "\n"
+    return text
+
+
 def section_measured(results: ValidationResults) -> str:
     yearly = results.measured.groupby(["year", "production_type"])["measured_energy_mwh"].sum().unstack()
     columns = [t for t in TYPE_ORDER if t in yearly.columns]
@@ -313,7 +329,7 @@ published hourly series (CO2eq, an upper bound, see "Published figures").
 {checks(results)}
 ## Marginal fuel per year (share of hours)
 
-{parameters}{section_shares(results)}
+{parameters}{section_shares(results)}{section_monthly(results)}
 ## Energy per fuel: what the stack implies against what SMARD measured
 
 The stack implies that every unit below the marginal one runs (plus must-run); summed over the hours this must

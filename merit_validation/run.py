@@ -79,6 +79,17 @@ def local_year_sql(column: str = "interval_start") -> str:
     return f"year(from_utc_timestamp({column}, '{LOCAL_TIME_ZONE}'))"
 
 
+def monthly_marginal_sql(merit_order, registry, parameters=None) -> str:
+    """Per local year and month: mean marginal factor and the share of hours with a gas unit marginal."""
+    units = merit_order.marginal_units_sql(registry, parameters=parameters)
+    local = f"from_utc_timestamp(interval_start, '{LOCAL_TIME_ZONE}')"
+    return f"""
+SELECT year({local}) AS year, month({local}) AS month, avg(marginal_g_per_kwh_direct) AS mean_g_per_kwh,
+       avg(CASE WHEN marginal_fuel LIKE 'natural_gas%' THEN 100.0 ELSE 0.0 END) AS gas_share_pct
+FROM ({units}) u WHERE region = 'DE' GROUP BY 1, 2
+"""
+
+
 def marginal_summary_sql(merit_order, registry, parameters=None) -> tuple[str, str]:
     """(hours per local year and marginal fuel, mean marginal factor per local year) over marginal_units_sql."""
     units = merit_order.marginal_units_sql(registry, parameters=parameters)
@@ -167,6 +178,7 @@ def compute_model_sections(spark, registry, writer, merit_order, results, timing
         hours_sql_text, means_sql_text = marginal_summary_sql(merit_order, registry, parameters)
         results.marginal_hours = spark.sql(hours_sql_text).toPandas()
         results.mean_marginal = spark.sql(means_sql_text).toPandas()
+        results.monthly_marginal = spark.sql(monthly_marginal_sql(merit_order, registry, parameters)).toPandas()
     with timings.step("merit order: implied dispatch", echo):
         dispatch = spark.sql(merit_order.implied_dispatch_sql(registry, parameters=parameters)).toPandas()
         results.dispatch = dispatch[dispatch["region"] == "DE"] if "region" in dispatch else dispatch

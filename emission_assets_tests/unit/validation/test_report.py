@@ -82,8 +82,14 @@ def test_model_sections_shares_means_dispatch_gaps_and_sensitivity():
                                 "mean_g_per_kwh": [700.4, 650.6]})
     means = pd.DataFrame({"year": [2019], "mean_g_per_kwh": [712.3], "hours_with_unit": [4],
                           "hours_without_unit": [1]})
+    monthly = pd.DataFrame({"year": [2019, 2019], "month": [1, 2], "mean_g_per_kwh": [800.4, 610.0],
+                            "gas_share_pct": [12.5, 50.0]})
     text = render(base_results(marginal_hours=marginal_hours, mean_marginal=means, dispatch=dispatch,
-                               sensitivity=sensitivity, parameters={"lignite_fuel_cost": 6.3}))
+                               sensitivity=sensitivity, parameters={"lignite_fuel_cost": 6.3},
+                               monthly_marginal=monthly))
+    month_tables = [t for t in tables(text) if t[0][:3] == ["year", "01", "02"]]
+    assert [t[1] for t in month_tables] == [["2019", "800", "610", *["–"] * 10],
+                                            ["2019", "12", "50", *["–"] * 10]]
     assert "Pending" not in text
     headline = table_starting(text, "year", "hours", "mean marginal g/kWh")
     assert headline[1][:6] == ["2019", "5", "712", "60.0", "20.0", "0.0"]  # no gas unit was marginal

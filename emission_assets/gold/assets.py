@@ -41,7 +41,7 @@ from dagster import (
 )
 
 from emission_assets.errors import UserInputError
-from emission_assets.gold import consumers
+from emission_assets.gold import consumers, merit_checks
 from emission_assets.gold.months import MonthRegistry
 from emission_assets.gold.tables import (
     EMISSIONS_MONTHLY,
@@ -71,6 +71,7 @@ REFERENCE_MONTH = [(2000, 1)]
 SILVER_PRODUCTION = AssetKey(["silver", "production"])
 SILVER_CONSUMPTION = AssetKey(["silver", "consumption"])
 SILVER_FACTORS = AssetKey(["silver", "emission_factors"])
+SILVER_PRICES = AssetKey(["silver", "fuel_prices"])
 SILVER_REDISPATCH = AssetKey(["silver", "redispatch"])
 GRID_INTENSITY_KEY = AssetKey(["gold", "grid_intensity"])
 EMISSIONS_MONTHLY_KEY = AssetKey(["gold", "emissions_monthly"])
@@ -79,13 +80,14 @@ _WRITTEN_BY = {"silver.home_pseudonyms": SILVER_CONSUMPTION}
 _NAMED = re.compile(r"\b(silver|gold)\.(\w+)\b")
 # The factor dimension is re-merged at every CLI run (usually changing nothing): it counts only when its data version
 # (a hash of its active rows) changed, and then every month is requested.
-AUTOMATION = historical_eager(versioned=AssetSelection.assets(SILVER_FACTORS))
+AUTOMATION = historical_eager(versioned=AssetSelection.assets(SILVER_FACTORS, SILVER_PRICES))
 
 CHECKS = {
     "intensities_within_physical_bounds": f"Every gold.grid_intensity row of the run's months is between 0 and "
     f"{MAX_G_PER_KWH:,.0f} g/kWh.",
     "every_production_interval_has_a_factor": "Every silver.production row of the run's months has an active "
     "(not retired) emission factor valid at its local date, for each basis.",
+    merit_checks.CHECK_NAME: merit_checks.DESCRIPTION,
 }
 
 
@@ -142,6 +144,7 @@ def _intensity_sql_digest() -> str:
         AssetDep(SILVER_PRODUCTION, partition_mapping=TimeWindowPartitionMapping()),
         AssetDep(SILVER_REDISPATCH, partition_mapping=TimeWindowPartitionMapping()),
         SILVER_FACTORS,
+        SILVER_PRICES,  # the merit order's unit costs
     ],
     kinds={"spark", "delta", "table"},
     owners=OWNERS,
@@ -160,6 +163,7 @@ def grid_intensity_asset(context: AssetExecutionContext, spark: SparkResource) -
     lakehouse = spark.open()
     write_grid_intensity(lakehouse.spark, lakehouse.registry, months)
     found = intensity_checks(lakehouse.spark, lakehouse.registry, months)
+    marginal = merit_checks.never_marginal_findings(lakehouse.spark, lakehouse.registry, months)
     context.log.info(f"gold.grid_intensity: {found.rows} rows for {len(months)} months ({_months_text(months)})")
     checks = [
         AssetCheckResult(
@@ -175,6 +179,13 @@ def grid_intensity_asset(context: AssetExecutionContext, spark: SparkResource) -
             severity=AssetCheckSeverity.ERROR,
             metadata={"months": _months_text(months), "production_rows_without_factor": found.rows_without_factor,
                       "offenders": _md_list(found.without_factor)},
+        ),
+        AssetCheckResult(
+            check_name=merit_checks.CHECK_NAME,
+            passed=marginal.rows_not_fossil == 0,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"months": _months_text(months), "merit_order_rows": marginal.rows,
+                      "rows_not_fossil": marginal.rows_not_fossil, "offenders": _md_list(marginal.offenders)},
         ),
     ]
     return MaterializeResult(

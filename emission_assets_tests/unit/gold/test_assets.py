@@ -14,6 +14,7 @@ from dagster import AssetKey, DagsterInstance, evaluate_automation_conditions, i
 
 from emission_assets.gold.assets import consumer_assets, view_asset
 from emission_assets.lakehouse.session import open_lakehouse
+from emission_assets_tests.support.merit_stack import base_prices, write_prices
 from emission_assets_tests.support.silver_frames import consumption, factors, production
 
 GOLD = "gold"
@@ -33,14 +34,27 @@ FACTORS = [(t, b, g, date(2020, 1, 1), None, False) for t, g in (("lignite", 100
 
 @pytest.fixture
 def home(spark):
-    """The home's lakehouse (what the assets open) with two months of lignite + solar and consumption."""
+    """The home's lakehouse (what the assets open) with two months of lignite + solar and consumption, and fuel
+    prices (the merit order's marginal unit: the cheapest lignite unit of the bundled list, see
+    :func:`cheapest_lignite_g_per_kwh`)."""
     lakehouse = open_lakehouse()
     writer = lakehouse.writer
     writer.replace_days("silver.production", production(spark, [(t, d) for t in ("lignite", "solar") for d in DAYS]),
                         DAYS[0], DAYS[-1])
     writer.replace_days("silver.consumption", consumption(spark, DAYS), DAYS[0], DAYS[-1])
     writer.append("silver.emission_factors", factors(spark, FACTORS))
+    write_prices(spark, writer, base_prices())
     return lakehouse
+
+
+def cheapest_lignite_g_per_kwh() -> float:
+    """1 MWh of lignite an hour is all must-run (residual 0), so the merit order takes the cheapest flexible unit:
+    at the test prices the most efficient lignite unit (its fuel cost and CO2 cost both fall with efficiency)."""
+    from emission_assets.models.merit_order import stack_units
+
+    best = max((u for u in stack_units() if u["fuel"] == "lignite" and u["shutdown_year"] is None),
+               key=lambda u: u["efficiency"])
+    return best["co2_t_per_mwh_th"] / best["efficiency"] * 1000
 
 
 def run_gold(keys, first: str | None = None, last: str | None = None, assets=None, instance=None):
@@ -92,7 +106,7 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
         if key.path[1] != "emissions_report":
             assert node.code_version and len(node.code_version) == 16, key
     assert graph.get(GRID).parent_keys == {SILVER_PRODUCTION, AssetKey(["silver", "redispatch"]),
-                                           AssetKey(["silver", "emission_factors"])}
+                                           AssetKey(["silver", "emission_factors"]), AssetKey(["silver", "fuel_prices"])}
     assert graph.get(MONTHLY).parent_keys == {GRID, AssetKey(["silver", "consumption"])}
     assert graph.get(AssetKey(["gold", "emissions_yearly"])).parent_keys == {MONTHLY}
     assert graph.get(AssetKey(["gold", "consumption_emissions"])).parent_keys == {GRID, AssetKey(["silver", "consumption"])}
@@ -105,7 +119,8 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
         assert graph.get(key).backfill_policy.max_partitions_per_run is None
         assert [c.name for c in graph.get(key).metadata["dagster/column_schema"].columns][-2:] == ["year", "month"]
     assert {c.name for c in graph.get(GRID).check_keys} == {
-        "intensities_within_physical_bounds", "every_production_interval_has_a_factor"}
+        "intensities_within_physical_bounds", "every_production_interval_has_a_factor",
+        "merit_order_marginal_unit_is_fossil"}
 
 
 def test_a_change_of_the_model_code_changes_the_code_versions(monkeypatch):
@@ -114,7 +129,9 @@ def test_a_change_of_the_model_code_changes_the_code_versions(monkeypatch):
 
     before = assets.code_version(assets._intensity_sql_digest)
     monthly = view_asset("gold.emissions_yearly", lambda r: "SELECT 1", "x").get_asset_spec().code_version
-    monkeypatch.setattr(merit_order, "FLEXIBLE_MARGIN_SHARE", 0.02)
+    # a calibrated parameter of merit_order.yaml changed: the merit order's SQL (and so the code version) changes
+    changed = merit_order.load_parameters().replace(must_run_quantile={"lignite": 0.5})
+    monkeypatch.setattr(merit_order, "committed_parameters", lambda: changed)
     assert assets.code_version(assets._intensity_sql_digest) != before
     assert assets.code_version(assets._intensity_sql_digest) == assets.code_version(assets._intensity_sql_digest)
     assert view_asset("gold.emissions_yearly", lambda r: "SELECT 2", "x").get_asset_spec().code_version != monthly
@@ -126,7 +143,8 @@ def test_a_one_day_silver_change_then_its_month_s_run_changes_only_that_month(sp
     first = run_gold([GRID, MONTHLY], "2024-01-01", "2024-02-01")
     assert first.success
     assert {e.check_name: e.passed for e in first.get_asset_check_evaluations()} == {
-        "intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True}
+        "intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True,
+        "merit_order_marginal_unit_is_fossil": True}
     files = {name: month_files(home, name) for name in ("gold.grid_intensity", "gold.emissions_monthly")}
     assert set(files["gold.emissions_monthly"]) == {202401, 202402}
 
@@ -161,6 +179,7 @@ def test_month_by_month_equals_the_builders_over_all_of_silver(spark, registry, 
                         days[0], days[-1])
     writer.replace_days("silver.consumption", consumption(spark, days), days[0], days[-1])
     writer.append("silver.emission_factors", factors(spark, FACTORS))
+    write_prices(spark, writer, base_prices())
     months = [(2024, 1), (2024, 2), (2024, 3)]
     write_grid_intensity(spark, registry, months, months_per_query=1)
     write_emissions_monthly(spark, registry, months, months_per_query=2)
@@ -239,8 +258,9 @@ def test_the_bounds_check_flags_intensities_above_1500(spark, home):
 
     bounds = {e.check_name: e for e in result.get_asset_check_evaluations()}["intensities_within_physical_bounds"]
     assert not bounds.passed
-    # February's hour x 2 bases: average (1600), worst emitter and merit order (lignite, the only dispatchable: 3200)
-    assert bounds.metadata["rows_outside"].value == 6 and bounds.metadata["months"].value == "2024-02..2024-02"
+    # February's hour x 2 bases: average (1600) and worst emitter (3200); the merit order has the unit's own factor
+    # (lifecycle: + 3200 - 3200)
+    assert bounds.metadata["rows_outside"].value == 4 and bounds.metadata["months"].value == "2024-02..2024-02"
     assert "2024-02-10 10:00:00 DE average/direct: 1600" in bounds.metadata["outside"].value
 
 
@@ -274,7 +294,8 @@ def test_view_assets_create_record_and_describe_their_views_and_a_new_process_se
          "SELECT model, round(emissions_kg, 3) AS kg FROM gold.emissions_yearly WHERE basis = 'direct' ORDER BY model"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
     assert answer.returncode == 0, answer.stderr
-    assert answer.stdout.splitlines() == ["model,kg", "average,3.0", "merit_order,6.0", "worst_emitter,6.0"]
+    merit_kg = round(3 * 2 * cheapest_lignite_g_per_kwh() / 1000, 3)  # 3 hours x 2 kWh
+    assert answer.stdout.splitlines() == ["model,kg", "average,3.0", f"merit_order,{merit_kg}", "worst_emitter,6.0"]
     assert "view gold.production_yearly not re-created" in answer.stderr
 
 

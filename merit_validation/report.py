@@ -292,9 +292,19 @@ def section_sensitivity(results: ValidationResults) -> str:
     frame = results.sensitivity
     years = sorted(frame["year"].unique())
     pivot = frame.pivot_table(index=["parameter", "setting"], columns="year", values="mean_g_per_kwh", sort=False)
-    rows = [[parameter, setting, *(_fmt(pivot.loc[(parameter, setting), y]) for y in years)]
+    has_fit = "dispatch_gap_pct" in frame
+    fit = frame.groupby(["parameter", "setting"], sort=False)["dispatch_gap_pct"].first() if has_fit else None
+    rows = [[parameter, setting, *(_fmt(pivot.loc[(parameter, setting), y]) for y in years),
+             *([_fmt(fit.loc[(parameter, setting)])] if has_fit else [])]
             for parameter, setting in pivot.index]
-    return _table(rows, ["parameter", "setting", *(str(y) for y in years)]) + "\n"
+    headers = ["parameter", "setting", *(str(y) for y in years),
+               *(["mean |yearly energy gap| %"] if has_fit else [])]
+    text = _table(rows, headers) + "\n"
+    spread = pivot.max() - pivot.min()
+    widest = spread.idxmax()
+    text += (f"\nAcross these settings the annual mean moves by up to {_fmt(spread.max())} g/kWh ({widest}: "
+             f"{_fmt(pivot[widest].min())} .. {_fmt(pivot[widest].max())}).\n")
+    return text
 
 
 def render(results: ValidationResults) -> str:
@@ -360,7 +370,10 @@ prices) and data (ENTSO-E vs SMARD).
 {section_published(results)}
 ## Sensitivity of the annual mean marginal factor (g/kWh)
 
-One parameter at a time from the committed calibration (`load_parameters().replace(...)`); every other parameter as
-committed.
+One input at a time, every other as committed: the calibrated parameters through `load_parameters().replace(...)`;
+the EUA price, which is data and not a parameter, by scaling the `eua` rows of `emission_assets/data/fuel_prices.csv`
+and merging them into the temporary lakehouse's `silver.fuel_prices` for that run. The last column is how well that
+setting's stack reproduces SMARD's energy: the mean over the type-years (lignite, hard coal, gas) of
+|implied / measured − 1|.
 
 {section_sensitivity(results)}"""

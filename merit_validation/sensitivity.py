@@ -17,6 +17,7 @@ LIGNITE_COSTS = (3.0, 12.0)  # EUR/MWh_th around the committed value
 MUST_RUN_QUANTILES = (0.0, 0.2)
 AVAILABILITY_SCALES = (0.9,)  # x the committed availability; plus "1.0 for every fuel" (no derating)
 EUA_SCALES = (0.5, 1.5)
+FIT_TYPES = ("lignite", "hard_coal", "natural_gas")
 
 
 def variants(parameters) -> list[tuple[str, str, dict | None, float | None]]:
@@ -40,8 +41,16 @@ def scaled_eua(seed_rows: list[dict], scale: float) -> list[dict]:
     return [{**row, "price": row["price"] * scale} if row["commodity"] == "eua" else row for row in seed_rows]
 
 
+def mean_abs_yearly_gap(dispatch: pd.DataFrame) -> float:
+    """Mean over the type-years (lignite, hard coal, gas) of |implied / measured - 1| in %: how well the stack fits."""
+    frame = dispatch[dispatch["production_type"].isin(FIT_TYPES)]
+    yearly = frame.groupby(["year", "production_type"])[["implied_energy_mwh", "measured_energy_mwh"]].sum()
+    return float(((yearly["implied_energy_mwh"] / yearly["measured_energy_mwh"] - 1.0).abs() * 100.0).mean())
+
+
 def sensitivity_table(spark, registry, writer, merit_order, parameters, echo=print) -> pd.DataFrame:
-    """Rows ``parameter, setting, year, mean_g_per_kwh`` (local years, DE)."""
+    """Rows ``parameter, setting, year, mean_g_per_kwh, dispatch_gap_pct`` (local years, DE); the last is the
+    setting's :func:`mean_abs_yearly_gap` (the same on every year's row)."""
     from emission_assets.factors.prices import merge_price_seed, read_price_seed
     from merit_validation.run import marginal_summary_sql
 
@@ -56,12 +65,15 @@ def sensitivity_table(spark, registry, writer, merit_order, parameters, echo=pri
         try:
             _, means_sql = marginal_summary_sql(merit_order, registry, varied)
             means = spark.sql(means_sql).toPandas()
+            dispatch = spark.sql(merit_order.implied_dispatch_sql(registry, parameters=varied)).toPandas()
+            gap = mean_abs_yearly_gap(dispatch[dispatch["region"] == "DE"] if "region" in dispatch else dispatch)
         finally:
             if eua_scale is not None:
                 moment += timedelta(minutes=1)
                 merge_price_seed(spark, writer, committed_prices, moment)
         echo(f"    {parameter}: {setting}: " + ", ".join(
-            f"{int(r.year)} {r.mean_g_per_kwh:.0f}" for r in means.sort_values("year").itertuples()))
-        frames.append(means.assign(parameter=parameter, setting=setting)[["parameter", "setting", "year",
-                                                                         "mean_g_per_kwh"]])
+            f"{int(r.year)} {r.mean_g_per_kwh:.0f}" for r in means.sort_values("year").itertuples())
+             + f"; energy gap {gap:.0f} %")
+        frames.append(means.assign(parameter=parameter, setting=setting, dispatch_gap_pct=gap)[
+            ["parameter", "setting", "year", "mean_g_per_kwh", "dispatch_gap_pct"]])
     return pd.concat(frames, ignore_index=True)

@@ -79,7 +79,7 @@ def test_model_sections_shares_means_dispatch_gaps_and_sensitivity():
 
     sensitivity = pd.DataFrame({"parameter": ["lignite_fuel_cost", "lignite_fuel_cost"],
                                 "setting": ["3 EUR/MWh_th", "10 EUR/MWh_th"], "year": [2019, 2019],
-                                "mean_g_per_kwh": [700.4, 650.6]})
+                                "mean_g_per_kwh": [700.4, 650.6], "dispatch_gap_pct": [20.2, 11.6]})
     means = pd.DataFrame({"year": [2019], "mean_g_per_kwh": [712.3], "hours_with_unit": [4],
                           "hours_without_unit": [1]})
     monthly = pd.DataFrame({"year": [2019, 2019], "month": [1, 2], "mean_g_per_kwh": [800.4, 610.0],
@@ -104,8 +104,9 @@ def test_model_sections_shares_means_dispatch_gaps_and_sensitivity():
     assert worst[2] == ["2019-01", "lignite", "2.20", "2.00", "10.0"]
     every_month = table_starting(text, "month", "lignite %")
     assert every_month[1:] == [["2019-01", "10.0", "-50.0"], ["2019-02", "0.0", "–"]]
-    assert table_starting(text, "parameter", "setting")[1:] == [["lignite_fuel_cost", "3 EUR/MWh_th", "700"],
-                                                                ["lignite_fuel_cost", "10 EUR/MWh_th", "651"]]
+    assert table_starting(text, "parameter", "setting")[1:] == [["lignite_fuel_cost", "3 EUR/MWh_th", "700", "20"],
+                                                                ["lignite_fuel_cost", "10 EUR/MWh_th", "651", "12"]]
+    assert "the annual mean moves by up to 50 g/kWh (2019: 651 .. 700)" in text
     assert "`lignite_fuel_cost` = 6.3" in text
     assert "- Nuclear, storage or a renewable type marginal: 0 hours (passes)." in text
     assert ("- 2019: mean marginal 712 g/kWh is above the Δ residual-load slope (281); -113 g/kWh against the Δ fossil "

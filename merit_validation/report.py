@@ -298,7 +298,7 @@ def section_sensitivity(results: ValidationResults) -> str:
              *([_fmt(fit.loc[(parameter, setting)])] if has_fit else [])]
             for parameter, setting in pivot.index]
     headers = ["parameter", "setting", *(str(y) for y in years),
-               *(["mean |yearly energy gap| %"] if has_fit else [])]
+               *(["mean abs. yearly energy gap %"] if has_fit else [])]
     text = _table(rows, headers) + "\n"
     spread = pivot.max() - pivot.min()
     widest = spread.idxmax()

@@ -146,7 +146,7 @@ def checks(results: ValidationResults) -> str:
         forbidden = int(types.loc[types["marginal_production_type"].isin(NEVER_MARGINAL), "hours"].sum())
         lines.append(f"Nuclear, storage or a renewable type marginal: {forbidden} hours "
                      f"({'passes' if forbidden == 0 else 'FAILS'}).")
-    means = results.mean_marginal.set_index("year")["mean_g_per_kwh"]
+    means = results.mean_marginal.set_index("year")["mean_g_per_kwh"].sort_index()
     slopes = slope_lookup(results.slopes)
     elmada = elmada_by_year(results.published)
     for year, mean in means.items():

@@ -117,6 +117,15 @@ def test_model_sections_shares_means_dispatch_gaps_and_sensitivity():
            "type is marginal: **0**." in text
 
 
+def test_checks_are_in_year_order_whatever_order_the_engine_returned():
+    means = pd.DataFrame({"year": [2020, 2019], "mean_g_per_kwh": [600.0, 700.0], "hours_with_unit": [1, 1],
+                          "hours_without_unit": [0, 0]})
+    marginal_hours = pd.DataFrame({"year": [2020, 2019], "marginal_fuel": ["hard_coal", "lignite"],
+                                   "marginal_production_type": ["hard_coal", "lignite"], "hours": [1, 1]})
+    text = render(base_results(hours_per_year={2019: 1, 2020: 1}, marginal_hours=marginal_hours, mean_marginal=means))
+    assert text.index("- 2019: mean marginal 700") < text.index("- 2020: mean marginal 600")
+
+
 def test_the_document_counts_hours_with_a_never_marginal_type():
     marginal_hours = pd.DataFrame({"year": [2019, 2019], "marginal_fuel": ["lignite", "uranium"],
                                    "marginal_production_type": ["lignite", "nuclear"], "hours": [3, 2]})

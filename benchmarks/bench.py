@@ -275,30 +275,43 @@ def lakehouse_figures() -> dict:
 # --- DuckDB floor ----------------------------------------------------------------------------------------------------
 
 def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
-    """The same gold figures straight from the window files, the factors CSV, the plant capacities and the Tibber
-    sample (hourly sums): the household's kg CO2 per model (average, merit order, worst emitter) and basis for the
-    home region DE. Locality is left out (it needs redispatch data, which the benchmark has none of), so the floor
-    does less than the lakehouse, which computes it too."""
+    """The same gold figures straight from the window files, the factors CSV, the unit table, the price CSV, the
+    merit-order parameter file and the Tibber sample (hourly sums): the household's kg CO2 per model (average, merit
+    order, worst emitter) and basis for the home region DE. The merit order is written again here in DuckDB SQL from
+    the files (not from the model's code): the unit stack per local month, short-run marginal cost from the prices
+    valid on the month's first day, must-run per type locking the cheapest units, the marginal unit per quarter-hour.
+    Locality is left out (it needs redispatch data, which the benchmark has none of), so the floor does less than the
+    lakehouse, which computes it too."""
     import duckdb
     import pandas as pd
+    import yaml
 
-    from emission_assets.models.merit_order import (
-        DISPATCHABLE_ORDER,
-        FLEXIBLE_MARGIN_SHARE,
-        MUST_RUN_PERCENTILE,
-        RENEWABLE_TYPES,
-        plant_capacity,
-    )
     from emission_assets.smard.catalog import GENERATION_FILTERS, series
     from emission_assets.tibber.sample import load_quarter_hours
     from emission_assets.timeutil import local_midnight, to_epoch_ms
 
-    factors_csv = Path(__file__).resolve().parents[1] / "emission_assets" / "data" / "emission_factors.csv"
+    data = Path(__file__).resolve().parents[1] / "emission_assets" / "data"
+    factors_csv, prices_csv = data / "emission_factors.csv", data / "fuel_prices.csv"
+    merit = {k: v["value"] for k, v in yaml.safe_load((data / "merit_order.yaml").read_text())["parameters"].items()}
+    units_csv = Path(merit["plant_units_file"]) if Path(merit["plant_units_file"]).is_absolute() \
+        else data / merit["plant_units_file"]
     lo, hi = to_epoch_ms(local_midnight(first)), to_epoch_ms(local_midnight(last + timedelta(days=1)))
     types = ", ".join(f"({f}, '{series(f).name}')" for f in GENERATION_FILTERS)
-    ranks = ", ".join([f"('{t}', 0)" for t in RENEWABLE_TYPES]
-                      + [f"('{t}', {rank})" for rank, t in enumerate(DISPATCHABLE_ORDER, start=1)])
-    capacity = ", ".join(f"('{t}', {plant_capacity().get(t, 0.0)!r})" for t in DISPATCHABLE_ORDER)
+    fuel_kinds = {"lignite": ("lignite", "NULL"), "hard_coal": ("hard_coal", "'hard_coal'"),
+                  "natural_gas_ccgt": ("natural_gas", "'natural_gas'"),
+                  "natural_gas_other": ("natural_gas", "'natural_gas'"), "oil": ("other_conventional", "'oil'")}
+    fuel_rows = ", ".join(
+        f"('{fuel}', '{kind}', {commodity}, {float(merit['availability'][fuel])!r}, "
+        f"{float(merit['variable_om'][fuel])!r}, {float(merit['co2_factor'][fuel])!r}, "
+        f"{float(merit['min_efficiency'][fuel])!r})" for fuel, (kind, commodity) in fuel_kinds.items())
+    quantile = {kind: float(q) for kind, q in merit["must_run_quantile"].items()}
+    must_run_columns = ", ".join(
+        f"coalesce(quantile_cont(power_mw, {q!r}) FILTER (WHERE production_type = '{kind}'), 0) AS mr_{kind}"
+        for kind, q in quantile.items())
+    must_run_case = " ".join(f"WHEN '{kind}' THEN m.mr_{kind}" for kind in quantile)
+    must_run_sum = " + ".join(f"m.mr_{kind}" for kind in quantile)
+    residual_types = ", ".join(f"'{kind}'" for kind in quantile)
+    eic = "u.eic_code_block IS NOT NULL" if merit["require_eic_code"] else "true"
     started = time.perf_counter()
     # The household's hourly kWh as the (sample) Tibber API serves them: the sum of the four quarter-hours,
     # rounded to Wh with Python's round() (summing in DuckDB changes the float order and so an odd rounding).
@@ -320,32 +333,82 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
     """)
     models = f"""
         types(filter_id, production_type) AS (VALUES {types}),
-        ranks(production_type, merit_rank) AS (VALUES {ranks}),
-        capacity(production_type, capacity_mw) AS (VALUES {capacity}),
+        fuel_parameters(fuel, production_type, commodity, availability, vom, co2, min_efficiency) AS (VALUES {fuel_rows}),
         factors AS (
             SELECT production_type, basis, g_per_kwh FROM read_csv('{factors_csv}', header = true)
             WHERE valid_from <= DATE '{first}'
             QUALIFY row_number() OVER (PARTITION BY production_type, basis ORDER BY valid_from DESC) = 1
         ),
-        p AS (  -- DE quarter-hours with type, merit rank, power and local month
-            SELECT p.t_ms, t.production_type, p.mwh, p.mwh * 4 AS power_mw, r.merit_rank,
+        p AS (  -- DE quarter-hours with type, power and local month
+            SELECT p.t_ms, t.production_type, p.mwh, p.mwh * 4 AS power_mw,
                    date_trunc('month', to_timestamp(p.t_ms / 1000) AT TIME ZONE 'Europe/Berlin') AS local_month
-            FROM production p JOIN types t USING (filter_id) LEFT JOIN ranks r USING (production_type)
+            FROM production p JOIN types t USING (filter_id)
             WHERE p.region = 'DE'
         ),
         totals AS (SELECT t_ms, sum(mwh) AS total_mwh FROM p GROUP BY t_ms),
-        must_run AS (
-            SELECT production_type, local_month, quantile_cont(power_mw, {MUST_RUN_PERCENTILE}) AS must_run_mw
-            FROM p WHERE merit_rank >= 1 GROUP BY ALL
+        must_run AS (SELECT local_month, {must_run_columns} FROM p GROUP BY local_month),
+        units AS (  -- the unit table with the CCGT split, the EIC and efficiency rules, availability, O&M, CO2
+            SELECT u.unit_id, f.fuel, f.production_type, f.commodity, u.capacity_net_mw * f.availability AS available_mw,
+                   u.efficiency, f.co2, f.vom, u.commissioned_year, u.shutdown_year
+            FROM (SELECT *, CASE WHEN fuel LIKE 'natural_gas%'
+                                 THEN CASE WHEN efficiency >= {float(merit['ccgt_min_efficiency'])!r}
+                                           THEN 'natural_gas_ccgt' ELSE 'natural_gas_other' END
+                                 ELSE fuel END AS stack_fuel
+                  FROM read_csv('{units_csv}', header = true,
+                                types = {{'unit_id': 'VARCHAR', 'eic_code_block': 'VARCHAR', 'efficiency': 'DOUBLE',
+                                          'capacity_net_mw': 'DOUBLE', 'commissioned_year': 'INTEGER',
+                                          'shutdown_year': 'INTEGER'}})) u
+            JOIN fuel_parameters f ON f.fuel = u.stack_fuel
+            WHERE u.efficiency >= f.min_efficiency AND {eic}
         ),
-        marginal AS (
-            SELECT p.t_ms, coalesce(
-                max(CASE WHEN p.merit_rank >= 1
-                          AND p.power_mw > m.must_run_mw + {FLEXIBLE_MARGIN_SHARE} * c.capacity_mw
-                         THEN p.merit_rank END),
-                min(CASE WHEN p.merit_rank >= 1 AND p.mwh > 0 THEN p.merit_rank END)) AS marginal_rank
-            FROM p LEFT JOIN must_run m USING (production_type, local_month) LEFT JOIN capacity c USING (production_type)
-            GROUP BY p.t_ms
+        prices AS (
+            SELECT commodity, price, valid_from,
+                   coalesce(lead(valid_from) OVER (PARTITION BY commodity ORDER BY valid_from), DATE '9999-12-31')
+                     AS valid_until
+            FROM read_csv('{prices_csv}', header = true, types = {{'valid_from': 'DATE', 'price': 'DOUBLE'}})
+        ),
+        costed AS (  -- every operating unit per local month with its short-run marginal cost (EUR/MWh_el)
+            SELECT m.local_month, u.*, CASE u.production_type {must_run_case} ELSE 0 END AS type_must_run,
+                   (CASE WHEN u.fuel = 'lignite' THEN {float(merit['lignite_fuel_cost'])!r} ELSE fp.price END)
+                     / u.efficiency + u.co2 / u.efficiency * eua.price + u.vom AS srmc
+            FROM must_run m
+            JOIN units u ON u.commissioned_year <= year(m.local_month)
+                        AND (u.shutdown_year IS NULL OR u.shutdown_year > year(m.local_month))
+            JOIN prices eua ON eua.commodity = 'eua' AND eua.valid_from <= CAST(m.local_month AS DATE)
+                           AND CAST(m.local_month AS DATE) < eua.valid_until
+            LEFT JOIN prices fp ON fp.commodity = u.commodity AND fp.valid_from <= CAST(m.local_month AS DATE)
+                               AND CAST(m.local_month AS DATE) < fp.valid_until
+            WHERE u.fuel = 'lignite' OR fp.price IS NOT NULL
+        ),
+        flexible AS (  -- must-run locks the cheapest units of its type; the rest is the flexible stack
+            SELECT *, available_mw - least(available_mw, greatest(0, type_must_run - coalesce(sum(available_mw) OVER (
+                      PARTITION BY local_month, production_type ORDER BY srmc, unit_id
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))) AS flexible_mw
+            FROM costed
+        ),
+        stacked AS (
+            SELECT *, sum(flexible_mw) OVER w AS cumulative_mw, row_number() OVER w AS position,
+                   count(*) OVER (PARTITION BY local_month) AS stack_units
+            FROM flexible WHERE flexible_mw > 1e-9
+            WINDOW w AS (PARTITION BY local_month ORDER BY srmc, unit_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        ),
+        stack AS (
+            SELECT *, coalesce(lag(cumulative_mw) OVER (PARTITION BY local_month ORDER BY srmc, unit_id), 0)
+                        AS cumulative_before_mw
+            FROM stacked
+        ),
+        residual AS (
+            SELECT q.t_ms, q.local_month, q.fossil_mw - ({must_run_sum}) AS residual_mw
+            FROM (SELECT t_ms, local_month,
+                         sum(CASE WHEN production_type IN ({residual_types}) THEN power_mw ELSE 0 END) AS fossil_mw
+                  FROM p GROUP BY ALL) q
+            JOIN must_run m USING (local_month)
+        ),
+        marginal AS (  -- the first unit whose cumulative capacity reaches the residual (cheapest / last at the ends)
+            SELECT r.t_ms, s.production_type, s.co2 / s.efficiency * 1000 AS direct_g
+            FROM residual r JOIN stack s ON s.local_month = r.local_month
+             AND (s.cumulative_before_mw < r.residual_mw OR s.position = 1)
+             AND (r.residual_mw <= s.cumulative_mw OR s.position = s.stack_units)
         ),
         e AS (SELECT p.*, f.basis, f.g_per_kwh FROM p JOIN factors f USING (production_type)),
         intensity AS (  -- per quarter-hour, basis and model
@@ -353,12 +416,12 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
             UNION ALL
             SELECT t_ms, basis, 'worst_emitter', max(g_per_kwh) FROM e WHERE mwh > 0 GROUP BY ALL
             UNION ALL
-            SELECT e.t_ms, e.basis, 'merit_order',
-                   CASE WHEN any_value(m.marginal_rank) IS NULL  -- renewable surplus: the renewables' mix
-                        THEN sum(CASE WHEN e.merit_rank = 0 THEN e.mwh * e.g_per_kwh END)
-                             / nullif(sum(CASE WHEN e.merit_rank = 0 THEN e.mwh END), 0)
-                        ELSE max(CASE WHEN e.merit_rank = m.marginal_rank THEN e.g_per_kwh END) END
-            FROM e JOIN marginal m USING (t_ms) GROUP BY ALL
+            SELECT m.t_ms, 'direct', 'merit_order', m.direct_g FROM marginal m
+            UNION ALL  -- lifecycle: the unit's own factor plus its type's upstream share
+            SELECT m.t_ms, 'lifecycle', 'merit_order', m.direct_g + fl.g_per_kwh - fd.g_per_kwh
+            FROM marginal m
+            JOIN factors fd ON fd.production_type = m.production_type AND fd.basis = 'direct'
+            JOIN factors fl ON fl.production_type = m.production_type AND fl.basis = 'lifecycle'
         )"""
     # The household's figures over the hours it has consumption for (the Tibber sample covers 2022: in a longer
     # window the 2022 hours; the other years are compared by the grid intensity figures below).

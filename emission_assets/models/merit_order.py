@@ -7,7 +7,8 @@ versioned ``emission_assets/data/merit_order.yaml`` (:func:`load_parameters`); n
 1. **Units**: the fossil blocks of the bundled OPSD plant list (``data/plant_units.csv``: lignite, hard coal, gas
    CCGT / other gas, oil) operating in the local month's year: ``commissioned_year <= year`` and
    (``shutdown_year`` empty or ``> year``). A gas unit is a CCGT when its efficiency reaches
-   ``ccgt_min_efficiency``. ``require_eic_code`` keeps only units with an ENTSO-E block code (off: see the yaml).
+   ``ccgt_min_efficiency``. ``require_eic_code`` keeps only units with an ENTSO-E block code (off: see the yaml);
+   units below their fuel's ``min_efficiency`` (five heat-led industrial coal CHP blocks) are left out.
 2. **Cost**: short-run marginal cost per unit and month, EUR/MWh_el =
    fuel price / efficiency + (CO2 factor / efficiency) x EUA price + variable O&M, with the fuel and EUA prices of
    ``silver.fuel_prices`` valid on the month's first day (``valid_from <= day < valid_to``; the active rows, or the
@@ -83,6 +84,8 @@ def stack_units(parameters: MeritParameters | None = None) -> list[dict]:
         if fuel.startswith("natural_gas"):
             ccgt = unit["efficiency"] >= parameters.ccgt_min_efficiency
             fuel = "natural_gas_ccgt" if ccgt else "natural_gas_other"
+        if unit["efficiency"] < parameters.min_efficiency[fuel]:
+            continue  # heat-led industrial CHP (see the yaml): its output is must-run
         units.append({
             **unit, "fuel": fuel, "production_type": PRODUCTION_TYPE_OF_FUEL[fuel],
             "commodity": COMMODITY_OF_FUEL.get(fuel),

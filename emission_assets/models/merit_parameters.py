@@ -54,6 +54,7 @@ class MeritParameters(BaseModel):
     national_region: str = Field(min_length=1)
     ccgt_min_efficiency: float = Field(gt=0.0, lt=1.0)
     require_eic_code: bool
+    min_efficiency: dict[str, float]
     lignite_fuel_cost: float = Field(ge=0.0)
     must_run_quantile: dict[str, float]
     availability: dict[str, float]
@@ -74,6 +75,14 @@ class MeritParameters(BaseModel):
         _per_key(value, FUELS, "availability")
         if any(not 0.0 < v <= 1.0 for v in value.values()):
             raise ValueError("availability values must lie in (0, 1]")
+        return value
+
+    @field_validator("min_efficiency")
+    @classmethod
+    def _min_efficiency(cls, value: dict[str, float]) -> dict[str, float]:
+        _per_key(value, FUELS, "min_efficiency")
+        if any(not 0.0 <= v < 1.0 for v in value.values()):
+            raise ValueError("min_efficiency values must lie in [0, 1)")
         return value
 
     @field_validator("variable_om", "co2_factor")

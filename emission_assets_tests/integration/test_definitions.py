@@ -39,7 +39,8 @@ def test_error_checks_block_and_warnings_do_not():
     assert specs[("silver/production", "no_series_lost")] and specs[("silver/consumption", "no_series_lost")]
     assert specs[("gold/grid_intensity", "intensities_within_physical_bounds")]
     assert specs[("gold/grid_intensity", "every_production_interval_has_a_factor")]
-    assert len(specs) == 14
+    assert specs[("gold/grid_intensity", "merit_order_marginal_unit_is_fossil")]
+    assert len(specs) == 18  # 14 + the merit-order check + silver/fuel_prices' three
 
 
 def test_tibber_lineage_and_checks():

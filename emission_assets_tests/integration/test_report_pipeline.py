@@ -27,7 +27,8 @@ def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, 
     assert months.dagster_run.tags["dagster/asset_partition_range_start"] == "2022-03-01"
     assert months.dagster_run.tags["dagster/asset_partition_range_end"] == "2022-03-01"
     checks = {e.check_name: e.passed for e in months.get_asset_check_evaluations()}
-    assert checks == {"intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True}
+    assert checks == {"intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True,
+                      "merit_order_marginal_unit_is_fossil": True}
 
     sql = open_lakehouse().spark.sql
     per_model = {r.model: r for r in sql(
@@ -35,10 +36,11 @@ def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, 
         "sum(household_emissions_g) AS hh, min(g_per_kwh) AS lo, max(g_per_kwh) AS hi "
         "FROM gold.consumption_emissions WHERE basis = 'direct' GROUP BY model").collect()}
     assert set(per_model) == {"average", "merit_order", "worst_emitter"}  # no control-area data: no locality
+    assert per_model["merit_order"].lo > 300  # a fossil unit is always at the margin (no 0 g nuclear hours)
     for row in per_model.values():
         assert row.n == 24 + 23 + 24  # every consumption hour found its grid intensity, DST day included
         assert row.ev + row.hh == pytest.approx(row.g)
-        assert 0 <= row.lo <= row.hi < 1500  # merit order is 0 g direct where nuclear is at the margin
+        assert 0 <= row.lo <= row.hi < 1500
     assert per_model["worst_emitter"].g > max(per_model["average"].g, per_model["merit_order"].g)  # an upper bound
 
     output = tmp_path / "models.png"

@@ -39,6 +39,8 @@ def test_the_committed_calibration_is_pinned():
     assert (p.plant_units_file, p.national_region, p.ccgt_min_efficiency, p.require_eic_code) == (
         "plant_units.csv", "DE", 0.5, False)
     assert p.lignite_fuel_cost == 6.3
+    assert p.min_efficiency == {"lignite": 0.3, "hard_coal": 0.3, "natural_gas_ccgt": 0.0, "natural_gas_other": 0.0,
+                                "oil": 0.0}
     assert p.must_run_quantile == {"lignite": 0.05, "hard_coal": 0.05, "natural_gas": 0.05}
     assert p.availability == {"lignite": 0.93, "hard_coal": 0.75, "natural_gas_ccgt": 0.73,
                               "natural_gas_other": 0.73, "oil": 0.75}
@@ -51,7 +53,8 @@ def test_the_committed_calibration_is_pinned():
 def test_the_committed_stack_has_no_never_marginal_type_and_its_gas_split_follows_the_threshold():
     units = stack_units()
     assert {u["production_type"] for u in units} == {"lignite", "hard_coal", "natural_gas", "other_conventional"}
-    assert len(units) == 495  # every fossil OPSD block in the market (plant_units.md)
+    assert len(units) == 495 - 8  # every fossil OPSD block in the market (plant_units.md) but 8 coal blocks < 0.30
+    assert min(u["efficiency"] for u in units if u["fuel"] in ("lignite", "hard_coal")) >= 0.3
     for unit in units:
         if unit["production_type"] == "natural_gas":
             assert (unit["fuel"] == "natural_gas_ccgt") == (unit["efficiency"] >= 0.5), unit["unit_id"]
@@ -80,6 +83,7 @@ def residual_900(spark, writer):
     ({"availability": {"lignite": 0.5}}, "C1", "L1 offers 500 MW only: L1 0-500, C1 -1000"),
     ({"variable_om": {"lignite": 20.0}}, "G1", "L1 costs 40.175 > G1's 36.70: C1 0-500, G1 -900"),
     ({"co2_factor": {"lignite": 2.0}}, "G1", "L1 costs 10 + 2/0.4*10 = 60"),
+    ({"min_efficiency": {"lignite": 0.45}}, "G1", "L1 (0.4) is left out: C1 0-500, G1 -900"),
     ({"require_eic_code": True}, None, "no test unit has an EIC code: no stack"),
     ({"national_region": "50Hertz"}, "missing", "no production of that region"),
 ])

@@ -376,4 +376,18 @@ and merging them into the temporary lakehouse's `silver.fuel_prices` for that ru
 setting's stack reproduces SMARD's energy: the mean over the type-years (lignite, hard coal, gas) of
 |implied / measured − 1|.
 
-{section_sensitivity(results)}"""
+{section_sensitivity(results)}
+## Limits of this validation
+
+- 2023 holds only 1 January – 27 February: a winter sample, not comparable with the full years.
+- SMARD covers conventional generation only partly (its handbook: only nuclear and wind offshore are fully
+  measured), so the measured fossil energy is below the official statistics; the stack is matched to SMARD's own fossil
+  output, so stack and measurement are consistent with each other, not with the national balance.
+- No day-ahead price check: SMARD's price series (filter 4169) is not bundled, so the marginal unit's short-run
+  marginal cost is not compared with the market price, and hours with prices <= 0 are not flagged.
+- Imports and exports are not modelled: the marginal unit is always a domestic fossil unit.
+- The regression uses one factor per type (the `average` model's), so it cannot see efficiency differences within a
+  fuel, and a linear regression on hourly differences is itself a biased estimator of the marginal factor.
+- Published German marginal figures for these years were found in full only for elmada (an upper bound, CO2eq);
+  the other studies are listed without a figure rather than with one that could not be checked.
+"""

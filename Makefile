@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export EMISSION_HOME ?= $(CURDIR)/.emission_home
 
-.PHONY: install demo test ui bench clean
+.PHONY: install demo test ui bench validation clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ ui: install
 BENCH_ARGS ?= --growth --with-make-times
 bench: install
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+# Not a test: docs/validation.md regenerated from the bundled real SMARD export 2019-2023 (~1-3 min on 2 cores).
+validation: install
+	$(BIN)/python scripts/validate_merit_order.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -83,14 +83,16 @@ def month_stack(units: pd.DataFrame, month: pd.DataFrame, year: int, prices: dic
             share[of_type] = np.minimum(share[of_type], float(np.quantile(power[kind], q)) / capacity)
     stack["available"] = stack.capacity_net_mw * share
     stack = stack.sort_values(["srmc", "unit_id"])
-    before_type = stack.groupby("production_type").available.cumsum() - stack.available
+    locking = stack.iloc[::-1] if getattr(parameters, "must_run_locks", "cheapest") == "dearest" else stack
+    before_type = (locking.groupby("production_type").available.cumsum() - locking.available).reindex(stack.index)
     level = stack.production_type.map(must_run).fillna(0.0)
     stack["flexible"] = stack.available - np.minimum(stack.available, np.maximum(0.0, level - before_type))
     return must_run, stack[stack.flexible > 1e-9]
 
 
-def implied_dispatch(frame: pd.DataFrame, parameters, price_rows: list[dict]) -> pd.DataFrame:
-    """Per local year, month and type: implied and measured MWh (the replica of implied_dispatch_sql)."""
+def implied_dispatch(frame: pd.DataFrame, parameters, price_rows: list[dict], marginal: list | None = None):
+    """Per local year, month and type: implied and measured MWh (the replica of implied_dispatch_sql); the marginal
+    unit of each hour (year, fuel, direct g/kWh) is appended to ``marginal`` when given."""
     units = pd.DataFrame(stack_units(parameters))
     units["availability"] = units.available_mw / units.capacity_net_mw
     out = []
@@ -111,6 +113,10 @@ def implied_dispatch(frame: pd.DataFrame, parameters, price_rows: list[dict]) ->
             cumulative_before = cumulative - flexible
             partial = np.minimum(flexible[position], np.maximum(0.0, residual - cumulative_before[position]))
             kinds = stack.production_type.to_numpy()
+            if marginal is not None:
+                factor = (stack.co2_t_per_mwh_th / stack.efficiency * 1000.0).to_numpy()[position]
+                marginal.append(pd.DataFrame({"year": year, "fuel": stack.fuel.to_numpy()[position],
+                                              "g_per_kwh": factor}))
             for kind in TYPES:
                 mine = np.where(kinds == kind, flexible, 0.0)
                 before = (np.cumsum(mine) - mine)[position]
@@ -120,6 +126,13 @@ def implied_dispatch(frame: pd.DataFrame, parameters, price_rows: list[dict]) ->
         out += [{"year": year, "month": month, "production_type": t, "implied_energy_mwh": implied[t],
                  "measured_energy_mwh": measured[t]} for t in TYPES]
     return pd.DataFrame(out)
+
+
+def marginal_summary(marginal: list) -> pd.DataFrame:
+    """Per year: the mean marginal factor (g/kWh) and the share of hours per marginal fuel (%)."""
+    hours = pd.concat(marginal, ignore_index=True)
+    shares = pd.crosstab(hours.year, hours.fuel, normalize="index") * 100.0
+    return shares.assign(mean_g_per_kwh=hours.groupby("year").g_per_kwh.mean()).round(1)
 
 
 def fit(dispatch: pd.DataFrame, years=FIT_YEARS) -> dict[str, float]:
@@ -147,7 +160,7 @@ def steps(parameters):
     """(name, parameters): version 1, each rule of the committed calibration alone on it, then all of them."""
     base = version_1(parameters)
     yield "version 1 (lignite 6.3, must-run 0.05 each, fixed availability only)", base
-    yield "+ availability from the data alone (quantile 0.9 per type and month)", base.replace(
+    yield "+ availability from the data alone (the month's maximum output per type)", base.replace(
         availability_quantile=parameters.availability_quantile)
     yield "+ must-run per type alone (lignite 0.05, hard coal 0.3, gas 0.5)", base.replace(
         must_run_quantile=parameters.must_run_quantile)
@@ -206,14 +219,18 @@ def main(argv=None) -> int:
     pd.set_option("display.width", 250, "display.max_colwidth", 120)
     print("objective: mean over lignite / hard coal / gas of the mean |implied / measured - 1| per month, %, "
           f"{FIT_YEARS[0]}-{FIT_YEARS[-1]}; within_20: yearly type gaps within +-20 % (of 12)")
-    step_rows = []
+    step_rows, marginal = [], {}
     for name, setting in steps(parameters):
-        dispatch = implied_dispatch(frame, setting, price_rows)
+        marginal[name] = []
+        dispatch = implied_dispatch(frame, setting, price_rows, marginal[name])
         step_rows.append({"step": name, **fit(dispatch),
                           "out_of_sample_2023_pct": fit(dispatch, years=(2023,))["objective_pct"]})
     steps_table = pd.DataFrame(step_rows)
     print("\none rule at a time:")
     print(steps_table[["step", *shown]].round(1).to_string(index=False))
+    for name in (steps_table.step.iloc[0], steps_table.step.iloc[-1]):
+        print(f"\nmarginal fuel (% of hours) and mean marginal factor, {name}:")
+        print(marginal_summary(marginal[name]).to_string())
     if options.steps_only:
         return 0
     rows = []

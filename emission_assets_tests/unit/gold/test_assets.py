@@ -49,7 +49,7 @@ def home(spark):
 
 def cheapest_flexible_g_per_kwh() -> float:
     """1 MWh of lignite an hour, constant: its must-run level (the month's 0.05 quantile) equals its available
-    capacity (the 0.9 quantile), so every lignite unit is locked and the residual (0) takes the cheapest flexible
+    capacity (its maximum), so every lignite unit is locked and the residual (0) takes the cheapest flexible
     unit of the other fuels (no hard coal or gas rows: not derated) at the test prices (EUA 10, coal 10, gas 20, oil
     40 EUR/MWh): short-run cost = price / efficiency + CO2 factor / efficiency x EUA + variable O&M."""
     from emission_assets.models.merit_order import stack_units

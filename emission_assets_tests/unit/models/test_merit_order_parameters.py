@@ -42,7 +42,7 @@ def test_the_committed_calibration_is_pinned():
     assert p.min_efficiency == {"lignite": 0.3, "hard_coal": 0.3, "natural_gas_ccgt": 0.0, "natural_gas_other": 0.0,
                                 "oil": 0.0}
     assert p.must_run_quantile == {"lignite": 0.05, "hard_coal": 0.3, "natural_gas": 0.5}
-    assert p.availability_quantile == {"lignite": 0.9, "hard_coal": 0.9, "natural_gas": 0.9}
+    assert p.availability_quantile == {"lignite": 1.0, "hard_coal": 1.0, "natural_gas": 1.0}
     assert p.availability == {"lignite": 0.93, "hard_coal": 0.75, "natural_gas_ccgt": 0.73,
                               "natural_gas_other": 0.73, "oil": 0.75}
     assert p.variable_om == {"lignite": 4.1005, "hard_coal": 4.1005, "natural_gas_ccgt": 5.8775,
@@ -153,9 +153,9 @@ def test_a_bad_parameter_file_names_the_file_and_the_key(tmp_path):
         "must_run": (text.replace("{lignite: 0.05, hard_coal: 0.3, natural_gas: 0.5}", "{lignite: 0.05}"),
                      r"parameters\.must_run_quantile: .*missing hard_coal, natural_gas"),
         "cost": (text.replace("value: 1.5\n", "value: cheap\n"), r"parameters\.lignite_fuel_cost: .*number"),
-        "derate": (text.replace("{lignite: 0.9, hard_coal: 0.9, natural_gas: 0.9}", "{lignite: 1.2, hard_coal: 0.9}"),
+        "derate": (text.replace("{lignite: 1.0, hard_coal: 1.0, natural_gas: 1.0}", "{lignite: 1.2, hard_coal: 1.0}"),
                    r"parameters\.availability_quantile: .*missing natural_gas"),
-        "derate_range": (text.replace("{lignite: 0.9, hard_coal: 0.9,", "{lignite: 1.2, hard_coal: 0.9,"),
+        "derate_range": (text.replace("{lignite: 1.0, hard_coal: 1.0,", "{lignite: 1.2, hard_coal: 1.0,"),
                          r"parameters\.availability_quantile: .*\[0, 1\]"),
         "unknown": (text + "  surprise:\n    value: 1\n    unit: x\n    source: y\n", r"parameters\.surprise: Extra"),
         "unsourced": (text.replace("value: 1.5\n    unit: EUR/MWh_th\n    source:", "value: 1.5\n    unit: EUR/MWh_th\n    note:"),

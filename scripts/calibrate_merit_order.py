@@ -176,7 +176,7 @@ def candidates(parameters):
     yield "committed", parameters
     availability_quantiles = (None, 1.0, 0.95, 0.9, 0.85, 0.8)
     gas_must_run = (0.05, 0.3, 0.4, 0.5, 0.6, 0.7)
-    coal_must_run = (0.05, 0.2, 0.3)
+    coal_must_run = (0.05, 0.2, 0.3, 0.4)
     lignite_must_run = (0.05, 0.2)
     lignite_costs = (0.5, 1.5, 3.0, 6.3)
     for aq, gas, coal, lig, cost in itertools.product(availability_quantiles, gas_must_run, coal_must_run,

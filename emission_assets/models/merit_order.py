@@ -15,9 +15,14 @@ versioned ``emission_assets/data/merit_order.yaml`` (:func:`load_parameters`); n
    rows known at ``known_at``, :func:`~emission_assets.models.factors.factor_condition`); lignite's fuel cost is the
    ``lignite_fuel_cost`` parameter (it has no market price). A unit whose fuel has no price that month is left out of
    the stack; without an EUA price the month has no stack.
-3. **Capacity**: available MW = net capacity x ``availability`` of its fuel.
+3. **Capacity, per type and month from the data**: available MW = net capacity x min(``availability`` of its fuel
+   (the ceiling), A / C), where A is the ``availability_quantile`` (1.0: the maximum) of the unit's SMARD type's
+   national output power in the local month and C the net capacity of that type's operating, priced units: the
+   type's units together offer at most what the type showed it had (revisions, outages, closures OPSD misses),
+   pro rata. ``null`` for a type, a type without output rows in the month, and oil (no own series) keep the
+   ceiling. With the maximum, the flexible coal and gas capacity always covers the residual (5.).
 4. **Must-run** per SMARD type (lignite, hard_coal, natural_gas) and local month = the ``must_run_quantile`` of
-   that type's national output power (MW) in the month. It is removed from the residual, and the cheapest units of
+   that type's national output power (MW) in the month (computed in the same pass as A). It is removed from the residual, and the cheapest units of
    that type (by cost) are locked until their available capacity covers it (the unit that crosses it keeps its
    remainder in the flexible stack).
 5. **Residual** per interval = the observed national lignite + hard coal + natural gas output power minus the

@@ -168,6 +168,8 @@ def steps(parameters):
     yield "+ lignite fuel cost 1.5 alone", base.replace(lignite_fuel_cost=parameters.lignite_fuel_cost)
     yield "availability + must-run (lignite cost 6.3)", base.replace(
         availability_quantile=parameters.availability_quantile, must_run_quantile=parameters.must_run_quantile)
+    yield "must-run + lignite cost (no availability from the data)", parameters.replace(
+        availability_quantile=dict.fromkeys(RESIDUAL_TYPES))
     yield f"committed (version {parameters.version}: all three)", parameters
 
 

@@ -78,8 +78,9 @@ def _parameters(parameters: MeritParameters | None) -> MeritParameters:
 
 
 def stack_units(parameters: MeritParameters | None = None) -> list[dict]:
-    """The unit table as the stack sees it: gas reclassified by the CCGT threshold, the EIC rule applied, available
-    MW, CO2 factor and variable O&M of the fuel (per unit, so the SQL needs no parameter joins)."""
+    """The unit table as the stack sees it: gas reclassified by the CCGT threshold, the EIC rule applied,
+    ``available_mw`` at the fuel's availability ceiling (the SQL derates it per month from the data, module
+    docstring 3.), CO2 factor and variable O&M of the fuel (per unit, so the SQL needs no parameter joins)."""
     parameters = _parameters(parameters)
     units = []
     for unit in read_units(parameters.plant_units_path):

@@ -279,7 +279,8 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
     merit-order parameter file and the Tibber sample (hourly sums): the household's kg CO2 per model (average, merit
     order, worst emitter) and basis for the home region DE. The merit order is written again here in DuckDB SQL from
     the files (not from the model's code): the unit stack per local month, short-run marginal cost from the prices
-    valid on the month's first day, must-run per type locking the cheapest units, the marginal unit per quarter-hour.
+    valid on the month's first day, availability derated to the type's monthly output quantile, must-run per type
+    locking the cheapest units, the marginal unit per quarter-hour.
     Locality is left out (it needs redispatch data, which the benchmark has none of), so the floor does less than the
     lakehouse, which computes it too."""
     import duckdb
@@ -308,6 +309,12 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
     must_run_columns = ", ".join(
         f"coalesce(quantile_cont(power_mw, {q!r}) FILTER (WHERE production_type = '{kind}'), 0) AS mr_{kind}"
         for kind, q in quantile.items())
+    derated = {kind: float(q) for kind, q in merit["availability_quantile"].items() if q is not None}
+    must_run_columns += "".join(  # the type's available MW in the month from the data (NULL: not derated)
+        f", quantile_cont(power_mw, {q!r}) FILTER (WHERE production_type = '{kind}') AS av_{kind}"
+        for kind, q in derated.items())
+    available_whens = " ".join(f"WHEN '{kind}' THEN m.av_{kind}" for kind in derated)
+    available_case = f"CASE u.production_type {available_whens} END" if derated else "NULL"
     must_run_case = " ".join(f"WHEN '{kind}' THEN m.mr_{kind}" for kind in quantile)
     must_run_sum = " + ".join(f"m.mr_{kind}" for kind in quantile)
     residual_types = ", ".join(f"'{kind}'" for kind in quantile)
@@ -348,7 +355,8 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
         totals AS (SELECT t_ms, sum(mwh) AS total_mwh FROM p GROUP BY t_ms),
         must_run AS (SELECT local_month, {must_run_columns} FROM p GROUP BY local_month),
         units AS (  -- the unit table with the CCGT split, the EIC and efficiency rules, availability, O&M, CO2
-            SELECT u.unit_id, f.fuel, f.production_type, f.commodity, u.capacity_net_mw * f.availability AS available_mw,
+            SELECT u.unit_id, f.fuel, f.production_type, f.commodity, u.capacity_net_mw,
+                   u.capacity_net_mw * f.availability AS ceiling_mw,
                    u.efficiency, f.co2, f.vom, u.commissioned_year, u.shutdown_year
             FROM (SELECT *, CASE WHEN fuel LIKE 'natural_gas%'
                                  THEN CASE WHEN efficiency >= {float(merit['ccgt_min_efficiency'])!r}
@@ -369,6 +377,8 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
         ),
         costed AS (  -- every operating unit per local month with its short-run marginal cost (EUR/MWh_el)
             SELECT m.local_month, u.*, CASE u.production_type {must_run_case} ELSE 0 END AS type_must_run,
+                   {available_case} AS type_available,
+                   sum(u.capacity_net_mw) OVER (PARTITION BY m.local_month, u.production_type) AS type_capacity,
                    (CASE WHEN u.fuel = 'lignite' THEN {float(merit['lignite_fuel_cost'])!r} ELSE fp.price END)
                      / u.efficiency + u.co2 / u.efficiency * eua.price + u.vom AS srmc
             FROM must_run m
@@ -384,7 +394,10 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
             SELECT *, available_mw - least(available_mw, greatest(0, type_must_run - coalesce(sum(available_mw) OVER (
                       PARTITION BY local_month, production_type ORDER BY srmc, unit_id
                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))) AS flexible_mw
-            FROM costed
+            FROM (  -- availability: the fuel's ceiling, derated to the type's available MW in the month pro rata
+                SELECT *, CASE WHEN type_available IS NULL THEN ceiling_mw
+                               ELSE least(ceiling_mw, capacity_net_mw * type_available / type_capacity) END AS available_mw
+                FROM costed)
         ),
         stacked AS (
             SELECT *, sum(flexible_mw) OVER w AS cumulative_mw, row_number() OVER w AS position,

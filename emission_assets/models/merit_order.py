@@ -15,9 +15,14 @@ versioned ``emission_assets/data/merit_order.yaml`` (:func:`load_parameters`); n
    rows known at ``known_at``, :func:`~emission_assets.models.factors.factor_condition`); lignite's fuel cost is the
    ``lignite_fuel_cost`` parameter (it has no market price). A unit whose fuel has no price that month is left out of
    the stack; without an EUA price the month has no stack.
-3. **Capacity**: available MW = net capacity x ``availability`` of its fuel.
+3. **Capacity, per type and month from the data**: available MW = net capacity x min(``availability`` of its fuel
+   (the ceiling), A / C), where A is the ``availability_quantile`` (1.0: the maximum) of the unit's SMARD type's
+   national output power in the local month and C the net capacity of that type's operating, priced units: the
+   type's units together offer at most what the type showed it had (revisions, outages, closures OPSD misses),
+   pro rata. ``null`` for a type, a type without output rows in the month, and oil (no own series) keep the
+   ceiling. With the maximum, the flexible coal and gas capacity always covers the residual (5.).
 4. **Must-run** per SMARD type (lignite, hard_coal, natural_gas) and local month = the ``must_run_quantile`` of
-   that type's national output power (MW) in the month. It is removed from the residual, and the cheapest units of
+   that type's national output power (MW) in the month (computed in the same pass as A). It is removed from the residual, and the cheapest units of
    that type (by cost) are locked until their available capacity covers it (the unit that crosses it keeps its
    remainder in the flexible stack).
 5. **Residual** per interval = the observed national lignite + hard coal + natural gas output power minus the
@@ -73,8 +78,9 @@ def _parameters(parameters: MeritParameters | None) -> MeritParameters:
 
 
 def stack_units(parameters: MeritParameters | None = None) -> list[dict]:
-    """The unit table as the stack sees it: gas reclassified by the CCGT threshold, the EIC rule applied, available
-    MW, CO2 factor and variable O&M of the fuel (per unit, so the SQL needs no parameter joins)."""
+    """The unit table as the stack sees it: gas reclassified by the CCGT threshold, the EIC rule applied,
+    ``available_mw`` at the fuel's availability ceiling (the SQL derates it per month from the data, module
+    docstring 3.), CO2 factor and variable O&M of the fuel (per unit, so the SQL needs no parameter joins)."""
     parameters = _parameters(parameters)
     units = []
     for unit in read_units(parameters.plant_units_path):
@@ -103,16 +109,17 @@ def _number(value: float | int | None, sql_type: str = "DOUBLE") -> str:
 def _units_values(parameters: MeritParameters) -> str:
     rows = [
         f"({sql_string(u['unit_id'])}, {sql_string(u['fuel'])}, {sql_string(u['production_type'])}, "
-        f"{sql_string(u['commodity']) if u['commodity'] else 'CAST(NULL AS STRING)'}, {_number(u['available_mw'])}, "
+        f"{sql_string(u['commodity']) if u['commodity'] else 'CAST(NULL AS STRING)'}, {_number(u['capacity_net_mw'])}, "
+        f"{_number(u['available_mw'])}, "
         f"{_number(u['efficiency'])}, {_number(u['co2_t_per_mwh_th'])}, {_number(u['vom_eur_per_mwh'])}, "
         f"{_number(u['fixed_fuel_price'])}, {_number(u['commissioned_year'], 'INT')}, "
         f"{_number(u['shutdown_year'], 'INT')})"
         for u in stack_units(parameters)
     ]
     if not rows:  # an empty stack (every unit filtered out): one row that no month selects
-        rows = ["(CAST(NULL AS STRING), NULL, NULL, NULL, 0.0D, 0.5D, 0.0D, 0.0D, NULL, 9999, NULL)"]
+        rows = ["(CAST(NULL AS STRING), NULL, NULL, NULL, 0.0D, 0.0D, 0.5D, 0.0D, 0.0D, NULL, 9999, NULL)"]
     return (f"SELECT * FROM VALUES {', '.join(rows)} AS units(unit_id, fuel, production_type, commodity, "
-            "available_mw, efficiency, co2_t_per_mwh_th, vom_eur_per_mwh, fixed_fuel_price, commissioned_year, "
+            "capacity_net_mw, ceiling_mw, efficiency, co2_t_per_mwh_th, vom_eur_per_mwh, fixed_fuel_price, commissioned_year, "
             "shutdown_year)")
 
 
@@ -129,7 +136,14 @@ def _marginal_sql(registry: Registry, known_at: datetime | None, parameters: Mer
     must_run = ",\n         ".join(
         f"CAST(coalesce(percentile(CASE WHEN production_type = '{t}' THEN power_mw END, {quantiles[t]!r}), 0.0D) "
         f"AS DOUBLE) AS must_run_{t}_mw" for t in RESIDUAL_TYPES)
+    derated = {t: q for t, q in parameters.availability_quantile.items() if q is not None}
+    # the type's available MW in the month from the data (one pass with the must-run levels; NULL: not derated)
+    available = "".join(
+        f",\n         CAST(percentile(CASE WHEN production_type = '{t}' THEN power_mw END, {q!r}) AS DOUBLE) "
+        f"AS available_{t}_mw" for t, q in derated.items())
     type_must_run = " ".join(f"WHEN '{t}' THEN m.must_run_{t}_mw" for t in RESIDUAL_TYPES)
+    type_available = " ".join(f"WHEN '{t}' THEN m.available_{t}_mw" for t in derated)
+    type_available = f"CASE u.production_type {type_available} END" if derated else "CAST(NULL AS DOUBLE)"
     residual_types = ", ".join(f"'{t}'" for t in RESIDUAL_TYPES)
     must_run_total = " + ".join(f"m.must_run_{t}_mw" for t in RESIDUAL_TYPES)
     order = "PARTITION BY year, month ORDER BY srmc_eur_per_mwh, unit_id"
@@ -147,7 +161,7 @@ WITH p AS (
 ),
 must_run AS (
   SELECT year, month,
-         {must_run}
+         {must_run}{available}
   FROM p GROUP BY year, month
 ),
 units AS ({_units_values(parameters)}),
@@ -157,14 +171,16 @@ prices AS (
 ),
 month_units AS (
   SELECT m.*, u.*, make_date(m.year, m.month, 1) AS month_start,
-         CASE u.production_type {type_must_run} ELSE 0.0D END AS type_must_run_mw
+         CASE u.production_type {type_must_run} ELSE 0.0D END AS type_must_run_mw,
+         {type_available} AS type_available_mw
   FROM must_run m
   JOIN units u ON u.commissioned_year <= m.year AND (u.shutdown_year IS NULL OR u.shutdown_year > m.year)
 ),
 costed AS (
   SELECT mu.*,
          coalesce(mu.fixed_fuel_price, fp.price) / mu.efficiency
-           + mu.co2_t_per_mwh_th / mu.efficiency * eua.price + mu.vom_eur_per_mwh AS srmc_eur_per_mwh
+           + mu.co2_t_per_mwh_th / mu.efficiency * eua.price + mu.vom_eur_per_mwh AS srmc_eur_per_mwh,
+         sum(mu.capacity_net_mw) OVER (PARTITION BY mu.year, mu.month, mu.production_type) AS type_capacity_mw
   FROM month_units mu
   JOIN prices eua ON eua.commodity = 'eua' AND eua.valid_from <= mu.month_start AND mu.month_start < eua.valid_until
   LEFT JOIN prices fp
@@ -177,7 +193,12 @@ locked AS (
          available_mw - least(available_mw, greatest(0.0D, type_must_run_mw - coalesce(sum(available_mw) OVER (
            PARTITION BY year, month, production_type ORDER BY srmc_eur_per_mwh, unit_id
            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0.0D))) AS flexible_mw
-  FROM costed
+  FROM (
+    -- availability: the fuel's ceiling share, derated to the type's available MW in the month spread pro rata
+    SELECT *, CASE WHEN type_available_mw IS NULL THEN ceiling_mw
+                   ELSE least(ceiling_mw, capacity_net_mw * type_available_mw / type_capacity_mw) END AS available_mw
+    FROM costed
+  )
 ),
 flexible AS (
   SELECT year, month, unit_id, fuel, production_type, efficiency, co2_t_per_mwh_th, srmc_eur_per_mwh, flexible_mw,

@@ -58,6 +58,7 @@ class MeritParameters(BaseModel):
     lignite_fuel_cost: float = Field(ge=0.0)
     must_run_quantile: dict[str, float]
     availability: dict[str, float]
+    availability_quantile: dict[str, float | None]
     variable_om: dict[str, float]
     co2_factor: dict[str, float]
 
@@ -75,6 +76,14 @@ class MeritParameters(BaseModel):
         _per_key(value, FUELS, "availability")
         if any(not 0.0 < v <= 1.0 for v in value.values()):
             raise ValueError("availability values must lie in (0, 1]")
+        return value
+
+    @field_validator("availability_quantile")
+    @classmethod
+    def _availability_quantile(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        _per_key(value, RESIDUAL_TYPES, "availability_quantile")
+        if any(v is not None and not 0.0 <= v <= 1.0 for v in value.values()):
+            raise ValueError("availability_quantile values must lie in [0, 1] (or be null: no derating from the data)")
         return value
 
     @field_validator("min_efficiency")

@@ -47,12 +47,14 @@ def write_units(folder: Path, units=STACK_UNITS) -> Path:
 
 
 def stack_parameters(folder: Path, units=STACK_UNITS, **changes):
-    """The committed parameters with the test stack: availability 1, no O&M, lignite at 4 EUR/MWh_th, no must-run."""
+    """The committed parameters with the test stack: availability 1 (no derating from the data), no O&M, lignite at
+    4 EUR/MWh_th, no must-run."""
     base = load_parameters().replace(
         plant_units_file=str(write_units(folder, units)), lignite_fuel_cost=4.0,
         availability={fuel: 1.0 for fuel in load_parameters().availability},
         variable_om={fuel: 0.0 for fuel in load_parameters().variable_om},
         must_run_quantile={"lignite": 0.0, "hard_coal": 0.0, "natural_gas": 0.0},
+        availability_quantile={"lignite": None, "hard_coal": None, "natural_gas": None},
     )
     return base.replace(**changes)
 

@@ -28,15 +28,15 @@ ROOT = Path(__file__).resolve().parents[3]
 
 # --- silver rows -----------------------------------------------------------------------------------------------------
 
-FACTORS = [(t, b, g, date(2020, 1, 1), None, False) for t, g in (("lignite", 1000.0), ("solar", 0.0))
-           for b in ("direct", "lifecycle")]
+FACTORS = [(t, b, g, date(2020, 1, 1), None, False)
+           for t, g in (("lignite", 1000.0), ("solar", 0.0), ("hard_coal", 800.0)) for b in ("direct", "lifecycle")]
 
 
 @pytest.fixture
 def home(spark):
     """The home's lakehouse (what the assets open) with two months of lignite + solar and consumption, and fuel
-    prices (the merit order's marginal unit: the cheapest lignite unit of the bundled list, see
-    :func:`cheapest_lignite_g_per_kwh`)."""
+    prices (the merit order's marginal unit: the cheapest flexible unit of the bundled list, see
+    :func:`cheapest_flexible_g_per_kwh`)."""
     lakehouse = open_lakehouse()
     writer = lakehouse.writer
     writer.replace_days("silver.production", production(spark, [(t, d) for t in ("lignite", "solar") for d in DAYS]),
@@ -47,13 +47,21 @@ def home(spark):
     return lakehouse
 
 
-def cheapest_lignite_g_per_kwh() -> float:
-    """1 MWh of lignite an hour is all must-run (residual 0), so the merit order takes the cheapest flexible unit:
-    at the test prices the most efficient lignite unit (its fuel cost and CO2 cost both fall with efficiency)."""
+def cheapest_flexible_g_per_kwh() -> float:
+    """1 MWh of lignite an hour, constant: its must-run level (the month's 0.05 quantile) equals its available
+    capacity (its maximum), so every lignite unit is locked and the residual (0) takes the cheapest flexible
+    unit of the other fuels (no hard coal or gas rows: not derated) at the test prices (EUA 10, coal 10, gas 20, oil
+    40 EUR/MWh): short-run cost = price / efficiency + CO2 factor / efficiency x EUA + variable O&M."""
     from emission_assets.models.merit_order import stack_units
 
-    best = max((u for u in stack_units() if u["fuel"] == "lignite" and u["shutdown_year"] is None),
-               key=lambda u: u["efficiency"])
+    prices = {"hard_coal": 10.0, "natural_gas": 20.0, "oil": 40.0}
+
+    def cost(u):
+        return (prices[u["commodity"]] + u["co2_t_per_mwh_th"] * 10.0) / u["efficiency"] + u["vom_eur_per_mwh"]
+
+    best = min((u for u in stack_units() if u["fuel"] != "lignite" and u["shutdown_year"] is None
+                and u["commissioned_year"] <= 2024), key=lambda u: (cost(u), u["unit_id"]))
+    assert best["fuel"] == "hard_coal"  # the lifecycle row needs the type's factors (FACTORS has hard coal's)
     return best["co2_t_per_mwh_th"] / best["efficiency"] * 1000
 
 
@@ -297,7 +305,7 @@ def test_view_assets_create_record_and_describe_their_views_and_a_new_process_se
          "SELECT model, round(emissions_kg, 3) AS kg FROM gold.emissions_yearly WHERE basis = 'direct' ORDER BY model"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
     assert answer.returncode == 0, answer.stderr
-    merit_kg = round(3 * 2 * cheapest_lignite_g_per_kwh() / 1000, 3)  # 3 hours x 2 kWh
+    merit_kg = round(3 * 2 * cheapest_flexible_g_per_kwh() / 1000, 3)  # 3 hours x 2 kWh
     assert answer.stdout.splitlines() == ["model,kg", "average,3.0", f"merit_order,{merit_kg}", "worst_emitter,6.0"]
     assert "view gold.production_yearly not re-created" in answer.stderr
 

@@ -35,13 +35,14 @@ QUIET = JAN + timedelta(days=3)
 
 def test_the_committed_calibration_is_pinned():
     p = load_parameters()
-    assert p.version == 1
+    assert p.version == 2
     assert (p.plant_units_file, p.national_region, p.ccgt_min_efficiency, p.require_eic_code) == (
         "plant_units.csv", "DE", 0.5, False)
-    assert p.lignite_fuel_cost == 6.3
+    assert p.lignite_fuel_cost == 1.5
     assert p.min_efficiency == {"lignite": 0.3, "hard_coal": 0.3, "natural_gas_ccgt": 0.0, "natural_gas_other": 0.0,
                                 "oil": 0.0}
-    assert p.must_run_quantile == {"lignite": 0.05, "hard_coal": 0.05, "natural_gas": 0.05}
+    assert p.must_run_quantile == {"lignite": 0.05, "hard_coal": 0.3, "natural_gas": 0.5}
+    assert p.availability_quantile == {"lignite": 1.0, "hard_coal": 1.0, "natural_gas": 1.0}
     assert p.availability == {"lignite": 0.93, "hard_coal": 0.75, "natural_gas_ccgt": 0.73,
                               "natural_gas_other": 0.73, "oil": 0.75}
     assert p.variable_om == {"lignite": 4.1005, "hard_coal": 4.1005, "natural_gas_ccgt": 5.8775,
@@ -60,7 +61,7 @@ def test_the_committed_stack_has_no_never_marginal_type_and_its_gas_split_follow
             assert (unit["fuel"] == "natural_gas_ccgt") == (unit["efficiency"] >= 0.5), unit["unit_id"]
     lignite = next(u for u in units if u["fuel"] == "lignite")
     assert lignite["available_mw"] == pytest.approx(lignite["capacity_net_mw"] * 0.93)
-    assert lignite["fixed_fuel_price"] == 6.3 and lignite["vom_eur_per_mwh"] == 4.1005
+    assert lignite["fixed_fuel_price"] == 1.5 and lignite["vom_eur_per_mwh"] == 4.1005
 
 
 def marginal_at(spark, registry, parameters, when):
@@ -81,6 +82,8 @@ def residual_900(spark, writer):
     ({}, "L1", "the base case"),
     ({"lignite_fuel_cost": 20.0}, "G1", "L1 costs 20/0.4 + 10.175 = 60.2: C1 0-500, G1 -900, L1 ..."),
     ({"availability": {"lignite": 0.5}}, "C1", "L1 offers 500 MW only: L1 0-500, C1 -1000"),
+    ({"availability_quantile": {"lignite": 0.5}}, "C1", "L1 offers the median of its 900 and 0 MW: L1 0-450, C1 -950"),
+    ({"availability_quantile": {"lignite": 0.0}}, "G1", "L1 offers the quiet hour's 0 MW: C1 0-500, G1 -900"),
     ({"variable_om": {"lignite": 20.0}}, "G1", "L1 costs 40.175 > G1's 36.70: C1 0-500, G1 -900"),
     ({"co2_factor": {"lignite": 2.0}}, "G1", "L1 costs 10 + 2/0.4*10 = 60"),
     ({"min_efficiency": {"lignite": 0.45}}, "G1", "L1 (0.4) is left out: C1 0-500, G1 -900"),
@@ -147,11 +150,15 @@ def test_a_bad_parameter_file_names_the_file_and_the_key(tmp_path):
     text = PARAMETERS_PATH.read_text()
     cases = {
         "availability": (text.replace("lignite: 0.93,", "lignite: 1.5,"), r"parameters\.availability: .*\(0, 1\]"),
-        "must_run": (text.replace("{lignite: 0.05, hard_coal: 0.05, natural_gas: 0.05}", "{lignite: 0.05}"),
+        "must_run": (text.replace("{lignite: 0.05, hard_coal: 0.3, natural_gas: 0.5}", "{lignite: 0.05}"),
                      r"parameters\.must_run_quantile: .*missing hard_coal, natural_gas"),
-        "cost": (text.replace("value: 6.3", "value: cheap"), r"parameters\.lignite_fuel_cost: .*number"),
+        "cost": (text.replace("value: 1.5\n", "value: cheap\n"), r"parameters\.lignite_fuel_cost: .*number"),
+        "derate": (text.replace("{lignite: 1.0, hard_coal: 1.0, natural_gas: 1.0}", "{lignite: 1.2, hard_coal: 1.0}"),
+                   r"parameters\.availability_quantile: .*missing natural_gas"),
+        "derate_range": (text.replace("{lignite: 1.0, hard_coal: 1.0,", "{lignite: 1.2, hard_coal: 1.0,"),
+                         r"parameters\.availability_quantile: .*\[0, 1\]"),
         "unknown": (text + "  surprise:\n    value: 1\n    unit: x\n    source: y\n", r"parameters\.surprise: Extra"),
-        "unsourced": (text.replace("    source: \"Konstantin", "    note: \"Konstantin"),
+        "unsourced": (text.replace("value: 1.5\n    unit: EUR/MWh_th\n    source:", "value: 1.5\n    unit: EUR/MWh_th\n    note:"),
                       r"parameters\.lignite_fuel_cost: missing source"),
         "yaml": ("version: [1\n", r"not valid YAML"),
     }

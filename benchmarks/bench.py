@@ -46,12 +46,13 @@ def region_value(filter_id: int, region_index: int, epoch_ms: int, version: int)
 
 
 def publish(root: Path, first: date, last: date, *, changed_day: date | None = None) -> tuple[int, int]:
-    """Write the weekly quarter-hour windows that overlap ``first..last`` for 12 types x 5 regions.
+    """Write the weekly quarter-hour windows that overlap ``first..last`` for 12 types x 5 regions (and the control
+    areas' grid load, which a default fetch requests for the locality model's balance).
 
     Slots on ``first..last`` get values (``changed_day``'s slots version 1), the rest of each week null (not
-    published). With ``changed_day`` only the week holding that day is rewritten. Returns (windows, values).
+    published). With ``changed_day`` only the week holding that day is rewritten. Returns (windows, generation values).
     """
-    from emission_assets.smard.catalog import GENERATION_FILTERS, REGIONS
+    from emission_assets.smard.catalog import GENERATION_FILTERS, REGIONS, default_filters
     from emission_assets.smard.replay import write_tree
     from emission_assets.timeutil import local_midnight, to_epoch_ms, week_start
 
@@ -71,13 +72,13 @@ def publish(root: Path, first: date, last: date, *, changed_day: date | None = N
         for monday in mondays:
             start = to_epoch_ms(local_midnight(monday))
             end = to_epoch_ms(local_midnight(monday + timedelta(days=7)))
-            for filter_id in GENERATION_FILTERS:
+            for filter_id in default_filters(REGIONS[region_index]):
                 points = []
                 for t in range(start, end, step):
                     if lo <= t < hi:
                         version = 1 if change and change[0] <= t < change[1] else 0
                         points.append((t, region_value(filter_id, region_index, t, version)))
-                        values += 1
+                        values += filter_id in GENERATION_FILTERS
                     else:
                         points.append((t, None))
                 yield filter_id, start, points

@@ -15,7 +15,6 @@ earlier moment, :func:`emission_assets.models.factors.factor_condition`) to prod
 """
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +26,9 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, DoubleType, StringType, StructField, StructType
 
+from emission_assets import sourced_csv
 from emission_assets.smard.catalog import SERIES
+from emission_assets.sourced_csv import cell_error
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FAR_FUTURE = date(9999, 12, 31)
@@ -124,29 +125,21 @@ class Scd2Dimension:
         header = self.seed_header
         rows: list[dict] = []
         seen: dict[tuple, int] = {}
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            got = tuple(reader.fieldnames or ())
-            if got != header:
-                raise ValueError(f"{path}: line 1: header must be {','.join(header)}, got {','.join(got)}")
-            for raw in reader:
-                line = reader.line_num
-                if None in raw or any(raw[c] is None for c in header):
-                    raise ValueError(f"{path}: line {line}: expected {len(header)} columns")
-                parsed = {}
-                for column in self.seed_columns:
-                    try:
-                        parsed[column.name] = column.parse(raw[column.name].strip())
-                    except ValueError as error:
-                        raise _seed_error(path, line, column.name, str(error)) from None
-                if self.check_row is not None and (problem := self.check_row(parsed)) is not None:
-                    raise _seed_error(path, line, *problem)
-                key = tuple(parsed[k] for k in self.key)
-                if key in seen:
-                    raise _seed_error(path, line, "valid_from",
-                                      f"duplicate ({', '.join(map(str, key))}); first on line {seen[key]}")
-                seen[key] = line
-                rows.append(parsed)
+        for line, raw in sourced_csv.rows(path, header):
+            parsed = {}
+            for column in self.seed_columns:
+                try:
+                    parsed[column.name] = column.parse(raw[column.name])
+                except ValueError as error:
+                    raise cell_error(path, line, column.name, str(error)) from None
+            if self.check_row is not None and (problem := self.check_row(parsed)) is not None:
+                raise cell_error(path, line, *problem)
+            key = tuple(parsed[k] for k in self.key)
+            if key in seen:
+                raise cell_error(path, line, "valid_from",
+                                 f"duplicate ({', '.join(map(str, key))}); first on line {seen[key]}")
+            seen[key] = line
+            rows.append(parsed)
         return rows
 
     # --- desired state ------------------------------------------------------------------------------------------
@@ -233,10 +226,6 @@ class Scd2Dimension:
                          self._merge_clauses())
             committed = True
         return {"inserted": inserted, "retired": retired, "unchanged": unchanged, "committed": committed}
-
-
-def _seed_error(path, line: int, column: str, message: str) -> ValueError:
-    return ValueError(f"{path}: line {line}, column {column!r}: {message}")
 
 
 def _hash(*columns: Column) -> Column:

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from emission_assets import sourced_csv
 from emission_assets.errors import UserInputError
-from emission_assets.gold import sourced_csv
 from emission_assets.lakehouse.registry import Registry
 from emission_assets.settings import settings
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emission_assets.gold import sourced_csv
+from emission_assets import sourced_csv
 
 UBA_PATH = Path(__file__).resolve().parent.parent / "data" / "uba_national_factors.csv"
 COLUMNS = ("year", "co2_g_per_kwh", "uba_status", "edition", "checked", "source", "licence", "note")

@@ -1,7 +1,8 @@
-"""Reading the small committed tables of published figures (one figure per row, with its source and licence).
+"""Reading the small committed, hand-edited tables (factor and price seeds, published figures: one figure per row,
+with its source and licence).
 
-Every bad cell is a ``ValueError`` of one line naming the file, line and column, like the factor seed
-(:func:`emission_assets.factors.dimension.read_seed`): these tables are edited by hand.
+Every bad cell is a ``ValueError`` of one line naming the file, line and column. A base-layer module, so that the
+seed dimensions (``emission_assets.factors``) and gold's reference tables share it.
 """
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ from merit_validation import loading
 
 LIGNITE_COSTS = (3.0, 12.0)  # EUR/MWh_th around the committed value
 MUST_RUN_QUANTILES = (0.0, 0.2)
-AVAILABILITY_SCALES = (0.9,)  # x the committed availability; plus "1.0 for every fuel" (no derating)
+AVAILABILITY_SCALES = (0.9,)  # x the committed availability ceiling; plus a ceiling of 1.0 for every fuel
+AVAILABILITY_QUANTILES = (None, 0.9)  # the data-derived monthly derating: off, or a lower quantile of the output
 EUA_SCALES = (0.5, 1.5)
 FIT_TYPES = ("lignite", "hard_coal", "natural_gas")
 
@@ -28,11 +29,17 @@ def variants(parameters) -> list[tuple[str, str, dict | None, float | None]]:
     committed_quantiles = "/".join(f"{v:g}" for v in parameters.must_run_quantile.values())
     rows += [("must_run_quantile", f"{q:g} for every type (committed {committed_quantiles})",
               {"must_run_quantile": {t: q for t in parameters.must_run_quantile}}, None) for q in MUST_RUN_QUANTILES]
-    rows.append(("availability", "1.0 for every fuel (no derating)",
+    rows.append(("availability", "ceiling 1.0 for every fuel",
                  {"availability": {f: 1.0 for f in parameters.availability}}, None))
-    rows += [("availability", f"committed x {scale:g}",
+    rows += [("availability", f"ceiling committed x {scale:g}",
               {"availability": {f: v * scale for f, v in parameters.availability.items()}}, None)
              for scale in AVAILABILITY_SCALES]
+    committed_availability = "/".join("none" if v is None else f"{v:g}" for v in parameters.availability_quantile.values())
+    rows += [("availability_quantile",
+              ("none: no monthly derating from the data" if q is None else f"{q:g} for every type")
+              + f" (committed {committed_availability})",
+              {"availability_quantile": {t: q for t in parameters.availability_quantile}}, None)
+             for q in AVAILABILITY_QUANTILES]
     rows += [("EUA price", f"x {scale:g} (fuel_prices.csv eua rows)", None, scale) for scale in EUA_SCALES]
     return rows
 

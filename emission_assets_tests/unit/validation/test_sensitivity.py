@@ -21,9 +21,12 @@ def test_every_variant_changes_exactly_one_parameter_of_the_committed_calibratio
         varied = committed.replace(**changes).model_dump()
         differing = [name for name, value in committed.model_dump().items() if varied[name] != value]
         assert differing == [parameter], setting
-    assert {r[0] for r in rows[1:]} == {"lignite_fuel_cost", "must_run_quantile", "availability", "EUA price"}
-    no_derating = next(r for r in rows if r[1] == "1.0 for every fuel (no derating)")
-    assert set(committed.replace(**no_derating[2]).availability.values()) == {1.0}
+    assert {r[0] for r in rows[1:]} == {"lignite_fuel_cost", "must_run_quantile", "availability",
+                                        "availability_quantile", "EUA price"}
+    full_ceiling = next(r for r in rows if r[1] == "ceiling 1.0 for every fuel")
+    assert set(committed.replace(**full_ceiling[2]).availability.values()) == {1.0}
+    no_derating = next(r for r in rows if r[1].startswith("none: no monthly derating from the data"))
+    assert set(committed.replace(**no_derating[2]).availability_quantile.values()) == {None}
 
 
 def test_scaled_eua_scales_only_the_eua_rows():

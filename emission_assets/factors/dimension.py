@@ -27,6 +27,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, DoubleType, StringType, StructField, StructType
 
 from emission_assets import sourced_csv
+from emission_assets.factors import tables as _tables  # noqa: F401  (declares the specs read by columns)
+from emission_assets.lakehouse.registry import spec
 from emission_assets.smard.catalog import SERIES
 from emission_assets.sourced_csv import cell_error
 
@@ -98,9 +100,13 @@ class Scd2Dimension:
     entity: tuple[str, ...]
     id_column: str
     hashed: tuple[str, ...]
-    columns: tuple[tuple[str, str], ...]  # the table's columns (registry order) with their types
     constants: Mapping[str, str] = field(default_factory=dict)
     check_row: Callable[[dict], tuple[str, str] | None] | None = None
+
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        """The table's columns (registry order) with their Spark types, from its TableSpec (factors/tables.py)."""
+        return tuple((name, kind.lower()) for name, kind in spec(self.table).columns)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -260,11 +266,6 @@ FACTORS = Scd2Dimension(
     entity=("production_type", "basis"),
     id_column="factor_id",
     hashed=("g_per_kwh", "source", "note", "valid_from", "valid_to"),
-    columns=(
-        ("factor_id", "string"), ("production_type", "string"), ("basis", "string"), ("g_per_kwh", "double"),
-        ("unit", "string"), ("source", "string"), ("note", "string"), ("valid_from", "date"), ("valid_to", "date"),
-        ("is_current", "boolean"), ("recorded_at", "timestamp"), ("retired_at", "timestamp"), ("row_hash", "string"),
-    ),
     constants={"unit": UNIT},
 )
 SEED_COLUMNS = FACTORS.seed_header

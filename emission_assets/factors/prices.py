@@ -56,12 +56,6 @@ PRICES = Scd2Dimension(
     entity=("commodity",),
     id_column="price_id",
     hashed=("price", "unit", "source", "licence", "note", "valid_from", "valid_to"),
-    columns=(
-        ("price_id", "string"), ("commodity", "string"), ("price", "double"), ("unit", "string"),
-        ("source", "string"), ("licence", "string"), ("note", "string"), ("valid_from", "date"),
-        ("valid_to", "date"), ("is_current", "boolean"), ("recorded_at", "timestamp"), ("retired_at", "timestamp"),
-        ("row_hash", "string"),
-    ),
     check_row=_check_price_row,
 )
 SEED_COLUMNS = PRICES.seed_header

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from emission_assets.lakehouse.registry import spec
 from emission_assets.models.merit_order import load_parameters
 from emission_assets.models.merit_parameters import UNIT_COLUMNS
+from emission_assets_tests.support.silver_rows import RECORDED, prod_row
 
-BERLIN = ZoneInfo("Europe/Berlin")
-RECORDED = datetime(2024, 1, 1, tzinfo=UTC)
 UNITS = {"eua": "EUR/t_CO2"}
 
 # The hand-computed stack of the tests (availability 1, no O&M, lignite fuel cost 4, EUA 10, coal 10, oil 40):
@@ -74,26 +72,15 @@ def write_prices(spark, writer, rows):
     writer.append("silver.fuel_prices", spark.createDataFrame(rows, spec("silver.fuel_prices").ddl))
 
 
-def prod_row(start, production_type, mwh, minutes=60, region="DE"):
-    end = start + timedelta(minutes=minutes)
-    local = start.astimezone(BERLIN).date()
-    return (
-        start, end, region, production_type, 0, "quarterhour" if minutes == 15 else "hour", float(mwh),
-        mwh * 60.0 / minutes, "test.json", RECORDED, local.year, local.month, local.day,
-    )
-
-
-def write_production(spark, writer, rows):
-    writer.append("silver.production", spark.createDataFrame(rows, spec("silver.production").ddl))
-
-
 def hours(first: datetime, count: int) -> list[datetime]:
     return [first + timedelta(hours=h) for h in range(count)]
 
 
 def fossil_rows(start, lignite=0.0, hard_coal=0.0, natural_gas=0.0, region="DE", **others):
     """One hour's rows: the three residual types (always, zeros included) and any other types given."""
-    rows = [prod_row(start, "lignite", lignite, region=region), prod_row(start, "hard_coal", hard_coal, region=region),
-            prod_row(start, "natural_gas", natural_gas, region=region)]
-    rows += [prod_row(start, kind, mwh, region=region) for kind, mwh in others.items()]
+    def hour(kind, mwh):
+        return prod_row(start, kind, mwh, minutes=60, region=region)
+
+    rows = [hour("lignite", lignite), hour("hard_coal", hard_coal), hour("natural_gas", natural_gas)]
+    rows += [hour(kind, mwh) for kind, mwh in others.items()]
     return rows

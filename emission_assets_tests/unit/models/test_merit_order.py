@@ -19,9 +19,8 @@ from emission_assets_tests.support.merit_stack import (
     price_row,
     stack_parameters,
     write_prices,
-    write_production,
 )
-from emission_assets_tests.unit.models.test_intensity import factor_row, write_factors
+from emission_assets_tests.support.silver_rows import factor_row, write_factors, write_production
 
 JAN = datetime(2024, 1, 10, 0, tzinfo=UTC)
 FEB = datetime(2024, 2, 10, 0, tzinfo=UTC)

@@ -17,8 +17,8 @@ from emission_assets_tests.support.merit_stack import (
     hours,
     stack_parameters,
     write_prices,
-    write_production,
 )
+from emission_assets_tests.support.silver_rows import write_production
 
 JAN = datetime(2024, 1, 10, 0, tzinfo=UTC)
 FEB = datetime(2024, 2, 10, 0, tzinfo=UTC)

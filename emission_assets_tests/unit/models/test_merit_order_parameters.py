@@ -26,8 +26,8 @@ from emission_assets_tests.support.merit_stack import (
     hours,
     stack_parameters,
     write_prices,
-    write_production,
 )
+from emission_assets_tests.support.silver_rows import write_production
 
 JAN = datetime(2024, 1, 10, 0, tzinfo=UTC)
 QUIET = JAN + timedelta(days=3)

@@ -5,7 +5,6 @@ diff of one file; :meth:`MeritParameters.replace` varies one parameter for a sen
 """
 from __future__ import annotations
 
-import csv
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from emission_assets import sourced_csv
 from emission_assets.errors import UserInputError
+from emission_assets.sourced_csv import cell_error
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 PARAMETERS_PATH = DATA_DIR / "merit_order.yaml"
@@ -161,35 +162,31 @@ def committed_parameters() -> MeritParameters:
 
 def read_units(path: Path) -> list[dict]:
     """The unit table's rows, typed; a bad row raises :class:`UserInputError` naming file, line and column."""
-    rows = []
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        return [_unit(path, line, raw) for line, raw in sourced_csv.rows(path, UNIT_COLUMNS)]
     except OSError as error:
         raise UserInputError(f"{path}: cannot read the plant unit table: {error.strerror}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != UNIT_COLUMNS:
-            raise UserInputError(f"{path}: line 1: header must be {','.join(UNIT_COLUMNS)}")
-        for raw in reader:
-            line = reader.line_num
-            column = ""
-            try:
-                column = "fuel"
-                if raw["fuel"] not in FUELS:
-                    raise ValueError(f"unknown fuel {raw['fuel']!r}; known: {', '.join(FUELS)}")
-                column = "capacity_net_mw"
-                capacity = float(raw["capacity_net_mw"])
-                column = "efficiency"
-                efficiency = float(raw["efficiency"])
-                if not 0.0 < efficiency < 1.0:
-                    raise ValueError(f"efficiency {efficiency} must lie in (0, 1)")
-                column = "commissioned_year"
-                commissioned = int(raw["commissioned_year"])
-                column = "shutdown_year"
-                shutdown = int(raw["shutdown_year"]) if raw["shutdown_year"] else None
-            except ValueError as error:
-                raise UserInputError(f"{path}: line {line}, column {column!r}: {error}") from None
-            rows.append({"unit_id": raw["unit_id"], "fuel": raw["fuel"], "capacity_net_mw": capacity,
-                         "efficiency": efficiency, "commissioned_year": commissioned, "shutdown_year": shutdown,
-                         "eic_code_block": raw["eic_code_block"] or None})
-    return rows
+    except ValueError as error:
+        raise UserInputError(str(error)) from None
+
+
+def _unit(path: Path, line: int, raw: dict[str, str]) -> dict:
+    column = "fuel"
+    try:
+        if raw["fuel"] not in FUELS:
+            raise ValueError(f"unknown fuel {raw['fuel']!r}; known: {', '.join(FUELS)}")
+        column = "capacity_net_mw"
+        capacity = float(raw["capacity_net_mw"])
+        column = "efficiency"
+        efficiency = float(raw["efficiency"])
+        if not 0.0 < efficiency < 1.0:
+            raise ValueError(f"efficiency {efficiency} must lie in (0, 1)")
+        column = "commissioned_year"
+        commissioned = int(raw["commissioned_year"])
+        column = "shutdown_year"
+        shutdown = int(raw["shutdown_year"]) if raw["shutdown_year"] else None
+    except ValueError as error:
+        raise cell_error(path, line, column, str(error)) from None
+    return {"unit_id": raw["unit_id"], "fuel": raw["fuel"], "capacity_net_mw": capacity, "efficiency": efficiency,
+            "commissioned_year": commissioned, "shutdown_year": shutdown,
+            "eic_code_block": raw["eic_code_block"] or None}

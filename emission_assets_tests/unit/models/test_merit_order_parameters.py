@@ -178,6 +178,12 @@ def test_a_bad_unit_table_names_file_line_and_column(tmp_path):
     bad.write_text("\n".join([good[0], good[1].replace(",hard_coal,hard_coal,", ",peat,hard_coal,"), *good[2:4]]))
     with pytest.raises(UserInputError, match=rf"^{re.escape(str(bad))}: line 2, column 'fuel': unknown fuel 'peat'"):
         stack_units(load_parameters().replace(plant_units_file=str(bad)))
+    bad.write_text("\n".join([good[0].replace("unit_id,", "id,"), *good[1:3]]))
+    with pytest.raises(UserInputError, match=rf"^{re.escape(str(bad))}: line 1: header must be unit_id,name,fuel"):
+        stack_units(load_parameters().replace(plant_units_file=str(bad)))
+    bad.write_text("\n".join([good[0], good[1].rsplit(",", 1)[0]]))
+    with pytest.raises(UserInputError, match=rf"^{re.escape(str(bad))}: line 2: expected 11 columns"):
+        stack_units(load_parameters().replace(plant_units_file=str(bad)))
 
 
 def test_replace_validates_and_keeps_the_other_fuels():

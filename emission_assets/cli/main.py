@@ -3,6 +3,7 @@ import click
 
 from emission_assets.cli.demo import demo_command
 from emission_assets.cli.errors import CommandLine
+from emission_assets.cli.export_command import export_command
 from emission_assets.cli.ingest_commands import import_group, live_command, materialize_command
 from emission_assets.cli.lakehouse_commands import maintain_command, query_command, reset_command
 from emission_assets.cli.report_commands import grants_command, report_command, restate_command
@@ -18,5 +19,5 @@ def main() -> None:
 
 
 for command in (materialize_command, import_group, live_command, query_command, maintain_command, reset_command,
-                demo_command, ui_command, report_command, restate_command, grants_command):
+                demo_command, ui_command, report_command, restate_command, grants_command, export_command):
     main.add_command(command)

@@ -10,6 +10,7 @@ import click
 
 from emission_assets.cli.report_commands import print_report
 from emission_assets.cli.runs import finish_runs, run_materialize
+from emission_assets.gold.heatmap import heatmap_summary
 from emission_assets.settings import emission_home, paths, settings
 
 DEMO_REPLAY = Path(__file__).resolve().parents[1] / "data" / "smard_replay"
@@ -52,6 +53,7 @@ def demo_command() -> None:
     print_report(*DEMO_REPORT, "direct")
     click.echo("market_based uses the German residual mix unless you set your supplier's disclosed figure: "
                "EMISSION_SUPPLIER_G_PER_KWH=<g/kWh> EMISSION_SUPPLIER_SOURCE='<supplier, Stromkennzeichnung year>'")
+    click.echo(heatmap_summary(*DEMO_REPORT))  # the cleanest hours and the heat map (gold.intensity_profile)
 
 
 def demo_summary() -> list[dict]:

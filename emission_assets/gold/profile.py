@@ -133,7 +133,7 @@ def _short_hours(seen: dict[int, float], wall: dict[int, int]) -> list[tuple[int
 def _describe_short(day: date, series: str, short: list[tuple[int, float, int]], wall: dict[int, int]) -> str:
     if len(short) == len(wall) and not any(have for _, have, _ in short):
         return f"{day} {series}: no intervals (all {len(wall)} hours)"
-    return f"{day} {series}: " + ", ".join(f"{hour:02d}h ({have:,.0f} of {full} s)" for hour, have, full in short)
+    return f"{day} {series}: " + ", ".join(f"{hour:02d}h ({have:.0f} of {full} s)" for hour, have, full in short)
 
 
 def coverage_findings(spark, registry: Registry, months: list[Month]) -> Coverage:

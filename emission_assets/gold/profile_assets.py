@@ -10,7 +10,6 @@ still shows its year. The PNGs go to ``$EMISSION_HOME/reports`` next to the repo
 The check ``every_hour_has_intervals`` (WARN, not blocking: a gap leaves a mean over fewer intervals, not a wrong
 one) names the local hours of the run's months that have no (or too few) intervals and the profile cells left empty.
 """
-from __future__ import annotations
 
 import base64
 

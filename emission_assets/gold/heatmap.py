@@ -99,10 +99,14 @@ def plot_heatmap(frame: pd.DataFrame, path: Path | str, *, basis: str, regions: 
             bar.set_ticks([low], labels=[f"{low:,.0f}"])
         bar.set_label("g CO2(eq)/kWh", fontsize=9)
         bar.ax.tick_params(labelsize=8)
-    if not drawn:
-        axes = figure.add_subplot(grid[0, 0])
+    free = panel_rows * columns - len(drawn)
+    if not drawn or (free and absent):  # the free slot says what is missing rather than staying blank
+        axes = figure.add_subplot(grid[len(drawn) // columns, len(drawn) % columns])
         axes.set_axis_off()
-        axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", va="center")
+        text = "\n".join(f"{m.replace('_', ' ')} ({regions[m]}): no data" for m in absent) or "no data"
+        if "locality" in absent:
+            text += f"\n(locality needs {regions['locality']} production:\nmaterialise with --region {regions['locality']})"
+        axes.text(0.5, 0.5, text, transform=axes.transAxes, ha="center", va="center", fontsize=11, color="#555555")
     period = f"{labels[0]} to {labels[-1]}" if months else "no months"
     shown = ", ".join(sorted({regions[m] for m in drawn})) or "-"
     figure.suptitle(f"Grid carbon intensity by local hour: {shown}, {basis} emissions, {period}\n"

@@ -39,14 +39,17 @@ def test_the_frame_merges_day_types_by_interval_count_for_each_model_s_region_an
 
 
 def test_the_png_has_a_panel_per_model_and_survives_a_constant_model_and_gaps(tmp_path):
+    """Four panels (locality of the control area among them), one model constant, one cell missing."""
     rows = [(2022, m, "weekday", h, "DE", model, "direct", g + 10 * abs(h - 13) + m, 20)
             for m in (1, 2, 3) for h in range(24) for model, g in (("average", 300.0), ("merit_order", 800.0))]
     rows += [(2022, m, "weekday", h, "DE", "worst_emitter", "direct", 1040.0, 20) for m in (1, 2, 3) for h in range(24)]
+    rows += [(2022, m, "weekend", h, "TenneT", "locality", "direct", 200.0 + h, 8) for m in (1, 2, 3) for h in range(24)]
     rows = [r for r in rows if not (r[1] == 2 and r[3] == 5)]  # a missing cell: drawn blank, not as zero
     frame = heatmap_frame(profile_frame(rows), REGIONS, "direct")
 
     path = plot_heatmap(frame, tmp_path / "deep" / "heat.png", basis="direct", regions=REGIONS)
 
+    assert set(frame["model"]) == {"average", "merit_order", "worst_emitter", "locality"}
     assert path == tmp_path / "deep" / "heat.png" and path.read_bytes()[:8] == PNG_SIGNATURE
     from matplotlib.image import imread
 

@@ -10,7 +10,6 @@ import click
 
 from emission_assets.cli.report_commands import print_report
 from emission_assets.cli.runs import finish_runs, run_materialize
-from emission_assets.gold.heatmap import heatmap_summary
 from emission_assets.settings import emission_home, paths, settings
 
 DEMO_REPLAY = Path(__file__).resolve().parents[1] / "data" / "smard_replay"
@@ -34,6 +33,7 @@ def demo_command() -> None:
     """Materialise the bundled SMARD weeks offline (replayed API) and print what the lakehouse holds."""
     from tabulate import tabulate
 
+    from emission_assets.gold.heatmap import heatmap_summary  # here: pandas only when the demo runs
     from emission_assets.orchestration.run_control import SignalGuard
     from emission_assets.smard.catalog import INGEST_FILTERS  # the bundled DE grid load too (silver.grid_load)
     from emission_assets.tibber.sample import SAMPLE_API_URL

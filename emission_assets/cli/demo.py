@@ -33,6 +33,7 @@ def demo_command() -> None:
     """Materialise the bundled SMARD weeks offline (replayed API) and print what the lakehouse holds."""
     from tabulate import tabulate
 
+    from emission_assets.gold.heatmap import heatmap_summary  # here: pandas only when the demo runs
     from emission_assets.orchestration.run_control import SignalGuard
     from emission_assets.smard.catalog import INGEST_FILTERS  # the bundled DE grid load too (silver.grid_load)
     from emission_assets.tibber.sample import SAMPLE_API_URL
@@ -52,6 +53,7 @@ def demo_command() -> None:
     print_report(*DEMO_REPORT, "direct")
     click.echo("market_based uses the German residual mix unless you set your supplier's disclosed figure: "
                "EMISSION_SUPPLIER_G_PER_KWH=<g/kWh> EMISSION_SUPPLIER_SOURCE='<supplier, Stromkennzeichnung year>'")
+    click.echo(heatmap_summary(*DEMO_REPORT))  # the cleanest hours and the heat map (gold.intensity_profile)
 
 
 def demo_summary() -> list[dict]:

@@ -95,6 +95,27 @@ GOLD_EMISSIONS_MONTHLY = TableSpec(
     "the models.",
 )
 
+GOLD_INTENSITY_PROFILE = TableSpec(
+    name="gold.intensity_profile",
+    columns=(
+        ("day_type", "STRING"),
+        ("hour_local", "INT"),
+        ("region", "STRING"),
+        ("model", "STRING"),
+        ("basis", "STRING"),
+        ("g_per_kwh", "DOUBLE"),
+        ("min_g_per_kwh", "DOUBLE"),
+        ("max_g_per_kwh", "DOUBLE"),
+        ("interval_count", "INT"),
+        ("cleanest_rank", "INT"),
+        ("year", "INT"),
+        ("month", "INT"),
+    ),
+    partition_by=MONTH_PARTITIONS,
+    description="Time-weighted mean g CO2(eq)/kWh per local month, day type (weekday/weekend), Europe/Berlin hour "
+    "of day, region, model and basis, with min, max, interval count and the hour's rank (1 = cleanest).",
+)
+
 # Folders an older layout kept under lakehouse/gold and this one neither registers nor writes (the fingerprinted
 # report store, replaced by the monthly gold tables). They are left on disk untouched: see docs in
 # emission_assets/gold/assets.py ("Upgrading a home").
@@ -115,7 +136,7 @@ def declare_tables(*specs: TableSpec) -> None:
 
 
 # The gold layer's materialised tables (the gold views are created by their assets, not registered here).
-declare_tables(GOLD_GRID_INTENSITY, GOLD_EMISSIONS_MONTHLY)
+declare_tables(GOLD_GRID_INTENSITY, GOLD_EMISSIONS_MONTHLY, GOLD_INTENSITY_PROFILE)
 
 # Gold views, in creation order (a view may read an earlier one). Their SQL is in emission_assets/gold; the gold view
 # assets create them (emission_assets/gold/assets.py), and lakehouse/view_catalog.py re-creates them in a new session.

@@ -28,7 +28,7 @@ def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, 
     assert months.dagster_run.tags["dagster/asset_partition_range_end"] == "2022-03-01"
     checks = {e.check_name: e.passed for e in months.get_asset_check_evaluations()}
     assert checks == {"intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True,
-                      "merit_order_marginal_unit_is_fossil": True}
+                      "merit_order_marginal_unit_is_fossil": True, "every_hour_has_intervals": True}
 
     sql = open_lakehouse().spark.sql
     per_model = {r.model: r for r in sql(
@@ -42,6 +42,13 @@ def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, 
         assert row.ev + row.hh == pytest.approx(row.g)
         assert 0 <= row.lo <= row.hi < 1500
     assert per_model["worst_emitter"].g > max(per_model["average"].g, per_model["merit_order"].g)  # an upper bound
+
+    # gold.intensity_profile of the same days: hour 2 only on Saturday (the 23-hour Sunday has none), Monday a weekday
+    counts = {(r.day_type, r.hour_local): r.n for r in sql(
+        "SELECT day_type, hour_local, interval_count AS n FROM gold.intensity_profile "
+        "WHERE region = 'DE' AND model = 'average' AND basis = 'direct'").collect()}
+    assert counts[("weekend", 2)] == 1 and counts[("weekend", 3)] == 2 and counts[("weekday", 2)] == 1
+    assert len(counts) == 48 and sum(counts.values()) == 24 + 23 + 24
 
     output = tmp_path / "models.png"
     cli = CliRunner().invoke(main, ["report", "--start", "2022-03-01", "--end", "2022-03-31", "--output", str(output)])

@@ -19,6 +19,7 @@ from emission_assets_tests.support.silver_frames import consumption, factors, pr
 
 GOLD = "gold"
 GRID, MONTHLY = AssetKey(["gold", "grid_intensity"]), AssetKey(["gold", "emissions_monthly"])
+PROFILE = AssetKey(["gold", "intensity_profile"])
 SILVER_PRODUCTION = AssetKey(["silver", "production"])
 SILVER_FACTORS = AssetKey(["silver", "emission_factors"])
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -103,7 +104,8 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
 
     graph = build_definitions().resolve_asset_graph()
     gold = {k for k in graph.get_all_asset_keys() if k.path[0] == GOLD}
-    expected = {AssetKey(name.split(".")) for name in VIEWS} | {GRID, MONTHLY, AssetKey(["gold", "emissions_report"])}
+    expected = {AssetKey(name.split(".")) for name in VIEWS} | {GRID, MONTHLY, AssetKey(["gold", "emissions_report"]),
+                                                                  PROFILE}
     expected |= {AssetKey(["gold", f"consumer_{c}"]) for c in ("public", "analyst", "household")}
     assert gold == expected
     for key in gold:
@@ -117,6 +119,7 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
                                            AssetKey(["silver", "grid_load"]), AssetKey(["silver", "emission_factors"]),
                                            AssetKey(["silver", "fuel_prices"])}
     assert graph.get(MONTHLY).parent_keys == {GRID, AssetKey(["silver", "consumption"])}
+    assert graph.get(PROFILE).parent_keys == {GRID}
     assert graph.get(AssetKey(["gold", "emissions_yearly"])).parent_keys == {MONTHLY}
     assert graph.get(AssetKey(["gold", "consumption_emissions"])).parent_keys == {GRID, AssetKey(["silver", "consumption"])}
     assert graph.get(AssetKey(["gold", "production_emissions"])).parent_keys == {
@@ -124,7 +127,7 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
     market_based = AssetKey(["gold", "market_based_monthly"])
     assert graph.get(AssetKey(["gold", "emissions_report"])).parent_keys == {MONTHLY, market_based}
     assert graph.get(market_based).parent_keys == {AssetKey(["silver", "consumption"])}
-    for key in (GRID, MONTHLY):
+    for key in (GRID, MONTHLY, PROFILE):
         partitions = graph.get(key).partitions_def
         assert partitions.timezone == "Europe/Berlin" and partitions.get_first_partition_key() == "2015-01-01"
         assert graph.get(key).backfill_policy.max_partitions_per_run is None

@@ -31,7 +31,12 @@ from emission_assets.gold.assets import (
     TAGS,
     code_version,
 )
-from emission_assets.gold.ev_sessions import EV_SESSIONS, ev_session_rows_sql, sessions_missing_intensity, write_ev_sessions
+from emission_assets.gold.ev_sessions import (
+    EV_SESSIONS,
+    ev_session_rows_sql,
+    sessions_missing_intensity,
+    write_ev_sessions,
+)
 from emission_assets.gold.ev_shift import (
     DEFAULT_READY_BY,
     EV_SHIFT_SAVINGS,

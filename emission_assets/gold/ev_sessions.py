@@ -113,7 +113,7 @@ def ev_session_rows_sql(registry: Registry, months: list[Month]) -> str:
             FROM marked
         ), intervals AS (
             SELECT *, min(interval_start) OVER (PARTITION BY home_id, session_number) AS session_start,
-                   (unix_seconds(interval_end) - unix_seconds(interval_start)) / 3600.0 AS hours
+                   CAST(unix_seconds(interval_end) - unix_seconds(interval_start) AS DOUBLE) / 3600 AS hours
             FROM numbered
         ), sessions AS (
             SELECT home_id, session_start, max(interval_end) AS session_end, sum(ev_kwh) AS energy_kwh,
@@ -139,7 +139,7 @@ def ev_session_rows_sql(registry: Registry, months: list[Month]) -> str:
             GROUP BY home_id, session_start, basis
         ), per_model AS (
             SELECT home_id, session_start, model, basis,
-                   coalesce(sum(CASE WHEN g_per_kwh IS NOT NULL THEN ev_kwh END), 0.0) AS attributed_kwh,
+                   coalesce(sum(CASE WHEN g_per_kwh IS NOT NULL THEN ev_kwh END), DOUBLE(0)) AS attributed_kwh,
                    sum(ev_kwh * g_per_kwh) / 1000 AS emissions_kg,
                    CAST(count_if(g_per_kwh IS NULL) AS INT) AS intervals_without_intensity,
                    min(CASE WHEN g_per_kwh IS NULL THEN interval_start END) AS first_interval_without_intensity

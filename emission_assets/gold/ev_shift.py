@@ -66,7 +66,7 @@ def check_ready_by(value: str) -> tuple[int, int]:
 
 
 def _hours(start: str, end: str) -> str:
-    return f"((unix_seconds({end}) - unix_seconds({start})) / 3600.0)"
+    return f"(CAST(unix_seconds({end}) - unix_seconds({start}) AS DOUBLE) / 3600)"
 
 
 def _utc_text(column: str) -> str:
@@ -118,7 +118,7 @@ def _allocation_ctes(registry: Registry, months: list[Month], ready_by: str) -> 
                                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS through_kwh
             FROM ranked
         ), allocated AS (
-            SELECT *, least(capacity_kwh, greatest(0.0, need_kwh - (through_kwh - capacity_kwh))) AS allocated_kwh
+            SELECT *, least(capacity_kwh, greatest(DOUBLE(0), need_kwh - (through_kwh - capacity_kwh))) AS allocated_kwh
             FROM cumulated
         )"""
 
@@ -157,12 +157,12 @@ def ev_shift_rows_sql(registry: Registry, months: list[Month], ready_by: str = D
             GROUP BY m.session_id, m.model, m.basis
         ), figures AS (
             SELECT w.*, {window_hours} AS window_hours,
-                   greatest({window_hours} - coalesce(p.available_hours, 0.0), 0.0) AS window_hours_without_intensity,
-                   round(greatest(w.need_kwh - coalesce(p.fitted_kwh, 0.0), 0.0), 6) AS unfit_kwh,
-                   coalesce(p.fitted_kg, 0.0) AS fitted_kg, p.shifted_start, p.shifted_end, p.cleanest_slot_start,
+                   greatest({window_hours} - coalesce(p.available_hours, DOUBLE(0)), DOUBLE(0)) AS window_hours_without_intensity,
+                   round(greatest(w.need_kwh - coalesce(p.fitted_kwh, DOUBLE(0)), DOUBLE(0)), 6) AS unfit_kwh,
+                   coalesce(p.fitted_kg, DOUBLE(0)) AS fitted_kg, p.shifted_start, p.shifted_end, p.cleanest_slot_start,
                    p.cleanest_slot_g_per_kwh,
-                   CASE WHEN coalesce(p.fitted_kwh, 0.0) > 0 AND v.session_id IS NOT NULL
-                        THEN least(coalesce(c.common_kwh, 0.0) / p.fitted_kwh, 1.0) END AS same_slots_as_average_share
+                   CASE WHEN coalesce(p.fitted_kwh, DOUBLE(0)) > 0 AND v.session_id IS NOT NULL
+                        THEN least(coalesce(c.common_kwh, DOUBLE(0)) / p.fitted_kwh, DOUBLE(1)) END AS same_slots_as_average_share
             FROM windows w
             LEFT JOIN per_session p ON p.session_id = w.session_id AND p.model = w.model AND p.basis = w.basis
             LEFT JOIN common c ON c.session_id = w.session_id AND c.model = w.model AND c.basis = w.basis

@@ -269,13 +269,14 @@ def ev_summary_sql(registry: Registry, first: date, last: date, basis: str) -> s
         ), counterfactual AS (
             SELECT model, sum(shifted_kg) AS shifted_kg, sum(saved_kg) AS saved_kg,
                    avg(same_slots_as_average_share) AS same_slots_as_average_share,
-                   count_if(status <> 'complete') AS partial_sessions, sum(unfit_kwh) AS unfit_kwh
+                   count_if(status <> 'complete') AS partial_sessions, sum(unfit_kwh) AS unfit_kwh,
+                   concat_ws(' ', sort_array(collect_set(ready_by_local))) AS ready_by_local
             FROM savings GROUP BY model
         )
         SELECT c.model, c.sessions, c.energy_kwh, c.actual_kg, c.actual_kg * 1000 / nullif(c.attributed_kwh, 0)
                    AS g_per_kwh, c.grid_average_g_per_kwh, f.shifted_kg, f.saved_kg,
                f.saved_kg / nullif(c.actual_kg, 0) AS saved_share, f.same_slots_as_average_share,
-               t.cleanest_hour_local, f.partial_sessions, f.unfit_kwh
+               t.cleanest_hour_local, f.partial_sessions, f.unfit_kwh, f.ready_by_local
         FROM charged c LEFT JOIN counterfactual f ON f.model = c.model LEFT JOIN top_hour t ON t.model = c.model
         ORDER BY c.model"""
 

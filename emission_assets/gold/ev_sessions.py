@@ -39,7 +39,7 @@ GRID_INTENSITY = "gold.grid_intensity"
 # LOOKAHEAD_DAYS past its month's end (over 3 days of continuous charging) would be cut there.
 LOOKBACK_DAYS = 1
 LOOKAHEAD_DAYS = 3
-MONTHS_PER_QUERY = 6
+MONTHS_PER_QUERY = 12  # EV intervals only: a year is a few hundred; each query costs its planning
 SAMPLE = 20
 
 

@@ -52,7 +52,7 @@ from emission_assets.models.production import LOCAL_TIME_ZONE
 EV_SHIFT_SAVINGS = "gold.ev_shift_savings"
 DEFAULT_READY_BY = "07:00"
 WINDOW_LOOKAHEAD_DAYS = 2  # a window is at most 25 hours (a DST autumn night)
-MONTHS_PER_QUERY = 6
+MONTHS_PER_QUERY = 12  # a year's sessions and windows are a few thousand rows; each query costs its planning
 EPSILON_KWH = 1e-6  # below this an unplaced remainder is rounding, not energy
 _READY_BY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -177,7 +177,7 @@ def ev_shift_rows_sql(registry: Registry, months: list[Month], ready_by: str = D
                    ready_by, session_start AS window_start, window_end, window_hours, window_hours_without_intensity,
                    charger_kw, need_kwh AS energy_kwh, emissions_kg AS actual_kg, g_per_kwh AS actual_g_per_kwh,
                    shifted_kg, shifted_kg * 1000 / nullif(need_kwh, 0) AS shifted_g_per_kwh,
-                   emissions_kg - shifted_kg AS saved_kg, unfit_kwh, shifted_start, shifted_end,
+                   round(emissions_kg - shifted_kg, 9) AS saved_kg, unfit_kwh, shifted_start, shifted_end,
                    cleanest_slot_start, cleanest_slot_g_per_kwh, same_slots_as_average_share,
                    coalesce(nullif(concat_ws(',',
                        CASE WHEN too_short THEN 'window_too_short' END,
@@ -244,7 +244,8 @@ VIEW_BUILDERS = {
 def ev_summary_sql(registry: Registry, first: date, last: date, basis: str) -> str:
     """Per model, over the sessions that start on the local days ``first..last``: sessions, kWh, kg and g/kWh as
     charged, the grid average of the same hours, and the counterfactual (shifted kg, saved kg and share), with how
-    often the model chose the average model's slots and its most frequent cleanest local hour."""
+    often the model chose the average model's slots and its most frequent cleanest local hour (over the sessions
+    shifting saved something in: a window of equal slots has no cleanest hour)."""
     local_day = f"to_date(from_utc_timestamp(s.session_start, '{LOCAL_TIME_ZONE}'))"
     end = last + timedelta(days=1)
     return f"""
@@ -256,7 +257,7 @@ def ev_summary_sql(registry: Registry, first: date, last: date, basis: str) -> s
             JOIN sessions s ON s.session_id = v.session_id AND s.model = v.model AND s.basis = v.basis
         ), hours AS (
             SELECT model, {local_part('hour', 'cleanest_slot_start')} AS hour_local, count(*) AS n
-            FROM savings WHERE cleanest_slot_start IS NOT NULL GROUP BY model, 2
+            FROM savings WHERE cleanest_slot_start IS NOT NULL AND saved_kg > 0 GROUP BY model, 2
         ), top_hour AS (
             SELECT model, min_by(hour_local, -n * 100 + hour_local) AS cleanest_hour_local FROM hours GROUP BY model
         ), charged AS (

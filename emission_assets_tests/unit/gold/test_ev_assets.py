@@ -81,3 +81,29 @@ def test_the_ready_by_time_is_run_config_and_a_wrong_one_is_refused(december):
     assert [(r.ready_by_local, r.window_end) for r in rows] == [("05:00", local(2022, 12, 31, 5).replace(tzinfo=None))]
     with pytest.raises(UserInputError, match=r"^ready_by='7am' is not a local time HH:MM \(00:00..23:59\), e.g. 07:00$"):
         run([SHIFT], "2022-12-01", {"ops": {SHIFT_OP: {"config": {"ready_by": "7am"}}}}, raise_on_error=True)
+
+
+def test_the_demo_summary_prints_sessions_and_savings_per_model(december, capsys):
+    from datetime import date
+
+    from emission_assets.cli.ev_summary import print_ev_summary
+
+    print_ev_summary(date(2022, 12, 1), date(2022, 12, 31))
+    assert "no EV charging sessions in gold.ev_sessions for 2022-12-01..2022-12-31" in capsys.readouterr().out
+    assert run([SESSIONS, SHIFT], "2022-12-01").success
+    rows = {r.model: r for r in december.spark.sql(
+        "SELECT model, sum(saved_kg) AS saved, sum(actual_kg) AS kg FROM gold.ev_shift_savings WHERE basis = 'direct' "
+        "GROUP BY model").collect()}
+    print_ev_summary(date(2022, 12, 1), date(2022, 12, 31))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("EV charging sessions 2022-12-01..2022-12-31 (direct): 2 sessions, 55.0 kWh. ")
+    assert "the next 07:00" in lines[1]
+    header = [c.strip() for c in lines[2].split("|")[1:-1]]
+    assert header[:4] == ["model", "sessions", "kWh", "kg CO2"] and "kg saved" in header
+    table = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in lines[4:6]}
+    assert list(table) == ["average", "merit_order"]
+    assert table["average"][:3] == ["2", "55.0", f"{rows['average'].kg:,.1f}"]
+    assert table["merit_order"][header.index("kg saved") - 1] == f"{rows['merit_order'].saved:,.1f}"
+    assert "no data for: worst_emitter, locality" in lines
+    assert ("partial: 2 session x model results with no following morning in the data (window cut at the last "
+            "intensity) [no_following_morning]") in lines

@@ -4,7 +4,8 @@ session's start), like gold/emissions_monthly, with the partial results of the c
 Lineage: a month's sessions read silver.consumption from the day before the month to a few days after it, and the
 intensity of the month and the next (a session or window of the last evening ends in the next month), so the
 mappings reach one month back (consumption) and one month ahead (both): an update there makes the month stale.
-The ready-by time of the plug-in windows is run config of gold/ev_shift_savings (``ready_by``, default 07:00).
+The ready-by time of the plug-in windows is run config of gold/ev_shift_savings (``ready_by``, default 07:00; in
+the UI's launchpad ``ops: {gold__ev_shift_savings: {config: {ready_by: "06:30"}}}``); the table records it per row.
 """
 
 from dagster import (

@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from emission_assets.gold.aggregates import consumption_emissions_sql, control_area, home_region
-from emission_assets.gold.months import Month, months_between
+from emission_assets.gold.months import Month, month_chunks, months_between
 from emission_assets.lakehouse.registry import Registry, spec
 from emission_assets.lakehouse.writer import DeltaWriter, day_predicate, month_predicate
 from emission_assets.models.production import LOCAL_TIME_ZONE
@@ -169,8 +169,6 @@ def write_ev_sessions(spark, registry: Registry, months: list[Month], *,
 
     Collected before the write (a few hundred rows a year): the writer's range check and the write would each run
     the query."""
-    from emission_assets.gold.months import month_chunks
-
     writer = DeltaWriter(spark, registry)
     table = spec(EV_SESSIONS)
     written: list = []

@@ -18,7 +18,8 @@ Months: a session belongs to the local (Europe/Berlin) month of its start (the p
 silver.consumption from the day before the month (:data:`LOOKBACK_DAYS`: a session running over midnight into the
 1st is seen to have started before the month, and is left to the previous month's run) to
 :data:`LOOKAHEAD_DAYS` days after it (a session started on the last evening is computed to its end). So every
-session is written exactly once, by the month it started in, whole, whatever months a run covers.
+session is written exactly once, by the month it started in, whole, whatever months a run covers. A session still
+charging at the end of the days read (over 3 days past its month) is cut there and its status says so.
 """
 from __future__ import annotations
 
@@ -151,11 +152,16 @@ def ev_session_rows_sql(registry: Registry, months: list[Month]) -> str:
                    s.energy_kwh / s.hours AS avg_power_kw, s.interval_count, s.charger_kw, p.attributed_kwh,
                    p.emissions_kg, p.emissions_kg * 1000 / nullif(p.attributed_kwh, 0) AS g_per_kwh,
                    r.grid_average_g_per_kwh, p.intervals_without_intensity, p.first_interval_without_intensity,
-                   CASE WHEN p.intervals_without_intensity = 0 THEN 'complete'
-                        ELSE format_string('partial: %d of %d intervals without intensity (first %s), %.3f kWh left out',
-                                           p.intervals_without_intensity, s.interval_count,
-                                           date_format(p.first_interval_without_intensity, "yyyy-MM-dd HH:mm'Z'"),
-                                           s.energy_kwh - p.attributed_kwh) END AS status,
+                   coalesce(nullif(concat_ws('; ',
+                       CASE WHEN p.intervals_without_intensity > 0 THEN format_string(
+                           'partial: %d of %d intervals without intensity (first %s), %.3f kWh left out',
+                           p.intervals_without_intensity, s.interval_count,
+                           date_format(p.first_interval_without_intensity, "yyyy-MM-dd HH:mm'Z'"),
+                           s.energy_kwh - p.attributed_kwh) END,
+                       CASE WHEN s.session_end >= timestamp_seconds({epoch(scope.end_utc)}) THEN format_string(
+                           'cut: still charging at %s, the end of the days read ({LOOKAHEAD_DAYS} after its month)',
+                           date_format(s.session_end, "yyyy-MM-dd HH:mm'Z'")) END
+                   ), ''), 'complete') AS status,
                    {local_part('year', 's.session_start')} AS year, {local_part('month', 's.session_start')} AS month
             FROM sessions s JOIN per_model p ON p.home_id = s.home_id AND p.session_start = s.session_start
             LEFT JOIN reference r ON r.home_id = s.home_id AND r.session_start = s.session_start AND r.basis = p.basis

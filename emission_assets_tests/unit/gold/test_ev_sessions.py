@@ -134,3 +134,12 @@ def test_a_model_without_any_intensity_has_no_rows_and_other_homes_are_separate(
     write_intensity(spark, writer, hourly_intensity(start, 3, lambda h, m: 100.0))
     rows = spark.sql(ev_session_rows_sql(registry, [(2022, 6)])).collect()
     assert {(r.home_id, r.model, r.interval_count) for r in rows} == {("home", "average", 2), ("other", "average", 1)}
+
+
+def test_a_session_still_charging_past_the_days_read_is_cut_and_says_so(spark, registry, writer):
+    start = local(2022, 1, 31, 20)  # charging without a break to 2022-02-04 02:00 local: past the 3 days read
+    write_consumption(spark, writer, ev_hours(start, 4 * 24 - 18))
+    write_intensity(spark, writer, hourly_intensity(start, 4 * 24, lambda h, m: 100.0))
+    (row,) = sessions(spark, registry, [(2022, 1)]).values()
+    assert row.session_end == naive(local(2022, 2, 4)) and row.interval_count == 3 * 24 + 4
+    assert row.status == "cut: still charging at 2022-02-03 23:00Z, the end of the days read (3 after its month)"

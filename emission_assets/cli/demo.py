@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from emission_assets.cli.ev_summary import print_ev_summary
 from emission_assets.cli.report_commands import print_report
 from emission_assets.cli.runs import finish_runs, run_materialize
 from emission_assets.settings import emission_home, paths, settings
@@ -54,6 +55,7 @@ def demo_command() -> None:
     click.echo("market_based uses the German residual mix unless you set your supplier's disclosed figure: "
                "EMISSION_SUPPLIER_G_PER_KWH=<g/kWh> EMISSION_SUPPLIER_SOURCE='<supplier, Stromkennzeichnung year>'")
     click.echo(heatmap_summary(*DEMO_REPORT))  # the cleanest hours and the heat map (gold.intensity_profile)
+    print_ev_summary(*DEMO_REPORT, "direct")
 
 
 def demo_summary() -> list[dict]:

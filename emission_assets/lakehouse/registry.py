@@ -116,6 +116,75 @@ GOLD_INTENSITY_PROFILE = TableSpec(
     "of day, region, model and basis, with min, max, interval count and the hour's rank (1 = cleanest).",
 )
 
+# EV charging sessions and the shifting counterfactual (emission_assets/gold/ev_sessions.py, ev_shift.py):
+# partitioned by the local month of session_start.
+GOLD_EV_SESSIONS = TableSpec(
+    name="gold.ev_sessions",
+    columns=(
+        ("home_id", "STRING"),
+        ("session_id", "STRING"),
+        ("session_start", "TIMESTAMP"),
+        ("session_end", "TIMESTAMP"),
+        ("model", "STRING"),
+        ("basis", "STRING"),
+        ("energy_kwh", "DOUBLE"),
+        ("avg_power_kw", "DOUBLE"),
+        ("interval_count", "INT"),
+        ("charger_kw", "DOUBLE"),
+        ("attributed_kwh", "DOUBLE"),
+        ("emissions_kg", "DOUBLE"),
+        ("g_per_kwh", "DOUBLE"),
+        ("grid_average_g_per_kwh", "DOUBLE"),
+        ("intervals_without_intensity", "INT"),
+        ("first_interval_without_intensity", "TIMESTAMP"),
+        ("status", "STRING"),
+        ("year", "INT"),
+        ("month", "INT"),
+    ),
+    partition_by=MONTH_PARTITIONS,
+    description="EV charging sessions (contiguous EV intervals of a home) x model x basis: energy, average power, "
+    "kg CO2 and g/kWh, the grid average of the same hours; partitioned by the local month of session_start.",
+)
+
+GOLD_EV_SHIFT_SAVINGS = TableSpec(
+    name="gold.ev_shift_savings",
+    columns=(
+        ("home_id", "STRING"),
+        ("session_id", "STRING"),
+        ("session_start", "TIMESTAMP"),
+        ("session_end", "TIMESTAMP"),
+        ("model", "STRING"),
+        ("basis", "STRING"),
+        ("ready_by_local", "STRING"),
+        ("ready_by", "TIMESTAMP"),
+        ("window_start", "TIMESTAMP"),
+        ("window_end", "TIMESTAMP"),
+        ("window_hours", "DOUBLE"),
+        ("window_hours_without_intensity", "DOUBLE"),
+        ("charger_kw", "DOUBLE"),
+        ("energy_kwh", "DOUBLE"),
+        ("actual_kg", "DOUBLE"),
+        ("actual_g_per_kwh", "DOUBLE"),
+        ("shifted_kg", "DOUBLE"),
+        ("shifted_g_per_kwh", "DOUBLE"),
+        ("saved_kg", "DOUBLE"),
+        ("unfit_kwh", "DOUBLE"),
+        ("shifted_start", "TIMESTAMP"),
+        ("shifted_end", "TIMESTAMP"),
+        ("cleanest_slot_start", "TIMESTAMP"),
+        ("cleanest_slot_g_per_kwh", "DOUBLE"),
+        ("same_slots_as_average_share", "DOUBLE"),
+        ("status", "STRING"),
+        ("note", "STRING"),
+        ("year", "INT"),
+        ("month", "INT"),
+    ),
+    partition_by=MONTH_PARTITIONS,
+    description="Per EV session x model x basis: the kg CO2 had the same energy been charged at the charger power "
+    "in the cleanest slots of its plug-in window (session start to the next ready-by time), and what it saves; "
+    "partitioned by the local month of session_start.",
+)
+
 # Folders an older layout kept under lakehouse/gold and this one neither registers nor writes (the fingerprinted
 # report store, replaced by the monthly gold tables). They are left on disk untouched: see docs in
 # emission_assets/gold/assets.py ("Upgrading a home").
@@ -136,7 +205,8 @@ def declare_tables(*specs: TableSpec) -> None:
 
 
 # The gold layer's materialised tables (the gold views are created by their assets, not registered here).
-declare_tables(GOLD_GRID_INTENSITY, GOLD_EMISSIONS_MONTHLY, GOLD_INTENSITY_PROFILE)
+declare_tables(GOLD_GRID_INTENSITY, GOLD_EMISSIONS_MONTHLY, GOLD_INTENSITY_PROFILE, GOLD_EV_SESSIONS,
+               GOLD_EV_SHIFT_SAVINGS)
 
 # Gold views, in creation order (a view may read an earlier one). Their SQL is in emission_assets/gold; the gold view
 # assets create them (emission_assets/gold/assets.py), and lakehouse/view_catalog.py re-creates them in a new session.
@@ -152,6 +222,9 @@ VIEWS: dict[str, str] = {
     "gold.emissions_yearly": "Emissions per year, home, model and basis (total, EV, household) and the spread.",
     "gold.market_based_monthly": "Market-based (GHG Protocol Scope 2) kg CO2 per month and home: the supplier's "
     "disclosed factor or the German residual mix, with its source.",
+    "gold.ev_savings_monthly": "EV sessions per month, home, model and basis: kWh, kg CO2 as charged and had they "
+    "been shifted to the cleanest slots of their plug-in windows, the saving, and how many results are partial.",
+    "gold.ev_savings_yearly": "The same per year.",
 }
 LAYERS = ("bronze", "silver", "gold")
 SCRATCH_FOLDER = "_scratch"  # under the local lakehouse: staged copies (DeltaWriter.staged), removed after use

@@ -28,7 +28,10 @@ def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, 
     assert months.dagster_run.tags["dagster/asset_partition_range_end"] == "2022-03-01"
     checks = {e.check_name: e.passed for e in months.get_asset_check_evaluations()}
     assert checks == {"intensities_within_physical_bounds": True, "every_production_interval_has_a_factor": True,
-                      "merit_order_marginal_unit_is_fossil": True, "every_hour_has_intervals": True}
+                      "merit_order_marginal_unit_is_fossil": True, "every_hour_has_intervals": True,
+                      # gold/ev_shift_savings: the 28th's session has no following morning in these three days
+                      "every_session_fits_its_window": True, "every_window_reaches_its_ready_by_time": False,
+                      "every_window_hour_has_intensity": True, "every_session_interval_has_intensity": True}
 
     sql = open_lakehouse().spark.sql
     per_model = {r.model: r for r in sql(
@@ -49,6 +52,18 @@ def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, 
         "WHERE region = 'DE' AND model = 'average' AND basis = 'direct'").collect()}
     assert counts[("weekend", 2)] == 1 and counts[("weekend", 3)] == 2 and counts[("weekday", 2)] == 1
     assert len(counts) == 48 and sum(counts.values()) == 24 + 23 + 24
+    # The sample household's EV sessions of these days (hourly data: 11 kWh in each hour above 11 kW): 18:00 on
+    # the 26th, whose window runs over the spring DST night to 07:00 CEST (12 real hours), and 12:00-14:00 on the 28th.
+    sessions = sql("SELECT session_start, interval_count, energy_kwh, emissions_kg FROM gold.ev_sessions "
+                   "WHERE model = 'average' AND basis = 'direct' ORDER BY session_start").collect()
+    assert [(r.interval_count, r.energy_kwh) for r in sessions] == [(1, 11.0), (2, 22.0)]
+    assert all(r.emissions_kg > 0 for r in sessions)
+    shift = sql("SELECT model, window_hours, status, saved_kg, shifted_kg, actual_kg FROM gold.ev_shift_savings "
+                "WHERE basis = 'direct' ORDER BY session_start, model").collect()
+    assert {r.model for r in shift} == {"average", "merit_order", "worst_emitter"} and len(shift) == 6
+    # 18:00 CET .. 07:00 CEST, and 12:00 .. midnight (the last intensity) on the 28th: 12 real hours each
+    assert {(r.window_hours, r.status) for r in shift} == {(12.0, "complete"), (12.0, "no_following_morning")}
+    assert all(r.saved_kg >= 0 and r.shifted_kg + r.saved_kg == pytest.approx(r.actual_kg) for r in shift)
 
     output = tmp_path / "models.png"
     cli = CliRunner().invoke(main, ["report", "--start", "2022-03-01", "--end", "2022-03-31", "--output", str(output)])

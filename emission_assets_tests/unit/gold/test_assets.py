@@ -20,6 +20,7 @@ from emission_assets_tests.support.silver_frames import consumption, factors, pr
 GOLD = "gold"
 GRID, MONTHLY = AssetKey(["gold", "grid_intensity"]), AssetKey(["gold", "emissions_monthly"])
 PROFILE = AssetKey(["gold", "intensity_profile"])
+EV_SESSIONS, EV_SHIFT = AssetKey(["gold", "ev_sessions"]), AssetKey(["gold", "ev_shift_savings"])
 SILVER_PRODUCTION = AssetKey(["silver", "production"])
 SILVER_FACTORS = AssetKey(["silver", "emission_factors"])
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -106,6 +107,7 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
     gold = {k for k in graph.get_all_asset_keys() if k.path[0] == GOLD}
     expected = {AssetKey(name.split(".")) for name in VIEWS} | {GRID, MONTHLY, AssetKey(["gold", "emissions_report"]),
                                                                   PROFILE}
+    expected |= {EV_SESSIONS, EV_SHIFT}
     expected |= {AssetKey(["gold", f"consumer_{c}"]) for c in ("public", "analyst", "household")}
     assert gold == expected
     for key in gold:
@@ -126,6 +128,9 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
         SILVER_PRODUCTION, AssetKey(["silver", "emission_factors"])}
     market_based = AssetKey(["gold", "market_based_monthly"])
     assert graph.get(AssetKey(["gold", "emissions_report"])).parent_keys == {MONTHLY, market_based}
+    assert graph.get(EV_SESSIONS).parent_keys == {GRID, AssetKey(["silver", "consumption"])}
+    assert graph.get(EV_SHIFT).parent_keys == {GRID, EV_SESSIONS}
+    assert graph.get(AssetKey(["gold", "ev_savings_monthly"])).parent_keys == {EV_SHIFT}
     assert graph.get(market_based).parent_keys == {AssetKey(["silver", "consumption"])}
     for key in (GRID, MONTHLY, PROFILE):
         partitions = graph.get(key).partitions_def

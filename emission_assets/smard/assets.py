@@ -189,6 +189,8 @@ class SilverSeries:
     partitions: dict = field(default_factory=lambda: DAILY)
     unparsed_check: str | None = None
     signed_series: tuple[str, ...] = ()  # series that may be negative (see SeriesKind.signed_series)
+    # bronze rows -> (file_name, reason) of files that give no (or not all their) rows
+    unparsed: Callable[[DataFrame], DataFrame] = unparsed_payloads
 
     @property
     def key(self) -> AssetKey:
@@ -323,7 +325,7 @@ def silver_series_asset(table: SilverSeries):
             # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
             # them). A weekly window can span two months: the set reports it once.
             unparsed_files |= {f"{r.file_name}: {r.reason}"
-                               for r in unparsed_payloads(bronze.where(F.col("filter_id").isin(list(table.filters))))
+                               for r in table.unparsed(bronze.where(F.col("filter_id").isin(list(table.filters))))
                                .collect()}
         unparsed = report_unparsed(context, kind.asset, unparsed_files)
         written, summary = written_days(lakehouse, table.table, first_day, last_day, table.summary)

@@ -25,7 +25,7 @@ from emission_assets.smard.windows import stored_windows
 from emission_assets.smard_forecast import bronze as forecast_bronze
 from emission_assets.smard_forecast.catalog import DEFAULT_FILTERS, FILTERS, SIGNED_SERIES, series
 from emission_assets.smard_forecast.layout import FAMILY, RESERVOIR_DIR, RULES, SOURCE_NAME
-from emission_assets.smard_forecast.silver import forecast_from_bronze
+from emission_assets.smard_forecast.silver import forecast_from_bronze, unparsed_forecast_payloads
 from emission_assets.smard_forecast.tables import SILVER_GRID_FORECAST
 
 TAGS = {"source": SOURCE_NAME}
@@ -140,6 +140,7 @@ GRID_FORECAST = SilverSeries(
     partitions=FORECAST_DAILY,
     unparsed_check=UNPARSED_CHECK,
     signed_series=SIGNED_SERIES,
+    unparsed=unparsed_forecast_payloads,
 )
 silver_grid_forecast = silver_series_asset(GRID_FORECAST)
 SILVER_KEY: AssetKey = silver_grid_forecast.key

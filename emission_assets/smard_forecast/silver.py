@@ -43,6 +43,6 @@ def unparsed_forecast_payloads(bronze: DataFrame) -> DataFrame:
         .groupBy("file_name")
         .agg(F.min(value).alias("example"), F.count("*").alias("values"))
         .select("file_name", F.concat(F.lit("a series value is not a number or null ("), F.col("values").cast("string"),
-                                      F.lit(" values, e.g. "), F.col("example"), F.lit(")")).alias("reason"))
+                                      F.lit(" value(s), e.g. "), F.col("example"), F.lit(")")).alias("reason"))
     )
     return unparsed_payloads(bronze).unionByName(wrong)

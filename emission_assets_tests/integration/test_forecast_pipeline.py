@@ -152,7 +152,7 @@ def test_a_served_window_without_series_fails_by_url_and_stores_nothing_of_it(sp
 @pytest.mark.parametrize("payload, reason", [
     ({"meta_data": {"version": 1}, "values": []}, "no 'series' list"),
     ({"meta_data": {"version": 1}, "series": "later"}, "no 'series' list"),
-    ({"meta_data": {"version": 1}, "series": [[0, "12,5"], [900000, True]]}, "not a number or null (2 values"),
+    ({"meta_data": {"version": 1}, "series": [[0, "12,5"], [900000, True]]}, "not a number or null (2 value(s)"),
 ], ids=["renamed_field", "series_not_a_list", "values_of_wrong_type"])
 def test_a_reservoir_file_of_unknown_shape_is_kept_in_bronze_and_named_by_a_check(spark, fake, payload, reason):
     assert run(FIRST_DAY, LAST_DAY, fake).success

@@ -181,7 +181,7 @@ def not_over_message(last: date, keys=()) -> str:
     """The error for a ``--end`` day not over yet; ``keys``: the selected assets whose partitions end yesterday."""
     which = f" for {', '.join(sorted('/'.join(k.path) for k in keys))}" if keys else ""
     return (f"--end {last} is not a complete day yet in Europe/Berlin; the last partition is yesterday{which} "
-            "(only the day-ahead forecasts, --select tag:source=smard_forecast, have partitions up to tomorrow)")
+            "(tomorrow for the day-ahead forecasts, --select tag:source=smard_forecast)")
 
 
 def default_selection():

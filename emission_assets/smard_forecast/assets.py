@@ -20,6 +20,7 @@ from emission_assets.orchestration.silver_support import REFETCHED
 from emission_assets.smard import reservoir as smard_fill
 from emission_assets.smard.assets import SilverSeries, silver_series_asset
 from emission_assets.smard.catalog import DEFAULT_RESOLUTION, check_region, check_resolution
+from emission_assets.smard.client import SmardRequestError
 from emission_assets.smard.resources import SmardResource
 from emission_assets.smard.windows import stored_windows
 from emission_assets.smard_forecast import bronze as forecast_bronze
@@ -46,6 +47,28 @@ class ForecastReservoirConfig(Config):
         ge=0, default=PUBLISHED_HOURS_BEFORE_DAY_END,
         description="a stored window counts for a day if fetched at most this many hours before the day ended "
         "(a day-ahead forecast is complete once published, the day before)")
+
+
+def available_defaults(client, regions: list[str], resolution: str, log) -> list[int]:
+    """The default forecast filters SMARD serves for every region ("forecast generation by type where available"):
+    one whose index answers 404 is left out with a warning naming it and the URL. Filters named in the run config
+    are fetched or fail. The indexes fetched here are the client's cache for the fill (no second request)."""
+    available = []
+    for filter_id in DEFAULT_FILTERS:
+        missing = []
+        for region in regions:
+            try:
+                client.window_for(filter_id, region, resolution, 0)
+            except SmardRequestError as error:
+                if error.status != 404:
+                    raise
+                missing.append(f"{region} ({error.url})")
+        if missing:
+            log.warning(f"SMARD serves no {resolution} forecast of filter {filter_id} ({series(filter_id).name}) for "
+                        f"{', '.join(missing)}: HTTP 404 on the index; the other series are fetched without it")
+        else:
+            available.append(filter_id)
+    return available
 
 
 @asset(
@@ -75,8 +98,9 @@ def smard_forecast_reservoir(
     inspector = Inspector(store, RULES, "reservoir/smard_forecast_responses", context.run.run_id)
     try:
         with smard.client(series) as client:
+            filters = config.filters or available_defaults(client, config.regions, config.resolution, context.log)
             report = smard_fill.fill(
-                client, store, first_day, last_day, regions=config.regions, filters=config.filters,
+                client, store, first_day, last_day, regions=config.regions, filters=filters,
                 resolution=config.resolution, refresh=config.refresh,
                 settle=-timedelta(hours=config.published_hours_before_day_end), inspector=inspector, family=FAMILY,
             )
@@ -89,7 +113,7 @@ def smard_forecast_reservoir(
         metadata={
             **integrity,
             "days": report.days,
-            "filters": ", ".join(map(str, config.filters or DEFAULT_FILTERS)),
+            "filters": ", ".join(map(str, filters)),
             "series_days_already_present": report.series_days_present,
             "series_days_fetched": report.series_days_fetched,
             "files_written": len(report.written),

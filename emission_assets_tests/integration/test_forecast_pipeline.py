@@ -99,6 +99,18 @@ def test_recorded_forecasts_land_in_silver_typed_and_once(spark, fake):
                                                      "non_negative_energy", "known_file_shapes", "no_series_lost"))
 
 
+def test_default_series_smard_does_not_serve_are_left_out_by_name_and_the_others_land(spark, fake):
+    outcome = run(FIRST_DAY, LAST_DAY, fake, filters=None)  # the defaults: 123, 3791, 125, 715, 122, 411
+
+    assert outcome.success
+    assert silver_rows() == recorded()  # the recording has no 715 (Sonstige) or 122 (Gesamt)
+    skipped = [w for w in outcome.warnings if "HTTP 404 on the index" in w]
+    assert len(skipped) == 2
+    assert "filter 715 (other) for DE" in skipped[0] and "/chart_data/715/DE/index_quarterhour.json" in skipped[0]
+    assert "filter 122 (generation_total) for DE" in skipped[1]
+    assert outcome.metadata("reservoir", "smard_forecast_responses")["filters"] == "123, 3791, 125, 411"
+
+
 def test_a_rerun_fetches_nothing_and_changes_nothing_and_a_refresh_lands_each_value_once(spark, fake):
     assert run(FIRST_DAY, LAST_DAY, fake).success
     files, rows = bronze_names(), silver_rows()
@@ -204,7 +216,11 @@ def test_the_cli_materialises_tomorrows_forecast_but_no_realised_day_of_tomorrow
     refused = cli("materialize", "--start", tomorrow, "--end", tomorrow, "--select", "tag:source=smard")
     assert refused.exit_code == 2
     assert f"--end {tomorrow} is not a complete day yet" in refused.stderr
-    assert "silver/production" in refused.stderr and "tag:source=smard_forecast" in refused.stderr
+    assert "silver/production" in refused.stderr and "tomorrow for the day-ahead forecasts" in refused.stderr
+
+    day_after = (today_in_berlin() + timedelta(days=2)).isoformat()
+    beyond = cli("materialize", "--start", tomorrow, "--end", day_after, "--select", "tag:source=smard_forecast")
+    assert beyond.exit_code == 2 and f"--end {day_after} is not a complete day yet" in beyond.stderr
 
     done = cli("materialize", "--start", tomorrow, "--end", tomorrow, "--select", "tag:source=smard_forecast")
     assert done.exit_code == 0, done.output

@@ -29,19 +29,22 @@ def test_graph_lineage_groups_and_partitions():
 
 
 def test_error_checks_block_and_warnings_do_not():
-    """A failed ERROR check stops everything downstream of its asset; complete_days (WARN) never does."""
+    """A failed ERROR check stops everything downstream of its asset; complete_days and the forecast's
+    known_file_shapes (WARN) never do."""
     from emission_assets.definitions import ASSETS
 
     specs = {(key.to_user_string(), spec.name): spec.blocking
              for asset in ASSETS if hasattr(asset, "check_specs") for spec in asset.check_specs
              for key in [spec.asset_key]}
-    assert {name for (_, name), blocking in specs.items() if not blocking} == {"complete_days"}
+    assert {name for (_, name), blocking in specs.items() if not blocking} == {"complete_days", "known_file_shapes"}
+    assert not specs[("silver/grid_forecast", "known_file_shapes")] and specs[("silver/grid_forecast", "no_series_lost")]
     assert specs[("silver/production", "no_series_lost")] and specs[("silver/consumption", "no_series_lost")]
     assert specs[("silver/grid_load", "no_series_lost")] and not specs[("silver/grid_load", "complete_days")]
     assert specs[("gold/grid_intensity", "intensities_within_physical_bounds")]
     assert specs[("gold/grid_intensity", "every_production_interval_has_a_factor")]
     assert specs[("gold/grid_intensity", "merit_order_marginal_unit_is_fossil")]
-    assert len(specs) == 22  # consumption 5, production 4, grid load 4, emission_factors 3, fuel_prices 3, grid_intensity 3
+    assert len(specs) == 27  # consumption 5, production 4, grid load 4, grid forecast 5, emission_factors 3,
+    # fuel_prices 3, grid_intensity 3
 
 
 def test_tibber_lineage_and_checks():

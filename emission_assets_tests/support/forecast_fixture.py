@@ -73,3 +73,29 @@ def copy_tree(root: Path) -> Path:
 def window_starts() -> list[int]:
     """Start (epoch ms) of the two week windows the days fall in: 2021-12-27 and 2022-01-03."""
     return sorted({to_epoch_ms(local_midnight(week_start(FIRST_DAY + timedelta(days=i)))) for i in range(3)})
+
+
+def bronze_rows(spark):
+    """The recorded windows as bronze.smard_forecast_responses rows (what the bronze step would ingest)."""
+    from emission_assets.smard_forecast.tables import BRONZE_SMARD_FORECAST_RESPONSES
+    from emission_assets.timeutil import from_epoch_ms, local_date_of_ms
+
+    rows = []
+    for path in sorted(TREE.rglob("*_DE_quarterhour_*.json")):
+        filter_id, _, _, start = path.stem.split("_")
+        rows.append((f"smard_forecast/recorded/{path.name}", "recorded", "api", f"recorded://{path.name}", CREATED,
+                     CREATED, "recorded", int(filter_id), "DE", "quarterhour", from_epoch_ms(int(start)),
+                     path.read_text(), local_date_of_ms(int(start))))
+    return spark.createDataFrame(rows, BRONZE_SMARD_FORECAST_RESPONSES.ddl)
+
+
+def write_recorded_silver(lakehouse) -> int:
+    """Put the recorded forecasts into ``silver.grid_forecast`` of ``lakehouse`` (emission_assets.lakehouse.session
+    .open_lakehouse()) through the product's transform, without Dagster or HTTP; returns the rows written (1,152:
+    4 series x 288 quarter-hours). For tests of what reads the table (the forecast model, ``advise``)."""
+    from emission_assets.smard_forecast.silver import forecast_from_bronze
+    from emission_assets.smard_forecast.tables import SILVER_GRID_FORECAST
+
+    rows = forecast_from_bronze(bronze_rows(lakehouse.spark), FIRST_DAY, LAST_DAY)
+    lakehouse.writer.replace_days(SILVER_GRID_FORECAST.name, rows, FIRST_DAY, LAST_DAY)
+    return lakehouse.table(SILVER_GRID_FORECAST.name).count()

@@ -95,3 +95,15 @@ def test_files_silver_cannot_take_whole_are_named_with_the_reason(spark):
     assert found["comma"] == "a series value is not a number or null (2 value(s), e.g. 12,5)"
     assert found["object"].startswith("a series value is not a number or null (1 value(s)")
     assert "no 'series' list" in found["renamed"] and "no 'series' list" in found["html"]
+
+
+def test_the_recorded_forecasts_can_be_written_to_silver_without_dagster(spark):
+    from emission_assets.lakehouse.session import open_lakehouse
+    from emission_assets_tests.support.forecast_fixture import write_recorded_silver
+
+    lakehouse = open_lakehouse()
+    assert write_recorded_silver(lakehouse) == 4 * 288
+    rows = lakehouse.spark.sql(
+        "SELECT filter_id, unix_millis(interval_start) AS t, energy_mwh FROM silver.grid_forecast").collect()
+    assert sorted((r.filter_id, r.t, r.energy_mwh) for r in rows) == sorted(
+        (f, t, v) for f, points in export_points().items() for t, v in points)

@@ -32,8 +32,8 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     if first < date.fromisoformat(FIRST_DAY):
         raise UserError(f"--start {first} is before the first partition {FIRST_DAY}")
     # Day-ahead forecast assets have partitions up to tomorrow (partitions.FORECAST_DAILY); every other day
-    # partition ends yesterday. A selection is checked once resolved (_check_last_day); the default one always
-    # includes realised data.
+    # partition ends yesterday. A selection is checked once resolved (_materialize_selection); the default one
+    # always includes realised data.
     if last > today_in_berlin() + timedelta(days=FORECAST_END_OFFSET_DAYS - 1) or (last >= today_in_berlin()
                                                                                     and not selection):
         raise UserError(not_over_message(last))
@@ -91,7 +91,8 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
     if last >= today_in_berlin() and partitioned - forecast:
         raise UserError(not_over_message(last, partitioned - forecast))
     if partitioned - daily - monthly - forecast:
-        raise UserError(f"--select includes assets with other partitions: {sorted(map(str, partitioned - daily - monthly))}")
+        raise UserError("--select includes assets with other partitions: "
+                        f"{sorted(map(str, partitioned - daily - monthly - forecast))}")
     # Gold assets always run last: one that cannot say its upstream (a consumer with a broken config entry) fails
     # after bronze and silver are done, never before them.
     after = {k for k in keys - partitioned if has_partitioned_upstream(k) or graph.get(k).group_name == "gold"}
@@ -110,9 +111,8 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
         day_tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
         month_tags = {RANGE_START_TAG: first.replace(day=1).isoformat(),
                       RANGE_END_TAG: last.replace(day=1).isoformat()}
-        # Two runs at most (each run costs its start and planning): the unpartitioned assets ride with the
-        # partitioned runs, ordered by the dependencies inside each run.
-        # Day-ahead forecasts (partitions up to tomorrow) run apart, last: one run has one partitions definition,
+        # Three runs at most (each run costs its start and planning): the unpartitioned assets ride with the
+        # partitioned runs, ordered by the dependencies inside each run. Day-ahead forecasts (partitions up to tomorrow) run apart, last: one run has one partitions definition,
         # and a forecast model reads the history the runs before wrote.
         runs = [(before | daily, day_tags if daily else {}, reservoir_config if daily else {}),
                 (monthly | after, month_tags if monthly else {}, {}),

@@ -126,6 +126,13 @@ class SmardClient(ClosingClient):
         position = bisect_right(stamps, moment_ms)
         return stamps[position - 1] if position else None
 
+    def first_window(self, filter_id: int, region: str, resolution: str) -> int | None:
+        """Start (epoch ms) of the series' first window, None if the index is empty (index cached like
+        :meth:`window_for`)."""
+        self.window_for(filter_id, region, resolution, 0)
+        stamps = self._indexes[(filter_id, region, resolution)]
+        return stamps[0] if stamps else None
+
     def _check(self, filter_id: int, region: str, resolution: str) -> None:
         self.lookup(filter_id)
         catalog.check_region(region)

@@ -5,7 +5,7 @@ The same path and code as the SMARD source (client with its retries, window file
 rules and checks), with the forecast catalog, reservoir folder, bronze table and partitions
 (:data:`emission_assets.orchestration.partitions.FORECAST_DAILY`: a forecast for tomorrow is a partition today).
 """
-from datetime import timedelta
+from datetime import date, timedelta
 
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
@@ -28,6 +28,7 @@ from emission_assets.smard_forecast.catalog import DEFAULT_FILTERS, FILTERS, SIG
 from emission_assets.smard_forecast.layout import FAMILY, RESERVOIR_DIR, RULES, SOURCE_NAME
 from emission_assets.smard_forecast.silver import forecast_from_bronze, unparsed_forecast_payloads
 from emission_assets.smard_forecast.tables import SILVER_GRID_FORECAST
+from emission_assets.timeutil import local_date_of_ms
 
 TAGS = {"source": SOURCE_NAME}
 # TSOs publish the day-ahead forecasts of day D by 18:00 on D-1 (wind and PV; load earlier): a window fetched from
@@ -71,6 +72,21 @@ def available_defaults(client, regions: list[str], resolution: str, log) -> list
     return available
 
 
+def first_forecast_day(client, filters, regions: list[str], resolution: str, first_day: date, log) -> date:
+    """``first_day``, or the first day SMARD has forecasts of every series for if that is later: a backfill of
+    older days (a plain `emission-tracker materialize` from 2015) fetches what exists and says which days have none,
+    rather than fail on them (silver's complete_days check lists them as days without data)."""
+    starts = [client.first_window(f, r, resolution) for f in filters for r in regions]
+    if not starts or any(start is None for start in starts):
+        return first_day
+    begins = local_date_of_ms(max(starts))
+    if begins > first_day:
+        log.warning(f"SMARD's {resolution} forecasts of {', '.join(map(str, filters))} start {begins}: no forecast "
+                    f"is fetched for {first_day}..{begins - timedelta(days=1)}")
+        return begins
+    return first_day
+
+
 @asset(
     key_prefix="reservoir",
     name="smard_forecast_responses",
@@ -99,8 +115,9 @@ def smard_forecast_reservoir(
     try:
         with smard.client(series) as client:
             filters = config.filters or available_defaults(client, config.regions, config.resolution, context.log)
+            fetch_from = first_forecast_day(client, filters, config.regions, config.resolution, first_day, context.log)
             report = smard_fill.fill(
-                client, store, first_day, last_day, regions=config.regions, filters=filters,
+                client, store, fetch_from, last_day, regions=config.regions, filters=filters,
                 resolution=config.resolution, refresh=config.refresh,
                 settle=-timedelta(hours=config.published_hours_before_day_end), inspector=inspector, family=FAMILY,
             )

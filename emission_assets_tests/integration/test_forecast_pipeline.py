@@ -111,6 +111,17 @@ def test_default_series_smard_does_not_serve_are_left_out_by_name_and_the_others
     assert outcome.metadata("reservoir", "smard_forecast_responses")["filters"] == "123, 3791, 125, 411"
 
 
+def test_days_before_smards_first_forecast_window_are_named_and_the_rest_lands(spark, fake):
+    outcome = run(date(2021, 12, 20), LAST_DAY, fake)  # the recorded index starts with the week of 2021-12-27
+
+    assert outcome.success
+    assert silver_rows() == recorded()
+    assert any("forecasts of 3791, 123, 125, 411 start 2021-12-27: no forecast is fetched for 2021-12-20..2021-12-26"
+               in w for w in outcome.warnings)
+    incomplete = checks(outcome)["complete_days"]  # a warning: the days without data are listed
+    assert not incomplete.passed and "2021-12-20" in incomplete.metadata["days_without_data"].value
+
+
 def test_a_rerun_fetches_nothing_and_changes_nothing_and_a_refresh_lands_each_value_once(spark, fake):
     assert run(FIRST_DAY, LAST_DAY, fake).success
     files, rows = bronze_names(), silver_rows()

@@ -134,6 +134,7 @@ def test_a_rerun_fetches_nothing_and_changes_nothing_and_a_refresh_lands_each_va
     assert run(FIRST_DAY, LAST_DAY, fake, refresh=True).success
     assert len(fake.window_requests()) == 2 * fetched
     assert len(bronze_names()) == 16 and set(files) < set(bronze_names())  # bronze keeps both versions
+    assert len(set(bronze_names())) == len(bronze_names())  # each reservoir file exactly once
     assert silver_rows() == recorded()  # the latest download wins: still each value once
 
 

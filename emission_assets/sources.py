@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from emission_assets.orchestration.source import Source
 
-PACKAGES = ("smard", "tibber", "redispatch", "factors")
+PACKAGES = ("smard", "smard_forecast", "tibber", "redispatch", "factors")
 
 
 def declare_tables() -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 import click
 
@@ -24,15 +24,19 @@ def run_materialize(first: date, last: date, selection: list[str], reservoir_con
     run's result (for :func:`finish_runs`). Mistakes in the arguments or the environment raise :class:`UserError`
     before any run starts.
     """
-    from emission_assets.orchestration.partitions import FIRST_DAY
+    from emission_assets.orchestration.partitions import FIRST_DAY, FORECAST_END_OFFSET_DAYS
     from emission_assets.smard.catalog import check_region, check_resolution
 
     if first > last:
         raise UserError(f"--start {first} is after --end {last}")
     if first < date.fromisoformat(FIRST_DAY):
         raise UserError(f"--start {first} is before the first partition {FIRST_DAY}")
-    if last >= today_in_berlin():
-        raise UserError(f"--end {last} is not a complete day yet in Europe/Berlin; the last partition is yesterday")
+    # Day-ahead forecast assets have partitions up to tomorrow (partitions.FORECAST_DAILY); every other day
+    # partition ends yesterday. A selection is checked once resolved (_materialize_selection); the default one
+    # always includes realised data.
+    if last > today_in_berlin() + timedelta(days=FORECAST_END_OFFSET_DAYS - 1) or (last >= today_in_berlin()
+                                                                                    and not selection):
+        raise UserError(not_over_message(last))
     for region in reservoir_config.get("regions", []):
         check_region(region)
     if "resolution" in reservoir_config:
@@ -74,13 +78,21 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
         return any(graph.get(p).partitions_def is not None or has_partitioned_upstream(p)
                    for p in graph.get(key).parent_keys)
 
-    from emission_assets.orchestration.partitions import daily_partitions, monthly_partitions
+    from emission_assets.orchestration.partitions import (
+        daily_partitions,
+        forecast_daily_partitions,
+        monthly_partitions,
+    )
 
     daily = {k for k in keys if graph.get(k).partitions_def == daily_partitions}
     monthly = {k for k in keys if graph.get(k).partitions_def == monthly_partitions}
+    forecast = {k for k in keys if graph.get(k).partitions_def == forecast_daily_partitions}
     partitioned = {k for k in keys if graph.get(k).partitions_def is not None}
-    if partitioned - daily - monthly:
-        raise UserError(f"--select includes assets with other partitions: {sorted(map(str, partitioned - daily - monthly))}")
+    if last >= today_in_berlin() and partitioned - forecast:
+        raise UserError(not_over_message(last, partitioned - forecast))
+    if partitioned - daily - monthly - forecast:
+        raise UserError("--select includes assets with other partitions: "
+                        f"{sorted(map(str, partitioned - daily - monthly - forecast))}")
     # Gold assets always run last: one that cannot say its upstream (a consumer with a broken config entry) fails
     # after bronze and silver are done, never before them.
     after = {k for k in keys - partitioned if has_partitioned_upstream(k) or graph.get(k).group_name == "gold"}
@@ -99,15 +111,18 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
         day_tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
         month_tags = {RANGE_START_TAG: first.replace(day=1).isoformat(),
                       RANGE_END_TAG: last.replace(day=1).isoformat()}
-        # Two runs at most (each run costs its start and planning): the unpartitioned assets ride with the
-        # partitioned runs, ordered by the dependencies inside each run.
+        # Three runs at most (each run costs its start and planning): the unpartitioned assets ride with the
+        # partitioned runs, ordered by the dependencies inside each run. Day-ahead forecasts (partitions up to tomorrow) run apart, last: one run has one partitions definition,
+        # and a forecast model reads the history the runs before wrote.
         runs = [(before | daily, day_tags if daily else {}, reservoir_config if daily else {}),
-                (monthly | after, month_tags if monthly else {}, {})]
+                (monthly | after, month_tags if monthly else {}, {}),
+                (forecast, day_tags, reservoir_config)]
         result = None
         for group, tags, config in runs:
             if group:
-                days = (last - first).days + 1 if group & daily else None
-                result = _run(group, tags, config, resources, days, group & daily, instance=instance)
+                day_keys = group & (daily | forecast)
+                days = (last - first).days + 1 if day_keys else None
+                result = _run(group, tags, config, resources, days, day_keys, instance=instance)
                 if results is not None:
                     results.append(result)
                 if not result.success:
@@ -162,6 +177,13 @@ def current_views(graph, keys, instance=None) -> set:
     return current
 
 
+def not_over_message(last: date, keys=()) -> str:
+    """The error for a ``--end`` day not over yet; ``keys``: the selected assets whose partitions end yesterday."""
+    which = f" for {', '.join(sorted('/'.join(k.path) for k in keys))}" if keys else ""
+    return (f"--end {last} is not a complete day yet in Europe/Berlin; the last partition is yesterday{which} "
+            "(tomorrow for the day-ahead forecasts, --select tag:source=smard_forecast)")
+
+
 def default_selection():
     """Every asset, less the sources that are not configured (``Source.configured``: a SMARD-only user needs no
     Tibber token)."""
@@ -204,12 +226,11 @@ def _run(keys, tags: dict, reservoir_config: dict, resources: dict, days: int | 
 
     from emission_assets.definitions import ASSETS
     from emission_assets.orchestration.run_control import RunProgress, SignalGuard, process_tags, recover_stale_runs
-    from emission_assets.orchestration.source import source_named
     from emission_assets.sources import all_sources
 
-    smard = source_named(all_sources(), "smard")  # --region/--resolution configure SMARD's reservoir
-    fetches_smard = smard.reservoir_key in keys
-    ops = {smard.reservoir_op_name: {"config": reservoir_config}} if reservoir_config and fetches_smard else {}
+    # --region/--resolution/--refresh configure the SMARD reservoir steps (realised data and day-ahead forecasts)
+    ops = {source.reservoir_op_name: {"config": reservoir_config} for source in all_sources()
+           if reservoir_config and source.takes_smard_options and source.reservoir_key in keys}
     run_id = str(uuid.uuid4())
     with _instance(instance) as instance:
         recover_stale_runs(instance)

@@ -17,6 +17,13 @@ daily_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="Eur
 single_run_backfill = BackfillPolicy.single_run()
 # What every day-partitioned asset shares: a range of days backfills as one run (one Spark job).
 DAILY = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
+# Day-ahead forecasts (emission_assets.smard_forecast) are published the day before the day they are for, so their
+# assets (and the forecast model's) reach two days further: end_offset=2 makes today and tomorrow partitions (the
+# default last partition is yesterday, the last complete day). Only forecast assets use it: a realised day is not
+# over before its end.
+forecast_daily_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="Europe/Berlin", end_offset=2)
+FORECAST_DAILY = {"partitions_def": forecast_daily_partitions, "backfill_policy": single_run_backfill}
+FORECAST_END_OFFSET_DAYS = 2  # days after yesterday that FORECAST_DAILY has partitions for
 # The gold tables' local months. end_offset=1: the current month exists as a partition, so yesterday's day (the
 # daily schedules' partition) always has its month to recompute.
 monthly_partitions = MonthlyPartitionsDefinition(start_date=FIRST_DAY, timezone="Europe/Berlin", end_offset=1)

@@ -138,8 +138,9 @@ def reservoir_run_requests(
         if owner is None:
             continue
         source = owner.name
+        source_last = last + timedelta(days=owner.partition_end_offset_days)  # forecasts: up to tomorrow
         for day in file_days(file):
-            if FIRST_PARTITION <= day <= last:
+            if FIRST_PARTITION <= day <= source_last:
                 names[(source, day)].add(file.name)
             else:
                 outside += 1

@@ -45,6 +45,16 @@ class SeriesKind:
     keys: tuple[str, ...]
     energy_column: str
     unit: str
+    # Series (values of the last key column) whose values may be negative: a forecast residual load goes below zero
+    # when wind and PV exceed the load. Their negatives are data, not a broken file.
+    signed_series: tuple[str, ...] = ()
+
+    def negative(self):
+        """Column: the row's value is a negative the guard refuses."""
+        below = F.col(self.energy_column) < 0
+        if self.signed_series:
+            below = below & ~F.col(self.keys[-1]).isin(list(self.signed_series))
+        return below
 
 
 @dataclass
@@ -75,7 +85,7 @@ def series_summary(rows: DataFrame, kind: SeriesKind) -> dict[tuple, tuple[int, 
     """(local day, *series keys) -> (rows, negative values) of a silver frame: one small aggregate."""
     counted = rows.groupBy("year", "month", "day", *kind.keys).agg(
         F.count("*").alias("rows"),
-        F.sum(F.when(F.col(kind.energy_column) < 0, 1).otherwise(0)).alias("negatives"),
+        F.sum(F.when(kind.negative(), 1).otherwise(0)).alias("negatives"),
     ).collect()
     return {(date(r["year"], r["month"], r["day"]), *(r[k] for k in kind.keys)): (r["rows"], r["negatives"])
             for r in counted}
@@ -126,7 +136,7 @@ def negative_energy_error(kind: SeriesKind, rows: DataFrame, bronze: DataFrame, 
                           last_day: date, describe_row) -> NegativeEnergyError:
     """One line: the first negative value (by interval), its series, interval and file, and what was kept."""
     first = (
-        rows.where(F.col(kind.energy_column) < 0)
+        rows.where(kind.negative())
         .withColumn("start_ms", F.unix_millis("interval_start"))
         .orderBy("interval_start", *kind.keys)
         .limit(1)

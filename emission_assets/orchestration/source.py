@@ -47,6 +47,12 @@ class Source:
     # Whether a plain `emission-tracker materialize` includes the source, and what it prints when it does not.
     configured: Callable[[], bool] = _always
     unconfigured_note: str = ""
+    # Whether `emission-tracker materialize --region/--resolution/--refresh` configure the reservoir step (the SMARD
+    # chart-data sources: realised data and day-ahead forecasts).
+    takes_smard_options: bool = False
+    # Days after yesterday the source's daily partitions reach (day-ahead forecasts: 2, up to tomorrow); the
+    # reservoir sensor requests the days of new files up to there.
+    partition_end_offset_days: int = 0
     assets: Sequence[Any] = ()
     asset_checks: Sequence[Any] = ()
     jobs: Sequence[Any] = ()

@@ -1,7 +1,7 @@
 """Dagster definitions of the SMARD source: API windows into the reservoir, bronze.smard_responses (exactly once per
 file), and silver.production and silver.grid_load, per local day (one :class:`SilverSeries` descriptor each)."""
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from dagster import (
@@ -48,6 +48,7 @@ from emission_assets.smard.catalog import (
     DEFAULT_RESOLUTION,
     GENERATION_FILTERS,
     GRID_LOAD_FILTER,
+    SmardSeries,
     check_region,
     check_resolution,
     series,
@@ -165,7 +166,8 @@ def smard_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir
 
 @dataclass(frozen=True)
 class SilverSeries:
-    """One silver table of SMARD series read from bronze.smard_responses: everything its asset needs to differ in.
+    """One silver table of SMARD series read from a bronze table of window files (bronze.smard_responses, or
+    bronze.smard_forecast_responses for the day-ahead forecasts): everything its asset needs to differ in.
 
     ``name_column`` is the column naming the series within a region (``production_type``), None when the table holds
     one series (grid load: its name is that of its only filter)."""
@@ -179,6 +181,16 @@ class SilverSeries:
     # Months per write: bounds memory (a year of production in one write peaked at ~1.9 GB on the embedded engine);
     # a single series per region is small enough to write a year at once, which saves each write's fixed cost.
     months_per_write: int = 1
+    # What the day-ahead forecasts (emission_assets.smard_forecast) set apart: their source tag, bronze table,
+    # catalog, partitions (up to tomorrow) and a named check for bronze files of an unknown shape.
+    source: str = "smard"
+    bronze_table: str = BRONZE_TABLE
+    lookup: Callable[[int], SmardSeries] = series
+    partitions: dict = field(default_factory=lambda: DAILY)
+    unparsed_check: str | None = None
+    signed_series: tuple[str, ...] = ()  # series that may be negative (see SeriesKind.signed_series)
+    # bronze rows -> (file_name, reason) of files that give no (or not all their) rows
+    unparsed: Callable[[DataFrame], DataFrame] = unparsed_payloads
 
     @property
     def key(self) -> AssetKey:
@@ -189,10 +201,10 @@ class SilverSeries:
         return ("region", self.name_column) if self.name_column else ("region",)
 
     def series_name(self, row) -> str:
-        return row[self.name_column] if self.name_column else series(self.filters[0]).name
+        return row[self.name_column] if self.name_column else self.lookup(self.filters[0]).name
 
     def summary(self, rows: DataFrame) -> DataFrame:
-        return quality_summary(rows, self.keys, self.value_column)
+        return quality_summary(rows, self.keys, self.value_column, self.signed_series)
 
 
 PRODUCTION = SilverSeries("silver.production", GENERATION_FILTERS, production_from_bronze, "energy_mwh",
@@ -211,6 +223,9 @@ CHECKS = {
     "see emission_assets.orchestration.silver_guards; this check guards what is stored).",
     SERIES_CHECK: SERIES_CHECK_DESCRIPTION,
 }
+UNPARSED_CHECK_DESCRIPTION = (
+    "Every bronze file of the days has the SMARD window shape ({'meta_data': ..., 'series': [[epoch_ms, number or "
+    "null], ...]}); files that do not are listed by name and give no rows (bronze and the reservoir keep them).")
 # Checks of severity WARN: reported, never blocking. Every other check is ERROR and blocking: when it fails, the
 # asset's step fails (its rows are written, the check records why) and no downstream asset runs on the rows.
 WARN_CHECKS = {"complete_days"}
@@ -234,7 +249,7 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date,
         expected = expected_intervals(day, r["resolution"])
         if r["intervals"] != expected:
             incomplete.append(f"{day} {r['region']} {table.series_name(r)}: {r['intervals']}/{expected} {r['resolution']}")
-    all_types = {series(f).name for f in table.filters}
+    all_types = {table.lookup(f).name for f in table.filters}
     absent = [
         f"{day} {region}: {', '.join(sorted(all_types - types))}"
         for (day, region), types in sorted(present.items())
@@ -269,22 +284,27 @@ def evaluate_checks(summary_rows: list, first_day: date, last_day: date,
 
 
 def silver_series_asset(table: SilverSeries):
-    """The daily silver asset of ``table`` (silver.production, silver.grid_load): bronze windows of the days ->
-    rows, guarded and written a month at a time, with the four checks."""
-    kind = SeriesKind(table.table, "/".join(table.key.path), table.keys, table.value_column, "MWh")
+    """The daily silver asset of ``table`` (silver.production, silver.grid_load, silver.grid_forecast): bronze
+    windows of the days -> rows, guarded and written a month at a time, with the four checks (and the unparsed-file
+    check where ``table.unparsed_check`` names one)."""
+    kind = SeriesKind(table.table, "/".join(table.key.path), table.keys, table.value_column, "MWh",
+                      table.signed_series)
+    checks = dict(CHECKS)
+    if table.unparsed_check:
+        checks[table.unparsed_check] = UNPARSED_CHECK_DESCRIPTION
 
     @asset(
         key=table.key,
-        tags={"source": "smard"},
+        tags={"source": table.source},
         group_name="silver",
-        deps=[AssetKey(["bronze", "smard_responses"])],
-        **DAILY,
+        deps=[AssetKey(table.bronze_table.split("."))],
+        **table.partitions,
         automation_condition=historical_eager(),
         kinds={"spark", "delta", "databricks"},
         owners=OWNERS,
         description=table.description,
         metadata=table_metadata(table.table),
-        check_specs=check_specs(CHECKS, table.key, WARN_CHECKS),
+        check_specs=check_specs(checks, table.key, WARN_CHECKS | set(checks) - set(CHECKS)),
     )
     def _silver(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
         first_day, last_day = day_range(context)
@@ -297,7 +317,7 @@ def silver_series_asset(table: SilverSeries):
         chunks = [months[i:i + table.months_per_write] for i in range(0, len(months), table.months_per_write)]
         for span_first, span_last in ((chunk[0][0], chunk[-1][1]) for chunk in chunks):
             window_from, window_to = window_date_range(span_first, span_last)
-            bronze = lakehouse.table(BRONZE_TABLE).where(
+            bronze = lakehouse.table(table.bronze_table).where(
                 F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
             # Refuses negative values and keeps days that would lose a series (emission_assets.orchestration.silver_guards).
             guarded_replace(lakehouse, guard, table.transform(bronze, span_first, span_last), span_first,
@@ -305,11 +325,16 @@ def silver_series_asset(table: SilverSeries):
             # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
             # them). A weekly window can span two months: the set reports it once.
             unparsed_files |= {f"{r.file_name}: {r.reason}"
-                               for r in unparsed_payloads(bronze.where(F.col("filter_id").isin(list(table.filters))))
+                               for r in table.unparsed(bronze.where(F.col("filter_id").isin(list(table.filters))))
                                .collect()}
         unparsed = report_unparsed(context, kind.asset, unparsed_files)
-
         written, summary = written_days(lakehouse, table.table, first_day, last_day, table.summary)
+        results = [*evaluate_checks(summary, first_day, last_day, table), guard.check_result()]
+        if table.unparsed_check:
+            results.append(AssetCheckResult(
+                check_name=table.unparsed_check, passed=not unparsed_files, severity=AssetCheckSeverity.WARN,
+                metadata={"files": unparsed["unparsed_bronze_files"], "unparsed": unparsed["unparsed"]},
+            ))
         return MaterializeResult(
             metadata={
                 **written_metadata(summary, first_day, last_day),
@@ -317,7 +342,7 @@ def silver_series_asset(table: SilverSeries):
                 "resolutions": ", ".join(sorted({r["resolution"] for r in summary})) or "none",
                 "preview": preview(written.drop("source_file"), "interval_start"),
             },
-            check_results=[*evaluate_checks(summary, first_day, last_day, table), guard.check_result()],
+            check_results=results,
         )
 
     return _silver

@@ -34,9 +34,12 @@ def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple
     )
 
 
-def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str, known: set[str] | None = None) -> int:
+def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str, known: set[str] | None = None,
+           table: str = TABLE) -> int:
+    """Append the window files bronze does not hold yet to ``table`` (``bronze.smard_forecast_responses`` for the
+    day-ahead forecasts, which have the same columns)."""
     return ingest_files(
-        spark, writer, TABLE, files, row=bronze_row, partition=("window_date", window_date),
+        spark, writer, table, files, row=bronze_row, partition=("window_date", window_date),
         run_id=run_id, known=known,
     )
 

@@ -8,6 +8,7 @@ A ``file://`` base URL with the same ``chart_data/...`` layout replays recorded 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -60,8 +61,12 @@ class SmardClient(ClosingClient):
         retries: int = 5,
         backoff_factor: float = 0.5,
         user_agent: str = DEFAULT_USER_AGENT,
+        lookup: Callable[[int], catalog.SmardSeries] = catalog.series,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # The catalog of filter ids this client accepts: SMARD's realised series, or the day-ahead forecasts
+        # (emission_assets.smard_forecast.catalog); an unknown id is refused before any request.
+        self.lookup = lookup
         self.timeout = timeout
         self.session = retrying_session(retries=retries, backoff_factor=backoff_factor, user_agent=user_agent)
         self.session.mount("file://", FileAdapter())
@@ -84,8 +89,8 @@ class SmardClient(ClosingClient):
 
     def index(self, filter_id: int, region: str, resolution: str) -> list[int]:
         """Sorted start timestamps (epoch ms) of every window SMARD offers for the series."""
-        _check(filter_id, region, resolution)
-        context = describe(filter_id, region, resolution) + ", index"
+        self._check(filter_id, region, resolution)
+        context = describe(filter_id, region, resolution, lookup=self.lookup) + ", index"
         url = self.index_url(filter_id, region, resolution)
         response = self._get(url, context)
         try:
@@ -95,8 +100,8 @@ class SmardClient(ClosingClient):
 
     def window(self, filter_id: int, region: str, resolution: str, window_start_ms: int) -> FetchedWindow:
         """Download one window; the body is validated here so a truncated response is never stored."""
-        _check(filter_id, region, resolution)
-        context = describe(filter_id, region, resolution, window_start_ms)
+        self._check(filter_id, region, resolution)
+        context = describe(filter_id, region, resolution, window_start_ms, self.lookup)
         url = self.window_url(filter_id, region, resolution, window_start_ms)
         response = self._get(url, context)
         fetched_at = datetime.now(UTC)
@@ -113,13 +118,25 @@ class SmardClient(ClosingClient):
 
         The index is fetched once per series and client, since a backfill asks for many moments of one series.
         """
-        _check(filter_id, region, resolution)
+        self._check(filter_id, region, resolution)
         key = (filter_id, region, resolution)
         if key not in self._indexes:
             self._indexes[key] = self.index(filter_id, region, resolution)
         stamps = self._indexes[key]
         position = bisect_right(stamps, moment_ms)
         return stamps[position - 1] if position else None
+
+    def first_window(self, filter_id: int, region: str, resolution: str) -> int | None:
+        """Start (epoch ms) of the series' first window, None if the index is empty (index cached like
+        :meth:`window_for`)."""
+        self.window_for(filter_id, region, resolution, 0)
+        stamps = self._indexes[(filter_id, region, resolution)]
+        return stamps[0] if stamps else None
+
+    def _check(self, filter_id: int, region: str, resolution: str) -> None:
+        self.lookup(filter_id)
+        catalog.check_region(region)
+        catalog.check_resolution(resolution)
 
     def _get(self, url: str, context: str) -> requests.Response:
         try:
@@ -153,12 +170,6 @@ class SmardClient(ClosingClient):
                 status=status,
             )
         return response
-
-
-def _check(filter_id: int, region: str, resolution: str) -> None:
-    catalog.series(filter_id)
-    catalog.check_region(region)
-    catalog.check_resolution(resolution)
 
 
 def _timed_out(error: requests.RequestException) -> bool:

@@ -19,6 +19,7 @@ SOURCE = Source(
     pass_through_env=(BASE_URL_ENV,),
     resources={"smard": smard_resource_from_env},
     expected_errors=(SmardRequestError,),
+    takes_smard_options=True,
     assets=(smard_reservoir, smard_bronze, silver_production, silver_grid_load),
     jobs=(smard_job,),
     sensors=(smard_api_sensor,),

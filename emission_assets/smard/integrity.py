@@ -10,16 +10,19 @@ from emission_assets.lakehouse.reservoir_integrity import NONE, STAMP, Damage, S
 from emission_assets.timeutil import local_date_of_ms, local_midnight, to_epoch_ms
 
 
-def _rules() -> SourceRules:
-    from emission_assets.smard.catalog import series
+def window_rules(source: str = "smard", lookup=None) -> SourceRules:
+    """The rules of SMARD window files of ``source`` (``smard``, or ``smard_forecast`` with its catalog
+    ``lookup``)."""
+    if lookup is None:
+        from emission_assets.smard.catalog import series as lookup
 
     pattern = re.compile(r"(\d+)_([A-Za-z0-9]+)_(quarterhour|hour)_(\d+)" + STAMP)
 
     def describe(key: tuple) -> str:
         region, filter_id = key
         try:
-            return f"{region} {series(int(filter_id)).name}"
-        except (KeyError, ValueError):
+            return f"{region} {lookup(int(filter_id)).name}"
+        except (KeyError, ValueError):  # UserInputError is a ValueError
             return f"{region} filter {filter_id}"
 
     def from_name(name: str) -> dict | None:
@@ -37,10 +40,10 @@ def _rules() -> SourceRules:
         extra = "".join(f" --region {r}" for r in (["DE", *regions] if regions else []))
         if any(m.get("resolution") == "hour" for m in metas):
             extra += " --resolution hour"
-        return f"{materialize_hint(first, last, 'smard', extra)} (its reservoir step fetches the days again from SMARD)"
+        return f"{materialize_hint(first, last, source, extra)} (its reservoir step fetches the days again from SMARD)"
 
     return SourceRules(
-        source="smard",
+        source=source,
         required={"filter_id": (int,), "region": (str,), "resolution": (str,), "window_start_ms": (int,),
                   "series_start_ms": (int, NONE), "series_end_ms": (int, NONE)},
         key=lambda meta: (meta["region"], int(meta["filter_id"])),
@@ -52,4 +55,4 @@ def _rules() -> SourceRules:
     )
 
 
-SMARD_RULES = _rules()
+SMARD_RULES = window_rules()

@@ -16,10 +16,11 @@ from datetime import date, timedelta
 
 from emission_assets.lakehouse.reservoir import BatchWriter, Reservoir, ReservoirFile
 from emission_assets.lakehouse.reservoir_integrity import Inspector
-from emission_assets.smard.catalog import default_filters, series
 from emission_assets.smard.client import SmardClient, SmardRequestError
 from emission_assets.smard.integrity import SMARD_RULES
 from emission_assets.smard.windows import (
+    SMARD_FAMILY,
+    SeriesFamily,
     covered_days,
     describe,
     stored_windows,
@@ -52,10 +53,14 @@ def fill(
     refresh: bool = False,
     settle: timedelta = timedelta(hours=6),
     inspector: Inspector | None = None,
+    family: SeriesFamily = SMARD_FAMILY,
 ) -> FillReport:
+    """``family``: which series (catalog, default filters per region) and which reservoir folder; SMARD's realised
+    data by default, the day-ahead forecasts for ``smard_forecast``. A negative ``settle`` accepts a window fetched
+    before the day ended (a forecast is final once published, the day before)."""
     days = days_between(first_day, last_day)
     inspector = inspector or Inspector(reservoir, SMARD_RULES, "reservoir/smard_responses")
-    intact = inspector.verified(stored_windows(reservoir, first_day, last_day, inspector))
+    intact = inspector.verified(stored_windows(reservoir, first_day, last_day, inspector, family.folder))
     covered = set() if refresh else covered_days(intact, settle)
     report = FillReport(days=len(days), inspector=inspector)
     wanted: dict[tuple[str, int, int], list[date]] = {}  # (region, filter, window start) -> days, in request order
@@ -65,7 +70,7 @@ def fill(
         start, end = day_bounds_utc(day)
         moments[day] = (to_epoch_ms(start), to_epoch_ms(end - timedelta(milliseconds=1)))
     for region in regions:
-        for filter_id in filters if filters is not None else default_filters(region):  # None: per region's default
+        for filter_id in filters if filters is not None else family.default_filters(region):  # None: region's default
             for day in days:
                 if (region, filter_id, day) in covered:
                     report.series_days_present += 1
@@ -75,7 +80,8 @@ def fill(
                     window = client.window_for(filter_id, region, resolution, moment_ms)
                     if window is None:
                         raise SmardRequestError(
-                            f"SMARD has no {resolution} window for {day} ({describe(filter_id, region, resolution)}): "
+                            f"SMARD has no {resolution} window for {day} "
+                            f"({describe(filter_id, region, resolution, lookup=family.lookup)}): "
                             "the day lies before the first window in the index",
                             url=client.index_url(filter_id, region, resolution),
                         )
@@ -98,10 +104,12 @@ def fill(
                     fetched_at=fetched.fetched_at,
                     source="api",
                     points=fetched.points,
+                    family=family,
                 )
             )
             for day, why in _days_without_values(fetched.points, window_days):
-                report.days_without_values.append(f"{day} {region} {series(filter_id).name}: {why} in {fetched.url}")
+                name = family.lookup(filter_id).name
+                report.days_without_values.append(f"{day} {region} {name}: {why} in {fetched.url}")
     report.written = batch.written
     # INFO, not WARNING: the caller reports them (the reservoir asset as one run-log warning each); a Python
     # warning as well printed every such day twice on the console.

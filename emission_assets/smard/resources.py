@@ -1,10 +1,13 @@
 """The SMARD API resource (part of the SMARD source's descriptor)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dagster import ConfigurableResource
 
 from emission_assets.orchestration.resources import from_env
 from emission_assets.settings import settings
+from emission_assets.smard.catalog import SmardSeries, series
 from emission_assets.smard.client import DEFAULT_BASE_URL, SmardClient
 
 
@@ -14,8 +17,9 @@ class SmardResource(ConfigurableResource):
     base_url: str = DEFAULT_BASE_URL
     retries: int = 5
 
-    def client(self) -> SmardClient:
-        return SmardClient(self.base_url, retries=self.retries)
+    def client(self, lookup: Callable[[int], SmardSeries] = series) -> SmardClient:
+        """A client accepting the filters of ``lookup``'s catalog (the day-ahead forecasts use the same API)."""
+        return SmardClient(self.base_url, retries=self.retries, lookup=lookup)
 
 
 def smard_resource_from_env() -> SmardResource:

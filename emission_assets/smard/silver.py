@@ -73,9 +73,11 @@ def unparsed_payloads(bronze: DataFrame) -> DataFrame:
 
 
 def production_from_bronze(
-    bronze: DataFrame, first_day: date, last_day: date, filter_ids: tuple[int, ...] = GENERATION_FILTERS
+    bronze: DataFrame, first_day: date, last_day: date, filter_ids: tuple[int, ...] = GENERATION_FILTERS,
+    names: dict[int, str] | None = None,
 ) -> DataFrame:
-    """Silver production rows for the local days ``first_day..last_day``.
+    """Silver production rows for the local days ``first_day..last_day``; ``names``: filter id -> the
+    ``production_type`` it gets (default: SMARD's realised series; the day-ahead forecasts pass their catalog).
 
     Per region, type and day the finest resolution present wins (a quarter-hour fetch over an hourly CSV
     import); per interval the latest download wins (SMARD revises values without notice).
@@ -107,7 +109,7 @@ def production_from_bronze(
         "interval_start",
         (F.col("interval_start") + F.make_dt_interval(mins=minutes)).alias("interval_end"),
         "region",
-        _lookup({s.filter_id: s.name for s in SERIES}, F.col("filter_id")).alias("production_type"),
+        _lookup(names or {s.filter_id: s.name for s in SERIES}, F.col("filter_id")).alias("production_type"),
         F.col("filter_id").cast("int").alias("filter_id"),
         "resolution",
         "energy_mwh",
@@ -130,13 +132,18 @@ def grid_load_from_bronze(bronze: DataFrame, first_day: date, last_day: date) ->
 
 
 def quality_summary(
-    rows: DataFrame, keys: tuple[str, ...] = ("region", "production_type"), value_column: str = "energy_mwh"
+    rows: DataFrame, keys: tuple[str, ...] = ("region", "production_type"), value_column: str = "energy_mwh",
+    signed_series: tuple[str, ...] = (),
 ) -> DataFrame:
-    """Per local day, series (``keys``) and resolution: interval count, duplicates, negative values, time range."""
+    """Per local day, series (``keys``) and resolution: interval count, duplicates, negative values (not counted
+    for ``signed_series``, values of the last key that may be negative), time range."""
+    negative = F.col(value_column) < 0
+    if signed_series:
+        negative = negative & ~F.col(keys[-1]).isin(list(signed_series))
     return rows.groupBy("year", "month", "day", *keys, "resolution").agg(
         F.count("*").alias("intervals"),
         (F.count("*") - F.countDistinct("interval_start")).alias("duplicates"),
-        F.sum(F.when(F.col(value_column) < 0, 1).otherwise(0)).alias("negatives"),
+        F.sum(F.when(negative, 1).otherwise(0)).alias("negatives"),
         F.min("interval_start").alias("first_start"),
         F.max("interval_end").alias("last_end"),
     )

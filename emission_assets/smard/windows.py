@@ -6,11 +6,13 @@ region and resolution; hour and quarter-hour windows span a week from Monday 00:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from emission_assets.lakehouse.reservoir import NewFile, Reservoir, ReservoirFile, overlapping
 from emission_assets.lakehouse.reservoir import covered_days as reservoir_covered_days
-from emission_assets.smard.catalog import series
+from emission_assets.smard.catalog import SmardSeries, default_filters, series
 from emission_assets.timeutil import (
     RESOLUTION_STEP,
     UTC,
@@ -23,13 +25,29 @@ from emission_assets.timeutil import (
 RESERVOIR_DIR = "smard"
 
 
+@dataclass(frozen=True)
+class SeriesFamily:
+    """A family of SMARD chart-data series kept apart from the others: the realised data of the ``smard`` source,
+    or the day-ahead forecasts of ``smard_forecast``. Same API, window files and fill; another catalog
+    (``lookup``: filter id -> series, raising UserInputError for an unknown one), reservoir folder and source."""
+
+    source: str
+    folder: str
+    lookup: Callable[[int], SmardSeries]
+    default_filters: Callable[[str], tuple[int, ...]]
+
+
+SMARD_FAMILY = SeriesFamily("smard", RESERVOIR_DIR, series, default_filters)
+
+
 class SmardFormatError(ValueError):
     """A SMARD response or file that does not have the API's JSON shape."""
 
 
-def describe(filter_id: int, region: str, resolution: str, window_start_ms: int | None = None) -> str:
-    """Human-readable name of a series window, for error messages."""
-    text = f"filter {filter_id} ({series(filter_id).name}), region {region}, resolution {resolution}"
+def describe(filter_id: int, region: str, resolution: str, window_start_ms: int | None = None,
+             lookup: Callable[[int], SmardSeries] = series) -> str:
+    """Human-readable name of a series window, for error messages (``lookup``: the family's catalog)."""
+    text = f"filter {filter_id} ({lookup(filter_id).name}), region {region}, resolution {resolution}"
     if window_start_ms is not None:
         text += f", window {from_epoch_ms(window_start_ms).isoformat()} ({window_start_ms})"
     return text
@@ -85,9 +103,9 @@ def build_window(points: list[tuple[int, float | None]], created: datetime) -> b
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def window_dir(window_start_ms: int) -> str:
-    """Reservoir folder of a window: ``smard/<local date of the window start>``."""
-    return f"{RESERVOIR_DIR}/{local_date_of_ms(window_start_ms).isoformat()}"
+def window_dir(window_start_ms: int, folder: str = RESERVOIR_DIR) -> str:
+    """Reservoir folder of a window: ``<folder>/<local date of the window start>`` (``smard/...`` by default)."""
+    return f"{folder}/{local_date_of_ms(window_start_ms).isoformat()}"
 
 
 def window_file(
@@ -101,11 +119,12 @@ def window_file(
     fetched_at: datetime,
     source: str,
     points: list[tuple[int, float | None]] | None = None,
+    family: SeriesFamily = SMARD_FAMILY,
 ) -> NewFile:
-    """One window as a new reservoir version, validated (unless ``points``, its :func:`parse_window` result, are
-    given); the sidecar records which intervals it covers."""
+    """One window of ``family`` as a new reservoir version, validated (unless ``points``, its :func:`parse_window`
+    result, are given); the sidecar records which intervals it covers."""
     if points is None:
-        points = parse_window(payload, describe(filter_id, region, resolution, window_start_ms))
+        points = parse_window(payload, describe(filter_id, region, resolution, window_start_ms, family.lookup))
     step_ms = int(RESOLUTION_STEP[resolution].total_seconds() * 1000)
     stamp = fetched_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     meta = {
@@ -122,7 +141,7 @@ def window_file(
         "non_null_points": len([v for _, v in points if v is not None]),
     }
     stem = f"{filter_id}_{region}_{resolution}_{window_start_ms}__{stamp}"
-    return NewFile(window_dir(window_start_ms), stem, payload, meta)
+    return NewFile(window_dir(window_start_ms, family.folder), stem, payload, meta)
 
 
 def store_window(reservoir: Reservoir, **window) -> ReservoirFile:
@@ -130,14 +149,16 @@ def store_window(reservoir: Reservoir, **window) -> ReservoirFile:
     return reservoir.write_many([window_file(**window)])[0]
 
 
-def stored_windows(reservoir: Reservoir, first_day: date, last_day: date, inspector=None) -> list[ReservoirFile]:
-    """Every stored version of every window that may overlap the local days ``first_day..last_day``; listed
-    through ``inspector`` (:class:`emission_assets.lakehouse.reservoir_integrity.Inspector`) if given, which quarantines
-    files with a bad sidecar."""
+def stored_windows(reservoir: Reservoir, first_day: date, last_day: date, inspector=None,
+                   folder: str = RESERVOIR_DIR) -> list[ReservoirFile]:
+    """Every stored version of every window under ``folder`` that may overlap the local days
+    ``first_day..last_day``; listed through ``inspector``
+    (:class:`emission_assets.lakehouse.reservoir_integrity.Inspector`) if given, which quarantines files with a bad
+    sidecar."""
     # A week window starting up to 7 days before first_day can reach into it.
     first_folder = first_day - timedelta(days=7)
-    files = (inspector.listed(RESERVOIR_DIR, first_folder, last_day) if inspector is not None
-             else reservoir.list_dated(RESERVOIR_DIR, first_folder, last_day))
+    files = (inspector.listed(folder, first_folder, last_day) if inspector is not None
+             else reservoir.list_dated(folder, first_folder, last_day))
     return overlapping(
         files, to_epoch_ms(day_bounds_utc(first_day)[0]), to_epoch_ms(day_bounds_utc(last_day)[1])
     )

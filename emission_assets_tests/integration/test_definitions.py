@@ -29,8 +29,8 @@ def test_graph_lineage_groups_and_partitions():
 
 
 def test_error_checks_block_and_warnings_do_not():
-    """A failed ERROR check stops everything downstream of its asset; complete_days and every_hour_has_intervals
-    (WARN) never do."""
+    """A failed ERROR check stops everything downstream of its asset; complete_days, every_hour_has_intervals, the
+    forecast's known_file_shapes and the EV shift's partial-result checks (WARN) never do."""
     from emission_assets.definitions import ASSETS
 
     specs = {(key.to_user_string(), spec.name): spec.blocking
@@ -38,18 +38,19 @@ def test_error_checks_block_and_warnings_do_not():
              for key in [spec.asset_key]}
     ev_checks = {"every_session_fits_its_window", "every_window_reaches_its_ready_by_time",
                  "every_window_hour_has_intensity", "every_session_interval_has_intensity"}
-    assert {name for (_, name), blocking in specs.items() if not blocking} == {"complete_days",
-                                                                               "every_hour_has_intervals", *ev_checks}
+    assert {name for (_, name), blocking in specs.items() if not blocking} == {
+        "complete_days", "every_hour_has_intervals", "known_file_shapes", *ev_checks}
     assert {name for (key, name) in specs if key == "gold/ev_shift_savings"} == ev_checks  # partial results: WARN
+    assert not specs[("silver/grid_forecast", "known_file_shapes")] and specs[("silver/grid_forecast", "no_series_lost")]
     assert specs[("silver/production", "no_series_lost")] and specs[("silver/consumption", "no_series_lost")]
     assert specs[("silver/grid_load", "no_series_lost")] and not specs[("silver/grid_load", "complete_days")]
     assert specs[("gold/grid_intensity", "intensities_within_physical_bounds")]
     assert specs[("gold/grid_intensity", "every_production_interval_has_a_factor")]
     assert specs[("gold/grid_intensity", "merit_order_marginal_unit_is_fossil")]
     assert not specs[("gold/intensity_profile", "every_hour_has_intervals")]
-    # consumption 5, production 4, grid load 4, emission_factors 3, fuel_prices 3, grid_intensity 3, intensity_profile 1,
-    # ev_shift_savings 4
-    assert len(specs) == 27
+    # consumption 5, production 4, grid load 4, grid forecast 5, emission_factors 3, fuel_prices 3, grid_intensity 3,
+    # intensity_profile 1, ev_shift_savings 4
+    assert len(specs) == 32
 
 
 def test_tibber_lineage_and_checks():

@@ -68,6 +68,13 @@ class FakeSmard:
                 windows.append((filter_id, start_ms, full_week(start_ms, resolution, points)))
         write_tree(self.root, region, resolution, windows, CREATED)
 
+    def publish_recorded_forecast(self) -> None:
+        """SMARD's recorded day-ahead forecasts (real values, DE, 2022-01-01..03, filters 3791, 123, 125, 411:
+        :mod:`emission_assets_tests.support.forecast_fixture`) beside whatever else is published."""
+        from emission_assets_tests.support.forecast_fixture import copy_tree
+
+        copy_tree(self.root)
+
     def window_requests(self) -> list[str]:
         return [p for p in self.requests if "/index_" not in p]
 

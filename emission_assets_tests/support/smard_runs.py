@@ -13,6 +13,7 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 from emission_assets.cli import failure_message
 from emission_assets.definitions import ASSETS
 from emission_assets.lakehouse.session import open_lakehouse
+from emission_assets.smard.catalog import series
 from emission_assets.smard.client import SmardClient
 from emission_assets.smard.resources import SmardResource
 from emission_assets.sources import resources_for_environment
@@ -37,9 +38,10 @@ class QuickSmard(SmardResource):
     read_timeout: float = 5.0
     backoff_factor: float = 0.05
 
-    def client(self) -> SmardClient:
+    def client(self, lookup=series) -> SmardClient:
         return SmardClient(
-            self.base_url, retries=self.retries, timeout=(2, self.read_timeout), backoff_factor=self.backoff_factor
+            self.base_url, retries=self.retries, timeout=(2, self.read_timeout), backoff_factor=self.backoff_factor,
+            lookup=lookup,
         )
 
 

@@ -65,11 +65,13 @@ def test_bronze_and_silver_propagate_historically_and_reservoirs_run_daily():
     ingest = {k for k, c in conditions.items() if c is not None and c.get_label() == eager and not k.startswith("gold/")}
     assert ingest == {
         "bronze/smard_responses", "silver/production", "silver/grid_load", "bronze/tibber_responses", "silver/consumption",
-        "bronze/redispatch_responses", "silver/redispatch"}
+        "bronze/redispatch_responses", "silver/redispatch", "bronze/smard_forecast_responses", "silver/grid_forecast"}
     assert {k: c.get_label() for k, c in conditions.items() if k.startswith("reservoir/")} == {
         "reservoir/smard_responses": "on_cron(30 6 * * *, Europe/Berlin)",
         "reservoir/tibber_responses": "on_cron(45 6 * * *, Europe/Berlin)",
         "reservoir/redispatch_responses": "on_cron(0 7 * * *, Europe/Berlin)",
+        # its newest partition is tomorrow: tomorrow's forecast, once published the evening before
+        "reservoir/smard_forecast_responses": "on_cron(30 18 * * *, Europe/Berlin)",
     }
 
 
@@ -122,7 +124,8 @@ def test_the_automation_sensor_is_the_only_one_and_starts_stopped():
 
 def test_every_partitioned_asset_backfills_a_range_in_one_run():
     """A range launched from the UI is one run per partitions definition: every partitioned asset has the single-run
-    backfill policy, the ten ingest assets share the daily partitions and the two gold tables the monthly ones."""
+    backfill policy, the ten ingest assets share the daily partitions, the three forecast assets the daily ones up to
+    tomorrow and the two gold tables the monthly ones."""
     graph = REAL.resolve_asset_graph()
     partitioned = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is not None]
     assert {node.backfill_policy for node in partitioned} == {dg.BackfillPolicy.single_run()}
@@ -130,6 +133,8 @@ def test_every_partitioned_asset_backfills_a_range_in_one_run():
     for node in partitioned:
         by_definition.setdefault(type(node.partitions_def).__name__, set()).add(node.key.to_user_string())
     assert {name: len(keys) for name, keys in by_definition.items()} == {
-        "DailyPartitionsDefinition": 10, "MonthlyPartitionsDefinition": 2}
+        "DailyPartitionsDefinition": 13, "MonthlyPartitionsDefinition": 2}
     assert by_definition["MonthlyPartitionsDefinition"] == {"gold/grid_intensity", "gold/emissions_monthly"}
-    assert len({node.partitions_def for node in partitioned}) == 2
+    assert {node.key.to_user_string() for node in partitioned if node.partitions_def.end_offset == 2} == {
+        "reservoir/smard_forecast_responses", "bronze/smard_forecast_responses", "silver/grid_forecast"}
+    assert len({node.partitions_def for node in partitioned}) == 3

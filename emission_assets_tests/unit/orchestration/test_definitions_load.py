@@ -19,6 +19,11 @@ def test_definitions_with_orchestration_validate():
         AssetKey(["reservoir", "smard_responses"]), AssetKey(["bronze", "smard_responses"]),
         AssetKey(["silver", "production"]), AssetKey(["silver", "grid_load"])}
     assert repository.get_job("redispatch_job").partitions_def is not None
+    forecast = repository.get_job("smard_forecast_job")  # day-ahead forecasts: partitions up to tomorrow
+    assert forecast.partitions_def.end_offset == 2 and forecast.partitions_def.timezone == "Europe/Berlin"
+    assert set(forecast.asset_layer.executable_asset_keys) == {
+        AssetKey(["reservoir", "smard_forecast_responses"]), AssetKey(["bronze", "smard_forecast_responses"]),
+        AssetKey(["silver", "grid_forecast"])}
     assert repository.get_job("retention_job").partitions_def is None
     intervals = {s.name: s.minimum_interval_seconds for s in repository.sensor_defs if s.name != "automation_sensor"}
     assert intervals == {"smard_api_sensor": 3600, "tibber_api_sensor": 3600, "reservoir_sensor": 60}
@@ -33,7 +38,7 @@ def test_nothing_runs_by_itself_until_switched_on():
 def test_each_source_folder_holds_its_own_definitions():
     """Every asset, job, sensor and schedule of a source comes from its descriptor, tagged with its name."""
     sources = all_sources()
-    assert [s.name for s in sources] == list(PACKAGES) == ["smard", "tibber", "redispatch", "factors"]
+    assert [s.name for s in sources] == list(PACKAGES) == ["smard", "smard_forecast", "tibber", "redispatch", "factors"]
     for source in sources:
         assert {asset.key for asset in source.assets} == {
             k for k in (source.reservoir_key, source.bronze_key, source.silver_key, *source.more_silver_keys)
@@ -54,4 +59,4 @@ def test_the_registry_lists_the_tables_the_sources_declare():
     assert set(declared) == {
         "bronze.smard_responses", "silver.production", "bronze.tibber_responses", "silver.consumption",
         "silver.home_pseudonyms", "bronze.redispatch_responses", "silver.redispatch", "silver.emission_factors",
-        "silver.fuel_prices", "silver.grid_load"}
+        "silver.fuel_prices", "silver.grid_load", "bronze.smard_forecast_responses", "silver.grid_forecast"}

@@ -123,3 +123,26 @@ def test_the_sensor_watches_the_folders_its_source_descriptors_name(tmp_path):
     assert by_source(evaluate(root)) == {"smard": week(MONDAY), "tibber": ["2022-06-07"]}
     only_smard = evaluate(root, sensor=reservoir_sensor_for([SMARD]))
     assert by_source(only_smard) == {"smard": week(MONDAY)}
+
+
+def test_a_forecast_window_requests_its_days_up_to_tomorrow_and_a_realised_one_up_to_yesterday(tmp_path):
+    """Day-ahead forecasts have partitions up to tomorrow (Source.partition_end_offset_days); SMARD's realised data up
+    to yesterday. One window of each over the current week: the forecast's days reach one day further."""
+    from emission_assets.smard_forecast.layout import FAMILY
+    from emission_assets.timeutil import today_in_berlin, week_start
+
+    reservoir = Reservoir(tmp_path / "reservoir")
+    today = today_in_berlin()
+    monday = week_start(today)
+    store_week(reservoir, monday, 1223)
+    start = to_epoch_ms(local_midnight(monday))
+    points = [(t, 100.0) for t in range(start, to_epoch_ms(local_midnight(monday + timedelta(days=7))), 3_600_000)]
+    store_window(reservoir, filter_id=411, region="DE", resolution="hour", window_start_ms=start,
+                 payload=build_window(points, datetime.now(UTC)), url="test://smard", fetched_at=datetime.now(UTC),
+                 source="api", family=FAMILY)
+
+    requested = by_source(evaluate(tmp_path / "reservoir"))
+
+    days = [d for d in week(monday) if d <= (today + timedelta(days=1)).isoformat()]
+    assert requested["smard_forecast"] == days  # up to tomorrow
+    assert requested.get("smard", []) == [d for d in days if d < today.isoformat()]  # up to yesterday

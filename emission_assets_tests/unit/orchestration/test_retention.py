@@ -76,7 +76,7 @@ def test_retention_job_reads_bronze_file_names(tmp_path, spark):
     assert result.success
     output = result.output_for_node("reservoir_retention")
     assert output["removed"] == [ingested.name]
-    assert output["per_source"] == {"smard": 1, "tibber": 0, "redispatch": 0}  # the sources with a reservoir
+    assert output["per_source"] == {"smard": 1, "smard_forecast": 0, "tibber": 0, "redispatch": 0}  # with a reservoir
     assert not ingested.path.exists()
     assert not_ingested.path.exists() and young.path.exists()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
+from emission_assets.forecast.assets import forecast_assets
 from emission_assets.gold.assets import gold_assets
 from emission_assets.gold.report_assets import emissions_report_asset
 from emission_assets.orchestration.automation import automation_sensor
@@ -33,7 +34,7 @@ def build_definitions() -> Definitions:
     # step of a run (a server per step would cost start-up).
     return Definitions.merge(
         *(source.definitions(with_step_launcher) for source in all_sources()),
-        Definitions(assets=with_step_launcher([*gold_assets(), emissions_report_asset])),
+        Definitions(assets=with_step_launcher([*gold_assets(), emissions_report_asset, *forecast_assets()])),
         shared_definitions(),
         Definitions(resources=resources_for_environment(), executor=in_process_executor),
     )

@@ -16,11 +16,12 @@ FORECAST_FILTERS = {"wind_onshore": (123, "generation"), "wind_offshore": (3791,
                     "photovoltaics": (125, "generation"), "grid_load": (411, "load"),
                     "residual_load": (4362, "load")}
 # The interfaces' gold.intensity_profile columns (helper A's table): declared here only when A's spec is not in
-# the registry (this branch), so the fallback of `advise` can be tested.
-PROFILE_COLUMNS = (("year", "INT"), ("month", "INT"), ("day_type", "STRING"), ("hour_local", "INT"),
-                   ("region", "STRING"), ("model", "STRING"), ("basis", "STRING"), ("g_per_kwh", "DOUBLE"),
-                   ("min_g_per_kwh", "DOUBLE"), ("max_g_per_kwh", "DOUBLE"), ("interval_count", "INT"),
-                   ("cleanest_rank", "INT"))
+# the registry (this branch), so the fallback of `advise` can be tested. Partition columns last, as every TableSpec
+# has them (a Delta table created with them first reads its partition columns back as strings).
+PROFILE_COLUMNS = (("day_type", "STRING"), ("hour_local", "INT"), ("region", "STRING"), ("model", "STRING"),
+                   ("basis", "STRING"), ("g_per_kwh", "DOUBLE"), ("min_g_per_kwh", "DOUBLE"),
+                   ("max_g_per_kwh", "DOUBLE"), ("interval_count", "INT"), ("cleanest_rank", "INT"), ("year", "INT"),
+                   ("month", "INT"))
 PROFILE = "gold.intensity_profile"
 
 
@@ -118,7 +119,7 @@ def write_profile(spark, writer, year: int, month: int, g_by_hour: dict[tuple[st
         ranked = sorted(range(24), key=lambda h: g_by_hour[(day_type, h)])
         for hour in range(24):
             g = g_by_hour[(day_type, hour)]
-            rows.append((year, month, day_type, hour, region, model, basis, g, g, g, 4, ranked.index(hour) + 1))
+            rows.append((day_type, hour, region, model, basis, g, g, g, 4, ranked.index(hour) + 1, year, month))
     writer.append(PROFILE, spark.createDataFrame(rows, spec(PROFILE).ddl))
 
 

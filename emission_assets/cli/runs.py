@@ -74,13 +74,15 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
         return any(graph.get(p).partitions_def is not None or has_partitioned_upstream(p)
                    for p in graph.get(key).parent_keys)
 
-    from emission_assets.orchestration.partitions import daily_partitions, monthly_partitions
+    from emission_assets.orchestration.partitions import daily_partitions, forecast_day_partitions, monthly_partitions
 
     daily = {k for k in keys if graph.get(k).partitions_def == daily_partitions}
     monthly = {k for k in keys if graph.get(k).partitions_def == monthly_partitions}
+    forecast_days = {k for k in keys if graph.get(k).partitions_def == forecast_day_partitions}  # after the months
     partitioned = {k for k in keys if graph.get(k).partitions_def is not None}
-    if partitioned - daily - monthly:
-        raise UserError(f"--select includes assets with other partitions: {sorted(map(str, partitioned - daily - monthly))}")
+    if partitioned - daily - monthly - forecast_days:
+        raise UserError("--select includes assets with other partitions: "
+                        f"{sorted(map(str, partitioned - daily - monthly - forecast_days))}")
     # Gold assets always run last: one that cannot say its upstream (a consumer with a broken config entry) fails
     # after bronze and silver are done, never before them.
     after = {k for k in keys - partitioned if has_partitioned_upstream(k) or graph.get(k).group_name == "gold"}
@@ -99,10 +101,12 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
         day_tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
         month_tags = {RANGE_START_TAG: first.replace(day=1).isoformat(),
                       RANGE_END_TAG: last.replace(day=1).isoformat()}
-        # Two runs at most (each run costs its start and planning): the unpartitioned assets ride with the
-        # partitioned runs, ordered by the dependencies inside each run.
+        # Three runs at most (each run costs its start and planning): the unpartitioned assets ride with the
+        # partitioned runs, ordered by the dependencies inside each run; the forecast days last (their fit reads
+        # the gold months).
         runs = [(before | daily, day_tags if daily else {}, reservoir_config if daily else {}),
-                (monthly | after, month_tags if monthly else {}, {})]
+                (monthly | after, month_tags if monthly else {}, {}),
+                (forecast_days, day_tags, {})]
         result = None
         for group, tags, config in runs:
             if group:

@@ -21,7 +21,6 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     Config,
-    DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
     TimeWindowPartitionMapping,
@@ -33,15 +32,13 @@ from emission_assets.forecast.fit import GAP_DAYS, METHOD, TERMS, TRAINING_DAYS
 from emission_assets.forecast.table import BACKTEST_DAYS, TABLE, run_backtest, write_forecast
 from emission_assets.orchestration.automation import historical_eager
 from emission_assets.orchestration.metadata import OWNERS, table_metadata
-from emission_assets.orchestration.partitions import FIRST_DAY, day_range, single_run_backfill
+from emission_assets.orchestration.partitions import FORECAST_DAILY, day_range
 from emission_assets.orchestration.resources import SparkResource
 
 INTENSITY_FORECAST_KEY = AssetKey(["gold", "intensity_forecast"])
 SILVER_GRID_FORECAST = AssetKey(["silver", "grid_forecast"])
 GRID_INTENSITY = AssetKey(["gold", "grid_intensity"])
 CHECK_NAME = "forecast_beats_historical_profile"
-# end_offset=2: tomorrow's local day is a partition (the day-ahead forecast's day).
-forecast_day_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="Europe/Berlin", end_offset=2)
 TAGS = {"source": "forecast"}
 
 
@@ -78,8 +75,7 @@ def backtest_check(summary) -> tuple[bool, list[str]]:
     key=INTENSITY_FORECAST_KEY,
     group_name="gold",
     tags=TAGS,
-    partitions_def=forecast_day_partitions,
-    backfill_policy=single_run_backfill,
+    **FORECAST_DAILY,  # up to tomorrow: the day-ahead forecast's day
     deps=[
         AssetDep(SILVER_GRID_FORECAST, partition_mapping=TimeWindowPartitionMapping()),
         AssetDep(GRID_INTENSITY, partition_mapping=TimeWindowPartitionMapping()),  # the fit's history

@@ -21,6 +21,9 @@ DAILY = {"partitions_def": daily_partitions, "backfill_policy": single_run_backf
 # daily schedules' partition) always has its month to recompute.
 monthly_partitions = MonthlyPartitionsDefinition(start_date=FIRST_DAY, timezone="Europe/Berlin", end_offset=1)
 MONTHLY = {"partitions_def": monthly_partitions, "backfill_policy": single_run_backfill}
+# Forecast days: daily like DAILY, but up to tomorrow (end_offset=2), the day SMARD's day-ahead forecasts are for.
+forecast_day_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="Europe/Berlin", end_offset=2)
+FORECAST_DAILY = {"partitions_def": forecast_day_partitions, "backfill_policy": single_run_backfill}
 
 
 def day_range(context) -> tuple[date, date]:

@@ -122,7 +122,8 @@ def test_the_automation_sensor_is_the_only_one_and_starts_stopped():
 
 def test_every_partitioned_asset_backfills_a_range_in_one_run():
     """A range launched from the UI is one run per partitions definition: every partitioned asset has the single-run
-    backfill policy, the ten ingest assets share the daily partitions and the two gold tables the monthly ones."""
+    backfill policy, the ten ingest assets share the daily partitions, the two gold tables the monthly ones and the
+    intensity forecast the forecast days (daily, up to tomorrow)."""
     graph = REAL.resolve_asset_graph()
     partitioned = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is not None]
     assert {node.backfill_policy for node in partitioned} == {dg.BackfillPolicy.single_run()}
@@ -130,6 +131,7 @@ def test_every_partitioned_asset_backfills_a_range_in_one_run():
     for node in partitioned:
         by_definition.setdefault(type(node.partitions_def).__name__, set()).add(node.key.to_user_string())
     assert {name: len(keys) for name, keys in by_definition.items()} == {
-        "DailyPartitionsDefinition": 10, "MonthlyPartitionsDefinition": 2}
+        "DailyPartitionsDefinition": 11, "MonthlyPartitionsDefinition": 2}
     assert by_definition["MonthlyPartitionsDefinition"] == {"gold/grid_intensity", "gold/emissions_monthly"}
-    assert len({node.partitions_def for node in partitioned}) == 2
+    assert len({node.partitions_def for node in partitioned}) == 3
+    assert graph.get(dg.AssetKey(["gold", "intensity_forecast"])).partitions_def.end_offset == 2

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from emission_assets.forecast.features import training_rows
-from emission_assets.forecast.fit import GROUP, fit_one, training_window
+from emission_assets.forecast.fit import GROUP, MIN_TRAINING_HOURS, design, least_squares, training_window
 from emission_assets.forecast.windows import Run
 
 HIT_WINDOW_HOURS = 4.0
@@ -30,64 +30,82 @@ DAY_COLUMNS = ["region", "model", "basis", "day", "input", "intervals", "mae_g_p
 
 def hit_and_regret(day: pd.DataFrame, predicted: str, observed: str = "g_per_kwh",
                    hours: float = HIT_WINDOW_HOURS) -> tuple[bool | None, float | None]:
-    """``day``: sorted by interval_start. Whether the cleanest ``hours`` window by ``predicted`` is the cleanest by ``observed`` (same start), and how
-    much dirtier (observed g/kWh) the chosen window is than the best; (None, None) when the day has no such window."""
+    """``day``: sorted by interval_start. Whether the cleanest ``hours`` window by ``predicted`` is the cleanest by
+    ``observed`` (same start), and how much dirtier (observed g/kWh) the chosen window is than the best;
+    (None, None) when the day has no such window."""
     observed_run = Run(day, observed, is_sorted=True)
-    truth = observed_run.cleanest(hours)
-    chosen = Run(day, predicted, is_sorted=True).cleanest(hours)
+    return _hit_and_regret(observed_run, Run(day, predicted, is_sorted=True), hours)
+
+
+def _hit_and_regret(observed: Run, predicted: Run, hours: float = HIT_WINDOW_HOURS):
+    truth = observed.cleanest(hours)
+    chosen = predicted.cleanest(hours)
     if truth is None or chosen is None:
         return None, None
-    chosen_observed = observed_run.mean_from(chosen.first_index, hours)
-    return chosen.start == truth.start, float(chosen_observed - truth.g_per_kwh)
+    return chosen.start == truth.start, float(observed.mean_from(chosen.first_index, hours) - truth.g_per_kwh)
 
 
-def _weighted_mae(day: pd.DataFrame, predicted: str) -> float:
-    return float(np.average(np.abs(day[predicted] - day["g_per_kwh"]), weights=day["hours"]))
+def _hour_profile(hour: np.ndarray, g: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """Time-weighted mean g/kWh per whole local hour 0..23 (NaN for an hour without rows)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.bincount(hour, weights=g * hours, minlength=24) / np.bincount(hour, weights=hours, minlength=24)
 
 
-def _hour_profile(train: pd.DataFrame) -> pd.Series:
-    """Time-weighted mean g/kWh per whole local hour of the training rows."""
-    hour = np.floor(train["hour_local"]).astype(int)
-    weighted = (train["g_per_kwh"] * train["hours"]).groupby(hour).sum()
-    return weighted / train["hours"].groupby(hour).sum()
+def _mae(predicted: np.ndarray, observed: np.ndarray, hours: np.ndarray) -> float:
+    return float(np.average(np.abs(predicted - observed), weights=hours))
 
 
 def backtest(intensity: pd.DataFrame, realised: pd.DataFrame, forecast: pd.DataFrame, days: list[date]) -> pd.DataFrame:
     """One row per region x model x basis x day of ``days`` that has observed intensity, features and a fit
-    (:data:`DAY_COLUMNS`)."""
+    (:data:`DAY_COLUMNS`). Numpy slices of the sorted history per day (the same fit as :func:`fit.fit_one`)."""
     history = training_rows(intensity, realised)
     if history.empty:
         return pd.DataFrame(columns=DAY_COLUMNS)
     forecast_by_day = {key: rows for key, rows in forecast.groupby(["local_day", "region"])} if not forecast.empty else {}
-    history = history.sort_values("interval_start")
     results = []
     for (region, model, basis), rows in history.groupby(GROUP, sort=True):
-        ordinal = np.array([d.toordinal() for d in rows["local_day"]])
+        rows = rows.sort_values("interval_start").reset_index(drop=True)
+        ordinal = np.array([d.toordinal() for d in rows["local_day"]])  # non-decreasing: rows are sorted by start
+        x, g, hours = design(rows), rows["g_per_kwh"].to_numpy(float), rows["hours"].to_numpy(float)
+        hour = np.floor(rows["hour_local"].to_numpy(float)).astype(int)
+        starts, ends = rows["interval_start"].tolist(), rows["interval_end"].tolist()
         for day in days:
-            truth = rows[ordinal == day.toordinal()]
-            if truth.empty:
-                continue
+            lo, hi = np.searchsorted(ordinal, [day.toordinal(), day.toordinal() + 1])
             first, last = training_window(day)
-            train = rows[(ordinal >= first.toordinal()) & (ordinal <= last.toordinal())]
-            fit = fit_one(train, region, model, basis)
-            if fit is None:
+            t_lo, t_hi = np.searchsorted(ordinal, [first.toordinal(), last.toordinal() + 1])
+            if lo == hi or hours[t_lo:t_hi].sum() < MIN_TRAINING_HOURS:
                 continue
+            coefficients, _ = least_squares(x[t_lo:t_hi], g[t_lo:t_hi], hours[t_lo:t_hi])
+            low, high = g[t_lo:t_hi].min(), g[t_lo:t_hi].max()
+            profile = _hour_profile(hour[t_lo:t_hi], g[t_lo:t_hi], hours[t_lo:t_hi])
             features = forecast_by_day.get((day, region))
             if features is None:  # the history rows carry the day's realised features
-                frame, kind = truth.copy(), "realised"
+                kind, day_x, day_hour = "realised", x[lo:hi], hour[lo:hi]
+                day_g, day_hours, day_starts, day_ends = g[lo:hi], hours[lo:hi], starts[lo:hi], ends[lo:hi]
             else:
-                frame = truth[[*KEYS, "g_per_kwh"]].merge(features, on=KEYS, how="inner")
-                kind = "forecast"
-            if frame.empty:
+                truth = rows.iloc[lo:hi][[*KEYS, "g_per_kwh"]]
+                frame = truth.merge(features, on=KEYS, how="inner").sort_values("interval_start")
+                if frame.empty:
+                    continue
+                kind, day_x = "forecast", design(frame)
+                day_hour = np.floor(frame["hour_local"].to_numpy(float)).astype(int)
+                day_g, day_hours = frame["g_per_kwh"].to_numpy(float), frame["hours"].to_numpy(float)
+                day_starts, day_ends = frame["interval_start"].tolist(), frame["interval_end"].tolist()
+            predicted = np.clip(day_x @ coefficients, low, high)
+            baseline = profile[day_hour]
+            keep = np.isfinite(baseline)
+            if not keep.any():
                 continue
-            frame["forecast"] = fit.predict(frame)
-            profile = _hour_profile(train)
-            frame["profile"] = np.floor(frame["hour_local"]).astype(int).map(profile).to_numpy(float)
-            frame = frame[np.isfinite(frame["profile"])]
-            hit, regret = hit_and_regret(frame, "forecast")
-            profile_hit, profile_regret = hit_and_regret(frame, "profile")
-            results.append((region, model, basis, day, kind, len(frame), _weighted_mae(frame, "forecast"), hit, regret,
-                            _weighted_mae(frame, "profile"), profile_hit, profile_regret))
+            if not keep.all():  # an hour the training window never saw: left out of both
+                day_starts = [s for s, k in zip(day_starts, keep, strict=True) if k]
+                day_ends = [e for e, k in zip(day_ends, keep, strict=True) if k]
+                predicted, baseline, day_g, day_hours = predicted[keep], baseline[keep], day_g[keep], day_hours[keep]
+            span = [(e - s).total_seconds() / 3600.0 for s, e in zip(day_starts, day_ends, strict=True)]
+            observed_run = Run.of(day_starts, day_ends, span, day_g)
+            hit, regret = _hit_and_regret(observed_run, Run.of(day_starts, day_ends, span, predicted))
+            profile_hit, profile_regret = _hit_and_regret(observed_run, Run.of(day_starts, day_ends, span, baseline))
+            results.append((region, model, basis, day, kind, len(day_g), _mae(predicted, day_g, day_hours), hit,
+                            regret, _mae(baseline, day_g, day_hours), profile_hit, profile_regret))
     return pd.DataFrame(results, columns=DAY_COLUMNS)
 
 

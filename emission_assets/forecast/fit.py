@@ -71,14 +71,18 @@ def fit_one(rows: pd.DataFrame, region: str, model: str, basis: str) -> Fit | No
                 & np.isfinite(rows["renewable_share"])]
     if rows.empty or rows["hours"].sum() < MIN_TRAINING_HOURS:
         return None
-    weight = np.sqrt(rows["hours"].to_numpy(float))
     observed = rows["g_per_kwh"].to_numpy(float)
-    x = design(rows)
-    coefficients, *_ = np.linalg.lstsq(x * weight[:, None], observed * weight, rcond=None)
-    fitted = x @ coefficients
-    mae = float(np.average(np.abs(fitted - observed), weights=weight**2))
+    coefficients, mae = least_squares(design(rows), observed, rows["hours"].to_numpy(float))
     return Fit(region, model, basis, tuple(float(c) for c in coefficients), min(rows["local_day"]),
                max(rows["local_day"]), len(rows), mae, float(observed.min()), float(observed.max()))
+
+
+def least_squares(x: np.ndarray, observed: np.ndarray, hours: np.ndarray) -> tuple[np.ndarray, float]:
+    """Coefficients of the fit weighted by interval hours (``numpy.linalg.lstsq`` on rows scaled by sqrt(hours)),
+    and its in-sample time-weighted MAE."""
+    weight = np.sqrt(hours)
+    coefficients, *_ = np.linalg.lstsq(x * weight[:, None], observed * weight, rcond=None)
+    return coefficients, float(np.average(np.abs(x @ coefficients - observed), weights=hours))
 
 
 def fit_all(training: pd.DataFrame) -> dict[tuple[str, str, str], Fit]:

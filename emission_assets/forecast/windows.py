@@ -42,12 +42,21 @@ def window_mean(intervals: pd.DataFrame, start: datetime, hours_needed: float, v
 class Run:
     """Intervals sorted by start, as plain lists for the window loop (build once, search several times)."""
 
-    def __init__(self, intervals: pd.DataFrame, value: str = "g_per_kwh", *, is_sorted: bool = False):
+    def __init__(self, intervals: pd.DataFrame | None, value: str = "g_per_kwh", *, is_sorted: bool = False):
+        if intervals is None:
+            return
         frame = intervals if is_sorted else intervals.sort_values("interval_start")
         self.starts = frame["interval_start"].tolist()
         self.ends = frame["interval_end"].tolist()
         self.hours = [(e - s).total_seconds() / 3600.0 for s, e in zip(self.starts, self.ends, strict=True)]
         self.values = frame[value].to_numpy(float)
+
+    @classmethod
+    def of(cls, starts: list, ends: list, hours: list[float], values: np.ndarray) -> Run:
+        """A run from sorted lists (no frame: the backtest's loop builds thousands)."""
+        run = cls(None)
+        run.starts, run.ends, run.hours, run.values = starts, ends, hours, np.asarray(values, float)
+        return run
 
     def mean_from(self, i: int, hours_needed: float) -> float | None:
         remaining, weighted, j = hours_needed, 0.0, i

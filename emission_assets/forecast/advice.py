@@ -152,6 +152,8 @@ def _advise_model(model: str, rows: pd.DataFrame, window: PlugInWindow, kwh: flo
                         f"{kwh:g} kWh need {hours_needed:.2f} h at the charger's power; no window for this model")
         return ModelAdvice(model, None, None, None, None, None, note or "not enough hours with data")
     now = run.mean_from(0, hours_needed) if run.starts and run.starts[0] == window.start else None
+    if float(rows["g_per_kwh"].max() - rows["g_per_kwh"].min()) < 1e-9:
+        note = "; ".join(filter(None, [note, "flat: every window the same"]))
     return ModelAdvice(model, best.start, best.end, best.g_per_kwh, best.g_per_kwh * kwh / 1000.0, now, note)
 
 

@@ -120,3 +120,17 @@ def test_check_fails_without_history_to_backtest(spark):
     assert metadata["days_without_fit"].value == str(FORECAST_DAY)
     check = result.get_asset_check_evaluations()[0]
     assert not check.passed and "nothing to backtest" in check.metadata["not_better_than_profile"].value
+
+
+def test_materialize_runs_the_forecast_days_after_the_months(lakehouse):
+    """``emission-tracker materialize --select key:gold/intensity_forecast``: the forecast-day partitions (daily, up
+    to tomorrow) run as their own run, after any month run."""
+    from emission_assets.cli import run_materialize
+
+    runs = []
+    day = FORECAST_DAY - timedelta(days=3)  # a backtest day that has SMARD forecast rows
+    result = run_materialize(day, day, ["key:gold/intensity_forecast"], {}, runs)
+    assert result.success and len(runs) == 1
+    assert runs[0].dagster_run.tags["dagster/asset_partition_range_start"] == day.isoformat()
+    rows = lakehouse.spark.sql("SELECT count(*) AS n, min(day) AS d FROM gold.intensity_forecast").collect()[0]
+    assert (rows.n, rows.d) == (24 * 2 * 2, day.day)

@@ -104,8 +104,10 @@ def intensity_forecast_asset(context: AssetExecutionContext, spark: SparkResourc
                             f"{len(run.days_without_forecast)} day(s) ({_days_text(run.days_without_forecast)}): "
                             "nothing forecast for them (materialise silver/grid_forecast first)")
     if run.days_without_fit:
-        context.log.warning(f"gold.intensity_forecast: too little gold.grid_intensity history to fit for "
-                            f"{_days_text(run.days_without_fit)}: nothing forecast for them")
+        context.log.warning(f"gold.intensity_forecast: too little history to fit for "
+                            f"{_days_text(run.days_without_fit)} (a fit needs 7 of the 28 days before with "
+                            "gold.grid_intensity and the region's grid load in silver.grid_load, SMARD filter 410): "
+                            "nothing forecast for them")
     context.log.info(f"gold.intensity_forecast: {run.rows} rows for {len(run.days_forecast)} day(s)")
     backtest = run_backtest(lakehouse.spark, lakehouse.registry, last_day, config.backtest_days)
     summary = backtest.summary

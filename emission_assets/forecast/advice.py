@@ -194,8 +194,8 @@ def advise(spark, registry, day: date, kwh: float, charger_kw: float, plug_in: t
 
 def advice_table(advice: Advice) -> list[dict]:
     """One row per model for printing."""
-    def local(moment):
-        return moment.astimezone(BERLIN).strftime("%a %H:%M") if moment is not None else "-"
+    def local(moment):  # with CET/CEST: a DST night's repeated 02:00 hour is otherwise ambiguous
+        return moment.astimezone(BERLIN).strftime("%a %H:%M %Z") if moment is not None else "-"
 
     table = []
     for m in advice.models:

@@ -87,8 +87,8 @@ def test_advise_on_the_forecast_over_the_dst_night(spark):
         assert len(hourly) == 12  # the night lost an hour
         best_start, best_g = brute_force_cleanest(hourly, 30 / 11)
         row = table_row(result.stdout, model)
-        assert row["charge from"] == f"{best_start.astimezone(BERLIN):%a %H:%M}"
-        assert row["until"] == f"{(best_start + timedelta(hours=30 / 11)).astimezone(BERLIN):%a %H:%M}"
+        assert row["charge from"] == f"{best_start.astimezone(BERLIN):%a %H:%M %Z}"
+        assert row["until"] == f"{(best_start + timedelta(hours=30 / 11)).astimezone(BERLIN):%a %H:%M %Z}"
         assert row["expected g/kWh"] == f"{best_g:,.1f}"
         assert row["kg CO2"] == f"{best_g * 30 / 1000:,.1f}"
         assert row["charging at plug-in g/kWh"] == f"{brute_force_cleanest(hourly[:3], 30 / 11)[1]:,.1f}"
@@ -111,7 +111,7 @@ def test_advise_without_forecast_falls_back_to_the_historical_profile_labelled(s
     row = table_row(result.stdout, "average")
     # 01:00 CET and 03:00 CEST are one hour apart on this night (02:00 does not exist): a 2-hour window from 01:00
     # runs to 04:00 wall clock, through the 01:00 hour (100) and the 03:00 hour (100)
-    assert (row["charge from"], row["until"], row["expected g/kWh"]) == ("Sun 01:00", "Sun 04:00", "100.0")
+    assert (row["charge from"], row["until"], row["expected g/kWh"]) == ("Sun 01:00 CET", "Sun 04:00 CEST", "100.0")
     assert row["charging at plug-in g/kWh"] == "400.0" and row["kg saved"] == "6.6"  # (400 - 100) g x 22 kWh
 
 

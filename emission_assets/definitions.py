@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
+from emission_assets.forecast.assets import forecast_assets
 from emission_assets.gold.assets import gold_assets
 from emission_assets.gold.ev_assets import EV_ASSETS
 from emission_assets.gold.profile_assets import intensity_profile_asset
@@ -36,7 +37,7 @@ def build_definitions() -> Definitions:
     return Definitions.merge(
         *(source.definitions(with_step_launcher) for source in all_sources()),
         Definitions(assets=with_step_launcher([*gold_assets(), emissions_report_asset, intensity_profile_asset,
-                                               *EV_ASSETS])),
+                                               *EV_ASSETS, *forecast_assets()])),
         shared_definitions(),
         Definitions(resources=resources_for_environment(), executor=in_process_executor),
     )

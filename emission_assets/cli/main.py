@@ -1,6 +1,7 @@
 """The ``emission-tracker`` command group: one module per family of commands."""
 import click
 
+from emission_assets.cli.advise_command import advise_command
 from emission_assets.cli.demo import demo_command
 from emission_assets.cli.errors import CommandLine
 from emission_assets.cli.export_command import export_command
@@ -19,5 +20,6 @@ def main() -> None:
 
 
 for command in (materialize_command, import_group, live_command, query_command, maintain_command, reset_command,
-                demo_command, ui_command, report_command, restate_command, grants_command, export_command):
+                demo_command, ui_command, report_command, restate_command, grants_command, export_command,
+                advise_command):
     main.add_command(command)

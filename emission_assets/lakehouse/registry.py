@@ -185,6 +185,36 @@ GOLD_EV_SHIFT_SAVINGS = TableSpec(
     "partitioned by the local month of session_start.",
 )
 
+GOLD_INTENSITY_FORECAST = TableSpec(
+    name="gold.intensity_forecast",
+    columns=(
+        ("interval_start", "TIMESTAMP"),
+        ("interval_end", "TIMESTAMP"),
+        ("region", "STRING"),
+        ("model", "STRING"),
+        ("basis", "STRING"),
+        ("g_per_kwh", "DOUBLE"),
+        ("load_mw", "DOUBLE"),
+        ("wind_pv_mw", "DOUBLE"),
+        ("residual_load_mw", "DOUBLE"),
+        ("renewable_share", "DOUBLE"),
+        ("method", "STRING"),
+        ("fit_id", "STRING"),
+        ("fit_first_day", "DATE"),
+        ("fit_last_day", "DATE"),
+        ("fit_rows", "INT"),
+        ("fit_mae_g_per_kwh", "DOUBLE"),
+        ("forecast_fetched_at", "TIMESTAMP"),
+        ("resolution", "STRING"),
+        ("year", "INT"),
+        ("month", "INT"),
+        ("day", "INT"),
+    ),
+    partition_by=DAY_PARTITIONS,
+    description="Forecast g CO2(eq)/kWh per interval x region x model x basis from SMARD's day-ahead forecasts "
+    "(silver.grid_forecast) with the fit it used (emission_assets/forecast); partitioned by the local forecast day.",
+)
+
 # Folders an older layout kept under lakehouse/gold and this one neither registers nor writes (the fingerprinted
 # report store, replaced by the monthly gold tables). They are left on disk untouched: see docs in
 # emission_assets/gold/assets.py ("Upgrading a home").
@@ -206,7 +236,7 @@ def declare_tables(*specs: TableSpec) -> None:
 
 # The gold layer's materialised tables (the gold views are created by their assets, not registered here).
 declare_tables(GOLD_GRID_INTENSITY, GOLD_EMISSIONS_MONTHLY, GOLD_INTENSITY_PROFILE, GOLD_EV_SESSIONS,
-               GOLD_EV_SHIFT_SAVINGS)
+               GOLD_EV_SHIFT_SAVINGS, GOLD_INTENSITY_FORECAST)
 
 # Gold views, in creation order (a view may read an earlier one). Their SQL is in emission_assets/gold; the gold view
 # assets create them (emission_assets/gold/assets.py), and lakehouse/view_catalog.py re-creates them in a new session.

@@ -38,8 +38,10 @@ def test_error_checks_block_and_warnings_do_not():
              for key in [spec.asset_key]}
     ev_checks = {"every_session_fits_its_window", "every_window_reaches_its_ready_by_time",
                  "every_window_hour_has_intensity", "every_session_interval_has_intensity"}
+    # the forecast's backtest check warns: the forecast is advice, nothing downstream depends on it
     assert {name for (_, name), blocking in specs.items() if not blocking} == {
-        "complete_days", "every_hour_has_intervals", "known_file_shapes", *ev_checks}
+        "complete_days", "every_hour_has_intervals", "known_file_shapes", "forecast_beats_historical_profile",
+        *ev_checks}
     assert {name for (key, name) in specs if key == "gold/ev_shift_savings"} == ev_checks  # partial results: WARN
     assert not specs[("silver/grid_forecast", "known_file_shapes")] and specs[("silver/grid_forecast", "no_series_lost")]
     assert specs[("silver/production", "no_series_lost")] and specs[("silver/consumption", "no_series_lost")]
@@ -49,8 +51,8 @@ def test_error_checks_block_and_warnings_do_not():
     assert specs[("gold/grid_intensity", "merit_order_marginal_unit_is_fossil")]
     assert not specs[("gold/intensity_profile", "every_hour_has_intervals")]
     # consumption 5, production 4, grid load 4, grid forecast 5, emission_factors 3, fuel_prices 3, grid_intensity 3,
-    # intensity_profile 1, ev_shift_savings 4
-    assert len(specs) == 32
+    # intensity_profile 1, ev_shift_savings 4, intensity_forecast 1
+    assert len(specs) == 33
 
 
 def test_tibber_lineage_and_checks():

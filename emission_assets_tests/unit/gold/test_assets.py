@@ -109,10 +109,11 @@ def test_every_gold_view_and_table_is_an_asset_with_lineage_owners_and_code_vers
                                                                   PROFILE}
     expected |= {EV_SESSIONS, EV_SHIFT}
     expected |= {AssetKey(["gold", f"consumer_{c}"]) for c in ("public", "analyst", "household")}
-    assert gold == expected
+    forecast = AssetKey(["gold", "intensity_forecast"])  # tagged source=forecast: daily, up to tomorrow
+    assert gold == expected | {forecast}
     for key in gold:
         node = graph.get(key)
-        assert node.group_name == GOLD and node.tags.get("source") == GOLD, key
+        assert node.group_name == GOLD and node.tags.get("source") == ("forecast" if key == forecast else GOLD), key
         assert node.owners == ["team:emission-tracker"] and node.kinds and node.description, key
         assert node.automation_condition is not None and node.automation_condition.get_label() == "historical_eager"
         if key.path[1] != "emissions_report":

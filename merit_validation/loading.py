@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -37,22 +37,31 @@ def parse_export(path: Path, scratch: Path) -> ParsedCsv:
     return read_smard_csv(plain)
 
 
-def bronze_rows(parsed: ParsedCsv, region: str = REGION) -> list[tuple]:
-    """One ``bronze.smard_responses``-shaped row per weekly window and series, as the CSV import would store it."""
+def bronze_rows(parsed: ParsedCsv, region: str = REGION, first_day: date | None = None,
+                last_day: date | None = None) -> list[tuple]:
+    """One ``bronze.smard_responses``-shaped row per weekly window and series, as the CSV import would store it;
+    with ``first_day``/``last_day`` only the windows that can hold those local days (a test's few weeks)."""
     rows = []
     for filter_id, window_start, points in windowed(parsed):
+        if first_day is not None and local_date_of_ms(window_start) > last_day:
+            continue
+        if first_day is not None and local_date_of_ms(window_start) < first_day - timedelta(days=7):
+            continue
         name = f"{filter_id}_{region}_{parsed.resolution}_{window_start}.json"
         payload = build_window(points, created=IMPORTED_AT).decode()
         rows.append((name, IMPORTED_AT, filter_id, region, parsed.resolution, payload))
     return rows
 
 
-def load_production(spark, writer, parsed: ParsedCsv) -> int:
-    """``silver.production`` for the export's local days, by the product's silver transform; returns rows."""
+def load_production(spark, writer, parsed: ParsedCsv, first_day: date | None = None,
+                    last_day: date | None = None) -> int:
+    """``silver.production`` for the export's local days (or ``first_day..last_day`` of them), by the product's
+    silver transform; returns rows."""
     from emission_assets.smard.silver import production_from_bronze
 
-    bronze = spark.createDataFrame(bronze_rows(parsed), BRONZE_DDL)
-    first_day, last_day = local_date_of_ms(parsed.first_start_ms), local_date_of_ms(parsed.last_start_ms)
+    bronze = spark.createDataFrame(bronze_rows(parsed, first_day=first_day, last_day=last_day), BRONZE_DDL)
+    first_day = first_day or local_date_of_ms(parsed.first_start_ms)
+    last_day = last_day or local_date_of_ms(parsed.last_start_ms)
     production = production_from_bronze(bronze, first_day, last_day)
     writer.replace_days("silver.production", production, first_day, last_day)
     return spark.table(writer.registry.sql_name("silver.production")).count()

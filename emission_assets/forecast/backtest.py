@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from emission_assets.forecast.features import training_rows
+from emission_assets.forecast.features import align_features, training_rows
 from emission_assets.forecast.fit import GROUP, MIN_TRAINING_HOURS, design, least_squares, training_window
 from emission_assets.forecast.windows import Run
 
@@ -84,7 +84,8 @@ def backtest(intensity: pd.DataFrame, realised: pd.DataFrame, forecast: pd.DataF
                 day_g, day_hours, day_starts, day_ends = g[lo:hi], hours[lo:hi], starts[lo:hi], ends[lo:hi]
             else:
                 truth = rows.iloc[lo:hi][[*KEYS, "g_per_kwh"]]
-                frame = truth.merge(features, on=KEYS, how="inner").sort_values("interval_start")
+                aligned = align_features(features, truth)  # quarter-hourly forecasts on an hourly history
+                frame = truth.merge(aligned.drop(columns="region"), on=KEYS, how="inner").sort_values("interval_start")
                 if frame.empty:
                     continue
                 kind, day_x = "forecast", design(frame)

@@ -81,6 +81,30 @@ def forecast_features(spark, registry, first_day: date, last_day: date) -> pd.Da
     return derived(frame[[*FEATURE_COLUMNS, "fetched_at"]])
 
 
+def align_features(features: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """``features`` of one region on the given ``intervals`` (``interval_start``, ``interval_end``): per interval the
+    time-weighted mean power of the feature intervals overlapping it, so SMARD's quarter-hourly forecasts meet an
+    hourly history (and hourly forecasts quarter-hours). An interval the features do not cover fully is left out."""
+    targets = intervals[["interval_start", "interval_end"]].drop_duplicates()
+    if features.empty or targets.empty:
+        return features.iloc[0:0]
+    parts = features[FEATURE_COLUMNS].rename(columns={"interval_start": "part_start", "interval_end": "part_end"})
+    pairs = targets.merge(parts, how="cross")
+    overlap = (pairs[["interval_end", "part_end"]].min(axis=1) - pairs[["interval_start", "part_start"]].max(axis=1))
+    pairs["seconds"] = overlap.dt.total_seconds().clip(lower=0)
+    pairs = pairs[pairs["seconds"] > 0]
+    pairs["load_seconds"] = pairs["load_mw"] * pairs["seconds"]
+    pairs["wind_pv_seconds"] = pairs["wind_pv_mw"] * pairs["seconds"]
+    grouped = pairs.groupby(["interval_start", "interval_end", "region"], as_index=False).agg(
+        resolution=("resolution", "first"), seconds=("seconds", "sum"), load_seconds=("load_seconds", "sum"),
+        wind_pv_seconds=("wind_pv_seconds", "sum"))
+    covered = grouped["seconds"] == (grouped["interval_end"] - grouped["interval_start"]).dt.total_seconds()
+    grouped = grouped[covered]
+    grouped["load_mw"] = grouped["load_seconds"] / grouped["seconds"]
+    grouped["wind_pv_mw"] = grouped["wind_pv_seconds"] / grouped["seconds"]
+    return derived(grouped[FEATURE_COLUMNS])
+
+
 def derived(frame: pd.DataFrame) -> pd.DataFrame:
     """Add residual load (MW), renewable share, the local hour of day (fractional for quarter-hours) and the
     interval's hours."""

@@ -11,7 +11,7 @@ import pytest
 from emission_assets.errors import UserInputError
 from emission_assets.forecast.advice import parse_clock, plug_in_window
 from emission_assets.forecast.backtest import backtest, hit_and_regret, summary
-from emission_assets.forecast.features import derived
+from emission_assets.forecast.features import align_features, derived
 from emission_assets.forecast.fit import MIN_TRAINING_HOURS, TERMS, design, fit_one
 from emission_assets.forecast.windows import cleanest_window, longest_run_hours
 from emission_assets.timeutil import BERLIN, UTC
@@ -153,3 +153,24 @@ def test_backtest_uses_forecast_features_where_they_exist_and_realised_ones_othe
     assert per_day.loc[tested[0], "input"] == "realised" and per_day.loc[tested[0], "mae_g_per_kwh"] < 1e-6
     assert per_day.loc[tested[1], "input"] == "forecast" and per_day.loc[tested[1], "mae_g_per_kwh"] > 10
     assert per_day.loc[tested[0], "profile_mae_g_per_kwh"] > 10  # the hour-of-day mean misses the weather
+
+
+def test_quarter_hourly_forecasts_meet_an_hourly_history_as_the_time_weighted_mean_power():
+    start = datetime(2022, 1, 1, 0, tzinfo=UTC)
+    quarters = derived(pd.DataFrame({
+        "interval_start": [start + timedelta(minutes=15 * i) for i in range(6)],
+        "interval_end": [start + timedelta(minutes=15 * (i + 1)) for i in range(6)],
+        "region": "DE", "resolution": "quarterhour",
+        "load_mw": [40_000.0, 44_000.0, 48_000.0, 52_000.0, 60_000.0, 60_000.0],
+        "wind_pv_mw": [10_000.0, 10_000.0, 20_000.0, 20_000.0, 5_000.0, 5_000.0]}))
+    hours = pd.DataFrame({"interval_start": [start, start + timedelta(hours=1)],
+                          "interval_end": [start + timedelta(hours=1), start + timedelta(hours=2)]})
+
+    aligned = align_features(quarters, hours)
+
+    # the second hour has only two of its four quarters: not covered, left out (never a mean of half an hour)
+    assert aligned["interval_start"].tolist() == [start]
+    row = aligned.iloc[0]
+    assert (row["load_mw"], row["wind_pv_mw"], row["hours"]) == (46_000.0, 15_000.0, 1.0)
+    assert row["residual_mw"] == 31_000.0 and row["renewable_share"] == pytest.approx(15 / 46)
+    assert align_features(quarters, quarters).equals(quarters)  # same intervals: unchanged

@@ -125,7 +125,7 @@ def test_the_automation_sensor_is_the_only_one_and_starts_stopped():
 def test_every_partitioned_asset_backfills_a_range_in_one_run():
     """A range launched from the UI is one run per partitions definition: every partitioned asset has the single-run
     backfill policy, the ten ingest assets share the daily partitions, the three forecast-source assets and the
-    intensity forecast the daily ones up to tomorrow, and the two gold tables the monthly ones."""
+    intensity forecast the daily ones up to tomorrow, and the five monthly gold tables the monthly ones."""
     graph = REAL.resolve_asset_graph()
     partitioned = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is not None]
     assert {node.backfill_policy for node in partitioned} == {dg.BackfillPolicy.single_run()}
@@ -133,8 +133,10 @@ def test_every_partitioned_asset_backfills_a_range_in_one_run():
     for node in partitioned:
         by_definition.setdefault(type(node.partitions_def).__name__, set()).add(node.key.to_user_string())
     assert {name: len(keys) for name, keys in by_definition.items()} == {
-        "DailyPartitionsDefinition": 14, "MonthlyPartitionsDefinition": 2}
-    assert by_definition["MonthlyPartitionsDefinition"] == {"gold/grid_intensity", "gold/emissions_monthly"}
+        "DailyPartitionsDefinition": 14, "MonthlyPartitionsDefinition": 5}
+    assert by_definition["MonthlyPartitionsDefinition"] == {"gold/grid_intensity", "gold/emissions_monthly",
+                                                            "gold/intensity_profile", "gold/ev_sessions",
+                                                            "gold/ev_shift_savings"}
     assert {node.key.to_user_string() for node in partitioned if node.partitions_def.end_offset == 2} == {
         "reservoir/smard_forecast_responses", "bronze/smard_forecast_responses", "silver/grid_forecast",
         "gold/intensity_forecast"}

@@ -38,6 +38,9 @@ PAGES = {  # file name -> path of the page in the Dagster UI
     "gold_emissions_report": "/assets/gold/emissions_report",
     "silver_production_partitions": "/assets/silver/production?view=partitions",
     "runs": "/runs",
+    "gold_intensity_profile": "/assets/gold/intensity_profile",
+    "gold_ev_shift_savings_lineage": "/assets/gold/ev_shift_savings?view=lineage&lineageScope=neighbors",
+    "gold_intensity_forecast_lineage": "/assets/gold/intensity_forecast?view=lineage&lineageScope=upstream",
 }
 
 

@@ -118,18 +118,22 @@ def smard_reservoir(
         integrity = inspector.conclude(context.log, then=REFETCHED)
     for text in report.days_without_values:  # the run log a backfill's reader sees, not only the Python log
         context.log.warning(f"SMARD sent no values for {text}: silver has no rows for it until a refresh brings them")
-    return MaterializeResult(
-        metadata={
-            **integrity,
-            "days": report.days,
-            "series_days_already_present": report.series_days_present,
-            "series_days_fetched": report.series_days_fetched,
-            "files_written": len(report.written),
-            "source": client.base_url,
-            "series_days_without_values": len(report.days_without_values),
-            "without_values": MetadataValue.md("\n".join(f"- {t}" for t in report.days_without_values[:50]) or "none"),
-        }
-    )
+    return MaterializeResult(metadata=fill_metadata(report, client.base_url, integrity))
+
+
+def fill_metadata(report, source: str, integrity: dict, **more) -> dict:
+    """What a reservoir fill of SMARD windows records (the realised series and the day-ahead forecasts alike)."""
+    return {
+        **integrity,
+        "days": report.days,
+        **more,
+        "series_days_already_present": report.series_days_present,
+        "series_days_fetched": report.series_days_fetched,
+        "files_written": len(report.written),
+        "source": source,
+        "series_days_without_values": len(report.days_without_values),
+        "without_values": MetadataValue.md("\n".join(f"- {t}" for t in report.days_without_values[:50]) or "none"),
+    }
 
 
 

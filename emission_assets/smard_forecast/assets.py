@@ -7,7 +7,7 @@ rules and checks), with the forecast catalog, reservoir folder, bronze table and
 """
 from datetime import date, timedelta
 
-from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, asset
 from pydantic import Field
 
 from emission_assets.lakehouse.bronze_ingest import checked_ingest
@@ -18,7 +18,7 @@ from emission_assets.orchestration.partitions import FORECAST_DAILY, day_range
 from emission_assets.orchestration.resources import ReservoirResource, SparkResource
 from emission_assets.orchestration.silver_support import REFETCHED
 from emission_assets.smard import reservoir as smard_fill
-from emission_assets.smard.assets import SilverSeries, silver_series_asset
+from emission_assets.smard.assets import SilverSeries, fill_metadata, silver_series_asset
 from emission_assets.smard.catalog import DEFAULT_RESOLUTION, check_region, check_resolution
 from emission_assets.smard.client import SmardRequestError
 from emission_assets.smard.resources import SmardResource
@@ -127,18 +127,7 @@ def smard_forecast_reservoir(
         context.log.warning(f"SMARD sent no forecast values for {text}: not published yet? silver has no rows for "
                             "it until a refresh brings them")
     return MaterializeResult(
-        metadata={
-            **integrity,
-            "days": report.days,
-            "filters": ", ".join(map(str, filters)),
-            "series_days_already_present": report.series_days_present,
-            "series_days_fetched": report.series_days_fetched,
-            "files_written": len(report.written),
-            "source": client.base_url,
-            "series_days_without_values": len(report.days_without_values),
-            "without_values": MetadataValue.md("\n".join(f"- {t}" for t in report.days_without_values[:50]) or "none"),
-        }
-    )
+        metadata=fill_metadata(report, client.base_url, integrity, filters=", ".join(map(str, filters))))
 
 
 @asset(

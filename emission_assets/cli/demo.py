@@ -51,7 +51,7 @@ def demo_command() -> None:
         finish_runs(results)
     click.echo(tabulate(demo_summary(), headers="keys", tablefmt="github"))
     click.echo(f"\nCO2 of the sample household by attribution model, {DEMO_REPORT[0]}..{DEMO_REPORT[1]} (direct):")
-    print_report(*DEMO_REPORT, "direct")
+    print_report(*DEMO_REPORT, "direct", heatmaps=False)  # heatmap_summary below writes them
     click.echo("market_based uses the German residual mix unless you set your supplier's disclosed figure: "
                "EMISSION_SUPPLIER_G_PER_KWH=<g/kWh> EMISSION_SUPPLIER_SOURCE='<supplier, Stromkennzeichnung year>'")
     click.echo(heatmap_summary(*DEMO_REPORT))  # the cleanest hours and the heat map (gold.intensity_profile)

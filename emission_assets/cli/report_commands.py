@@ -19,14 +19,16 @@ from emission_assets.timeutil import BERLIN, parse_day
 @click.option("--output", type=click.Path(dir_okay=False), help="PNG path (default $EMISSION_HOME/reports/...)")
 def report_command(start, end, basis, output) -> None:
     """Print kWh and kg CO2 per month and attribution model (gold.emissions_monthly), the market-based figure
-    (gold.market_based_monthly) and the UBA reference per year, and write the chart PNG."""
+    (gold.market_based_monthly) and the UBA reference per year, and write the chart PNG and the heat maps of the
+    cleanest hours (gold.intensity_profile, month x local hour per model) beside it."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     if first > last:
         raise UserError(f"--start {first} is after --end {last}")
     print_report(first, last, basis, Path(output) if output else None)
 
 
-def print_report(first: date, last: date, basis: str, output: Path | None = None) -> None:
+def print_report(first: date, last: date, basis: str, output: Path | None = None, heatmaps: bool = True) -> None:
+    """The report's table and chart, and the heat maps of gold.intensity_profile for the months (``heatmaps``)."""
     from emission_assets.gold.report import format_report, monthly_report, plot_models
     from emission_assets.lakehouse.session import open_lakehouse
 
@@ -38,6 +40,14 @@ def print_report(first: date, last: date, basis: str, output: Path | None = None
     path = output or emission_home() / "reports" / f"models_{first}_{last}_{basis}.png"
     click.echo(format_report(frame))
     click.echo(f"chart: {plot_models(frame, path)}")
+    if not heatmaps:
+        return
+    from emission_assets.gold.heatmap import write_heatmaps
+    from emission_assets.gold.months import months_between
+
+    written = write_heatmaps(lakehouse.spark, lakehouse.registry, path.parent, months_between(first, last))
+    if written:  # gold.intensity_profile of the months (its asset writes the same files)
+        click.echo(f"heat map (month x local hour per model): {', '.join(map(str, written))}")
 
 
 @click.command("restate")

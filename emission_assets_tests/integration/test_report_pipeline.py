@@ -70,6 +70,9 @@ def test_reservoir_to_report_over_the_spring_dst_switch(spark, bundled_sources, 
     assert cli.exit_code == 0, cli.output
     assert "2022-03" in cli.output and "merit_order" in cli.output and "no data for: locality" in cli.output
     assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    heatmap = tmp_path / "intensity_heatmap_2022-03_2022-03_direct.png"  # beside the chart, from gold.intensity_profile
+    assert f"heat map (month x local hour per model): {heatmap}" in cli.output
+    assert heatmap.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     answer = CliRunner().invoke(main, ["query", "SELECT model, avg(g_per_kwh) AS g FROM gold.grid_intensity GROUP BY model"])
     assert answer.exit_code == 0 and answer.output.splitlines()[0] == "model,g"

@@ -112,8 +112,9 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
         month_tags = {RANGE_START_TAG: first.replace(day=1).isoformat(),
                       RANGE_END_TAG: last.replace(day=1).isoformat()}
         # Three runs at most (each run costs its start and planning): the unpartitioned assets ride with the
-        # partitioned runs, ordered by the dependencies inside each run. Day-ahead forecasts (partitions up to tomorrow) run apart, last: one run has one partitions definition,
-        # and a forecast model reads the history the runs before wrote.
+        # partitioned runs, ordered by the dependencies inside each run. The day-ahead forecasts and the intensity
+        # forecast (partitions up to tomorrow) run apart, last: one run has one partitions definition, and the
+        # forecast model reads the history the runs before wrote.
         runs = [(before | daily, day_tags if daily else {}, reservoir_config if daily else {}),
                 (monthly | after, month_tags if monthly else {}, {}),
                 (forecast, day_tags, reservoir_config)]

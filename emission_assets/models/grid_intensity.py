@@ -21,9 +21,13 @@ from emission_assets.models.worst_emitter import worst_emitter_sql
 MODELS = ("average", "worst_emitter", "merit_order", "locality")
 
 
-def grid_intensity_sql(registry: Registry, known_at: datetime | None = None) -> str:
-    """The UNION ALL of the models (average, worst_emitter, merit_order, locality)."""
+def grid_intensity_sql(registry: Registry, known_at: datetime | None = None, *, locality: bool = True) -> str:
+    """The UNION ALL of the models (average, worst_emitter, merit_order, locality).
+
+    ``locality=False`` leaves the locality model out: for a caller that knows it has no rows to give (no control-area
+    production, :func:`~emission_assets.models.locality.has_input_sql`), whose query then need not plan it."""
     parts = [average_sql(registry, known_at), worst_emitter_sql(registry, known_at), merit_order_sql(registry, known_at)]
     selects = [f"SELECT * FROM ({part}) m{i}" for i, part in enumerate(parts)]
-    selects.append(f"{select_shape(None, 'l')} FROM ({locality_sql(registry, known_at)}) l")
+    if locality:
+        selects.append(f"{select_shape(None, 'l')} FROM ({locality_sql(registry, known_at)}) l")
     return "\nUNION ALL\n".join(selects)

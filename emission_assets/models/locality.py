@@ -105,6 +105,13 @@ def _seconds(column: str) -> str:
     return f"unix_seconds({column})"
 
 
+def has_input_sql(registry: Registry) -> str:
+    """One row if ``silver.production`` holds a control area's production, else none: without it
+    :func:`locality_sql` has no rows (every row is a control area's interval)."""
+    areas = ", ".join(f"'{a}'" for a in CONTROL_AREAS)
+    return f"SELECT 1 AS present FROM {registry.sql_name('silver.production')} WHERE region IN ({areas}) LIMIT 1"
+
+
 def locality_sql(registry: Registry, known_at: datetime | None = None) -> str:
     """SELECT for the locality rows (see the module docstring)."""
     production = registry.sql_name("silver.production")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterInstance, evaluate_automation_conditions, instance_for_test, materialize
+from pyspark.sql import functions as F
 
 from emission_assets.gold.assets import consumer_assets, view_asset
 from emission_assets.lakehouse.session import open_lakehouse
@@ -216,6 +217,38 @@ def test_month_by_month_equals_the_builders_over_all_of_silver(spark, registry, 
                          f"ORDER BY {key}").collect()
     assert len(stored) == 3 * 3 * 2 and [tuple(r)[:6] for r in stored] == [tuple(r)[:6] for r in computed]
     assert [r.emissions_kg for r in stored] == pytest.approx([r.emissions_kg for r in computed])
+
+
+def test_a_month_without_control_area_production_is_written_without_the_locality_model(spark, registry, writer,
+                                                                                       monkeypatch):
+    """January has a control area's production (locality rows), February only DE's: February's query leaves the
+    locality model out, and both months equal the builders over all of silver (the merit order's staged unit table
+    included)."""
+    from emission_assets.gold.tables import write_grid_intensity
+    from emission_assets.models import grid_intensity
+    from emission_assets.models.grid_intensity import grid_intensity_sql
+
+    built = []  # the scopes the locality SQL was built for: the months of each query that has it
+    real = grid_intensity.locality_sql
+    monkeypatch.setattr(grid_intensity, "locality_sql",
+                        lambda scope, *a: built.append(getattr(scope, "months", "all")) or real(scope, *a))
+    days = [date(2024, 1, 15), date(2024, 2, 15)]
+    national = production(spark, [(t, d) for t in ("lignite", "hard_coal", "solar") for d in days])
+    area = production(spark, [(t, days[0]) for t in ("lignite", "solar")]).withColumn("region", F.lit("TenneT"))
+    writer.replace_days("silver.production", national.unionByName(area), days[0], days[-1])
+    writer.append("silver.emission_factors", factors(spark, FACTORS))
+    write_prices(spark, writer, base_prices())
+    write_grid_intensity(spark, registry, [(2024, 1), (2024, 2)], months_per_query=1)
+    assert built == [[(2024, 1)]]
+
+    columns = "interval_start, region, model, basis, g_per_kwh, determined_by, production_mwh"
+    table = spark.sql(f"SELECT {columns} FROM gold.grid_intensity ORDER BY {columns}").collect()
+    whole = spark.sql(f"SELECT {columns} FROM ({grid_intensity_sql(registry)}) ORDER BY {columns}").collect()
+    assert table == whole
+    models = {(r.interval_start.month, r.region, r.model) for r in table}
+    everywhere = {(m, r, model) for m, r in ((1, "DE"), (1, "TenneT"), (2, "DE"))
+                  for model in ("average", "worst_emitter", "merit_order")}
+    assert models == everywhere | {(1, "TenneT", "locality")}
 
 
 def test_a_staged_input_is_a_copy_of_its_rows_and_leaves_no_view_or_scratch_behind(spark, registry, writer):

@@ -35,6 +35,7 @@ import re
 from datetime import date, timedelta
 
 from emission_assets.errors import UserInputError
+from emission_assets.gold.ev_savings import EV_SHIFT_SAVINGS
 from emission_assets.gold.ev_sessions import (
     EV_SESSIONS,
     GRID_INTENSITY,
@@ -49,7 +50,6 @@ from emission_assets.lakehouse.registry import Registry, spec
 from emission_assets.lakehouse.writer import DeltaWriter, month_predicate
 from emission_assets.models.production import LOCAL_TIME_ZONE
 
-EV_SHIFT_SAVINGS = "gold.ev_shift_savings"
 DEFAULT_READY_BY = "07:00"
 WINDOW_LOOKAHEAD_DAYS = 2  # a window is at most 25 hours (a DST autumn night)
 MONTHS_PER_QUERY = 12  # a year's sessions and windows are a few thousand rows; each query costs its planning
@@ -215,28 +215,6 @@ def write_ev_shift_savings(spark, registry: Registry, months: list[Month], ready
         writer.replace_months(EV_SHIFT_SAVINGS, spark.createDataFrame(rows, schema=table.ddl), chunk)
         written.extend(rows)
     return written
-
-
-# --- summaries (the gold.ev_savings_monthly / _yearly views) ------------------------------------------------------
-
-def ev_savings_sql(registry: Registry, period: str) -> str:
-    """Per period, home, model and basis: sessions, kWh, kg as charged, shifted and saved, and the partial results
-    (sums of gold.ev_shift_savings; a year sums its sessions, like its months)."""
-    keys = "year, month" if period == "month" else "year"
-    return f"""
-        SELECT {keys}, home_id, model, basis, CAST(count(*) AS INT) AS sessions, sum(energy_kwh) AS energy_kwh,
-               sum(actual_kg) AS actual_kg, sum(shifted_kg) AS shifted_kg, sum(saved_kg) AS saved_kg,
-               sum(saved_kg) / nullif(sum(actual_kg), 0) AS saved_share, sum(unfit_kwh) AS unfit_kwh,
-               avg(same_slots_as_average_share) AS same_slots_as_average_share,
-               CAST(count_if(status <> 'complete') AS INT) AS partial_sessions
-        FROM {registry.sql_name(EV_SHIFT_SAVINGS)}
-        GROUP BY {keys}, home_id, model, basis"""
-
-
-VIEW_BUILDERS = {
-    "gold.ev_savings_monthly": lambda r: ev_savings_sql(r, "month"),
-    "gold.ev_savings_yearly": lambda r: ev_savings_sql(r, "year"),
-}
 
 
 # --- the demo's / a report's table ---------------------------------------------------------------------------------

@@ -19,11 +19,11 @@ _GOLD_NAME = re.compile(r"\bgold\.\w+")
 def view_builders() -> dict[str, Builder]:
     """Builder per gold view of the registry's VIEWS (not the consumer views: see
     :mod:`emission_assets.gold.consumers`), in the registry's order."""
-    from emission_assets.gold import aggregates, ev_shift, market_based
+    from emission_assets.gold import aggregates, ev_savings, market_based
     from emission_assets.models.production import production_emissions_sql
 
     builders: dict[str, Builder] = {"gold.production_emissions": production_emissions_sql, **aggregates.VIEW_BUILDERS,
-                                    market_based.VIEW: market_based.market_based_sql, **ev_shift.VIEW_BUILDERS}
+                                    market_based.VIEW: market_based.market_based_sql, **ev_savings.VIEW_BUILDERS}
     unknown = set(builders) - set(VIEWS)
     if unknown:
         raise KeyError(f"gold views without a registry entry: {sorted(unknown)}")

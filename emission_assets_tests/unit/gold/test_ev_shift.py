@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emission_assets.errors import UserInputError
+from emission_assets.gold.ev_savings import ev_savings_sql
 from emission_assets.gold.ev_sessions import write_ev_sessions
-from emission_assets.gold.ev_shift import ev_savings_sql, ev_shift_rows_sql, shift_slots_sql, write_ev_shift_savings
+from emission_assets.gold.ev_shift import ev_shift_rows_sql, shift_slots_sql, write_ev_shift_savings
 from emission_assets_tests.support.ev_rows import (
     BERLIN,
     consumption_row,

@@ -6,6 +6,8 @@ Three operations, chosen because they are safe on every engine:
   the table *path*;
 - ``merge``/``insert_new``: SQL ``MERGE INTO``; ``insert_new_stream`` runs ``insert_new`` per micro-batch of a
   streaming source (Databricks Auto Loader), so streamed rows take the same exactly-once path;
+- ``rewrite``: replace a whole table and its schema in one commit, only for a one-time layout conversion
+  (:mod:`emission_assets.lakehouse.schema_upgrade`);
 - ``maintain``: compaction and vacuum (delta-rs locally, ``OPTIMIZE`` / ``VACUUM`` in Unity Catalog);
 - ``staged``: compute a frame once into a scratch copy that several actions then read (Sail's ``cache()`` /
   ``persist()`` do nothing and Spark Connect has no RDDs, so every action recomputes its whole plan otherwise);
@@ -182,6 +184,12 @@ class DeltaWriter:
             )
         writer = self._writer(name, df, "overwrite", clip=predicate if clip else None)
         self._save(name, writer.option("replaceWhere", predicate))
+
+    @_retry_conflicts
+    def rewrite(self, name: str, df) -> None:
+        """Make table ``name`` hold exactly ``df``, with the declared schema, in one commit: for converting a table
+        of an earlier layout (:mod:`emission_assets.lakehouse.schema_upgrade`), never for data."""
+        self._save(name, self._writer(name, df, "overwrite").option("overwriteSchema", "true"))
 
     @_retry_conflicts
     def merge(self, name: str, source_df, on: str, clauses: str) -> int:

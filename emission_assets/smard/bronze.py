@@ -1,35 +1,68 @@
-"""SMARD reservoir files into ``bronze.smard_responses``: the raw payload plus ingest metadata, exactly once.
+"""SMARD reservoir files into ``bronze.smard_responses``: each response typed, plus ingest metadata, exactly once.
 
-Only files that match their sidecar (sha256, byte count) are ingested; the others are quarantined in the reservoir
+The engine reads the files itself (:func:`emission_assets.lakehouse.bronze_ingest.ingest_read`) and
+:func:`typed_responses` parses each once: the series becomes an array of (epoch ms, MWh) structs. A file that is not
+a SMARD window (not JSON, no ``series`` list, a point that is not ``[epoch_ms, value]``) keeps its text in
+``raw_payload`` and why in ``parse_error``; silver uses none of it and names it. Only files that match their sidecar
+(sha256, byte count) are ingested; the others are quarantined in the reservoir
 (:mod:`emission_assets.lakehouse.reservoir_integrity`).
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from emission_assets.lakehouse.bronze_ingest import file_fields
-from emission_assets.lakehouse.bronze_ingest import ingest as ingest_files
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from emission_assets.lakehouse.bronze_ingest import PAYLOAD, file_fields, file_row_ddl, ingest_read
 from emission_assets.lakehouse.registry import spec
 from emission_assets.lakehouse.reservoir import ReservoirFile
 from emission_assets.lakehouse.writer import DeltaWriter
+from emission_assets.smard.tables import BRONZE_TYPED_COLUMNS
 from emission_assets.timeutil import from_epoch_ms, local_date_of_ms
 
 TABLE = "bronze.smard_responses"
-ROW_SCHEMA = spec(TABLE).ddl  # also what tests build bronze frames with
+# FILE_ROW_SCHEMA: a reservoir file as a row, the input of :func:`typed_responses` (also what tests build bronze
+# frames from, and the schema of bronze before it was typed).
+FIELDS_DDL, FILE_ROW_SCHEMA = file_row_ddl(TABLE, BRONZE_TYPED_COLUMNS)
+
+RESPONSE_SCHEMA = "struct<meta_data: struct<version: int, created: bigint>, series: array<array<double>>>"
+NO_SERIES = "no 'series' list (not JSON, or not the SMARD window shape)"
+BAD_POINT = "a series point is not [epoch_ms, value]"
+
+
+def typed_responses(files: DataFrame) -> DataFrame:
+    """Bronze rows from file rows (:data:`FILE_ROW_SCHEMA`): the one parse of each file. Pure: runs on any Spark."""
+    parsed = files.withColumn("_response", F.from_json(PAYLOAD, RESPONSE_SCHEMA))
+    series = F.col("_response.series")
+    # explode gives no rows for a null series, and a point missing its time would give a row without one: both
+    # are errors of the whole file, so silver never sees half of it.
+    bad_point = F.exists(series, lambda p: p.isNull() | (F.size(p) != 2) | p[0].isNull())
+    parsed = parsed.withColumn("parse_error", F.when(series.isNull(), F.lit(NO_SERIES)).when(bad_point, F.lit(BAD_POINT)))
+    ok = F.col("parse_error").isNull()
+    typed = {
+        "meta_version": F.col("_response.meta_data.version"),
+        "meta_created_ms": F.col("_response.meta_data.created"),
+        "series": F.when(ok, F.transform(series, lambda p: F.struct(
+            p[0].cast("bigint").alias("interval_start_ms"), p[1].alias("energy_mwh")))),
+        "parse_error": F.col("parse_error"),
+        "raw_payload": F.when(~ok, F.col(PAYLOAD)),
+    }
+    return parsed.select(*[typed[c].alias(c) if c in typed else F.col(c) for c in spec(TABLE).column_names])
 
 
 def window_date(file: ReservoirFile) -> date:
     return local_date_of_ms(file.meta["window_start_ms"])
 
 
-def bronze_row(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple:
+def file_values(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tuple:
+    """The bronze columns a file's sidecar gives (:data:`FIELDS_DDL`)."""
     meta = file.meta
     return file_fields(file, ingested_at, run_id) + (
         int(meta["filter_id"]),
         meta["region"],
         meta["resolution"],
         from_epoch_ms(meta["window_start_ms"]),
-        file.read_bytes().decode("utf-8"),
         window_date(file),
     )
 
@@ -38,9 +71,9 @@ def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str, 
            table: str = TABLE) -> int:
     """Append the window files bronze does not hold yet to ``table`` (``bronze.smard_forecast_responses`` for the
     day-ahead forecasts, which have the same columns)."""
-    return ingest_files(
-        spark, writer, table, files, row=bronze_row, partition=("window_date", window_date),
-        run_id=run_id, known=known,
+    return ingest_read(
+        spark, writer, table, files, fields=(file_values, FIELDS_DDL), typed=typed_responses,
+        partition=("window_date", window_date), run_id=run_id, known=known,
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from emission_assets.lakehouse.session import Lakehouse
 from emission_assets.orchestration.silver_guards import NegativeEnergyError, SeriesGuard, guarded_replace, write_ranges
 from emission_assets.tibber.assets import CONSUMPTION_SERIES, CONSUMPTION_TABLE
-from emission_assets.tibber.bronze import ROW_SCHEMA
+from emission_assets.tibber.bronze import FILE_ROW_SCHEMA, typed_responses
 from emission_assets.tibber.silver import consumption_from_bronze
 
 UTC = timezone.utc
@@ -43,7 +43,7 @@ def lakehouse(spark, registry, writer) -> Lakehouse:
 
 
 def replace(lakehouse, files) -> SeriesGuard:
-    bronze = lakehouse.spark.createDataFrame(files, ROW_SCHEMA)
+    bronze = typed_responses(lakehouse.spark.createDataFrame(files, FILE_ROW_SCHEMA))
     guard = SeriesGuard(CONSUMPTION_SERIES)
     rows = consumption_from_bronze(bronze, DAYS[0], DAYS[-1])
     guarded_replace(lakehouse, guard, rows, DAYS[0], DAYS[-1], bronze, lambda r: f"home {r['home_id']}")

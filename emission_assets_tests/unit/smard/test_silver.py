@@ -1,11 +1,11 @@
-"""Pure SMARD transforms on small hand-built bronze frames."""
+"""Pure SMARD transforms on small hand-built bronze frames (reservoir file rows typed by the bronze parse)."""
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
 
 from emission_assets.smard.assets import evaluate_checks
-from emission_assets.smard.bronze import ROW_SCHEMA
+from emission_assets.smard.bronze import FILE_ROW_SCHEMA, typed_responses
 from emission_assets.smard.silver import production_from_bronze, quality_summary
 
 UTC = timezone.utc
@@ -25,7 +25,7 @@ def bronze(spark, files):
          date(2024, 3, 25))
         for name, fetched, filter_id, resolution, points in files
     ]
-    return spark.createDataFrame(rows, ROW_SCHEMA)
+    return typed_responses(spark.createDataFrame(rows, FILE_ROW_SCHEMA))
 
 
 def collect(df):

@@ -119,12 +119,17 @@ def path_key(file: ReservoirFile) -> str:
 
 
 def read_files(spark, files: list[ReservoirFile]) -> DataFrame:
-    """``_path`` (see :func:`path_key`), ``_read_sha256`` and ``_text`` of each file, read by the engine itself.
+    """``_path`` (see :func:`path_key`), ``_read_sha256`` and ``_text`` of each file, read by the engine itself,
+    one row per file.
 
-    Sail's ``binaryFile`` source leaves empty files out; :func:`with_payload` accounts for that."""
+    Sail 0.7's ``binaryFile`` source leaves empty files out (:func:`with_payload` accounts for that), and when it
+    splits a scan into byte ranges for parallel tasks, a file that straddles two ranges comes back once per range,
+    whole each time: hence the de-duplication by path."""
     content = spark.read.format("binaryFile").load([os.path.abspath(f.path) for f in files])
     return content.select(
-        F.regexp_replace("path", _PATH_PREFIX, "").alias("_path"),
+        F.regexp_replace("path", _PATH_PREFIX, "").alias("_path"), "content"
+    ).dropDuplicates(["_path"]).select(
+        "_path",
         F.sha2("content", 256).alias("_read_sha256"),
         F.col("content").cast("string").alias("_text"),
     )

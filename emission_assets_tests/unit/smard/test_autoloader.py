@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 import pytest
 
 from emission_assets.lakehouse.reservoir import Reservoir
-from emission_assets.smard.autoloader import autoload_smard, enabled, smard_rows_from_files
 from emission_assets.smard import bronze as bronze_smard
+from emission_assets.smard.autoloader import autoload_smard, enabled, smard_rows_from_files
 from emission_assets.smard.windows import build_window, store_window
 from emission_assets.timeutil import local_midnight, to_epoch_ms
 

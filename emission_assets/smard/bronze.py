@@ -10,6 +10,7 @@ a SMARD window (not JSON, no ``series`` list, a point that is not ``[epoch_ms, v
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Callable
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -31,14 +32,32 @@ NO_SERIES = "no 'series' list (not JSON, or not the SMARD window shape)"
 BAD_POINT = "a series point is not [epoch_ms, value]"
 
 
-def typed_responses(files: DataFrame) -> DataFrame:
-    """Bronze rows from file rows (:data:`FILE_ROW_SCHEMA`): the one parse of each file. Pure: runs on any Spark."""
+# A JSON number as Spark renders it when the series is read as strings (``3.0``, ``1.6409916E12``, ``-12``).
+_NUMBER = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+
+
+def typed_responses(files: DataFrame, table: str = TABLE, check_value_types: bool = False) -> DataFrame:
+    """Bronze rows of ``table`` from file rows (:data:`FILE_ROW_SCHEMA`): the one parse of each file. Pure: runs on
+    any Spark.
+
+    ``check_value_types`` (the day-ahead forecasts): a file with a value of the wrong type (``"12,5"``, ``true``,
+    an object) is an error of the file too; the typed parse alone would turn such a value into null, which passes
+    for "not published yet" and would lose it silently."""
     parsed = files.withColumn("_response", F.from_json(PAYLOAD, RESPONSE_SCHEMA))
     series = F.col("_response.series")
     # explode gives no rows for a null series, and a point missing its time would give a row without one: both
     # are errors of the whole file, so silver never sees half of it.
     bad_point = F.exists(series, lambda p: p.isNull() | (F.size(p) != 2) | p[0].isNull())
-    parsed = parsed.withColumn("parse_error", F.when(series.isNull(), F.lit(NO_SERIES)).when(bad_point, F.lit(BAD_POINT)))
+    error = F.when(series.isNull(), F.lit(NO_SERIES)).when(bad_point, F.lit(BAD_POINT))
+    if check_value_types:
+        as_text = F.from_json(PAYLOAD, "struct<series: array<array<string>>>")["series"]
+        wrong = F.filter(F.transform(as_text, lambda p: F.element_at(p, 2)),
+                         lambda v: v.isNotNull() & ~v.rlike(_NUMBER))
+        parsed = parsed.withColumn("_wrong", wrong)
+        error = error.when(F.size("_wrong") > 0, F.concat(
+            F.lit("a series value is not a number or null ("), F.size("_wrong").cast("string"),
+            F.lit(" value(s), e.g. "), F.array_min("_wrong"), F.lit(")")))
+    parsed = parsed.withColumn("parse_error", error)
     ok = F.col("parse_error").isNull()
     typed = {
         "meta_version": F.col("_response.meta_data.version"),
@@ -48,7 +67,7 @@ def typed_responses(files: DataFrame) -> DataFrame:
         "parse_error": F.col("parse_error"),
         "raw_payload": F.when(~ok, F.col(PAYLOAD)),
     }
-    return parsed.select(*[typed[c].alias(c) if c in typed else F.col(c) for c in spec(TABLE).column_names])
+    return parsed.select(*[typed[c].alias(c) if c in typed else F.col(c) for c in spec(table).column_names])
 
 
 def window_date(file: ReservoirFile) -> date:
@@ -68,11 +87,11 @@ def file_values(file: ReservoirFile, ingested_at: datetime, run_id: str) -> tupl
 
 
 def ingest(spark, writer: DeltaWriter, files: list[ReservoirFile], run_id: str, known: set[str] | None = None,
-           table: str = TABLE) -> int:
+           table: str = TABLE, typed: Callable[[DataFrame], DataFrame] = typed_responses) -> int:
     """Append the window files bronze does not hold yet to ``table`` (``bronze.smard_forecast_responses`` for the
-    day-ahead forecasts, which have the same columns)."""
+    day-ahead forecasts, which have the same columns, typed by their own ``typed``)."""
     return ingest_read(
-        spark, writer, table, files, fields=(file_values, FIELDS_DDL), typed=typed_responses,
+        spark, writer, table, files, fields=(file_values, FIELDS_DDL), typed=typed,
         partition=("window_date", window_date), run_id=run_id, known=known,
     )
 

@@ -22,7 +22,7 @@ def _lookup(mapping: dict, key: Column) -> Column:
     return F.create_map(*pairs)[key]
 
 
-def series_points(bronze: DataFrame) -> DataFrame:
+def parse_smard_payloads(bronze: DataFrame) -> DataFrame:
     """One row per series point: file_name, fetched_at, filter_id, region, resolution, interval_start, energy_mwh.
 
     Bronze holds each response typed (:func:`emission_assets.smard.bronze.typed_responses`): nothing is parsed here.
@@ -65,7 +65,7 @@ def production_from_bronze(
     import); per interval the latest download wins (SMARD revises values without notice).
     """
     points = (
-        series_points(bronze.where(F.col("filter_id").isin(list(filter_ids))))
+        parse_smard_payloads(bronze.where(F.col("filter_id").isin(list(filter_ids))))
         .withColumn("local_date", local_date(F.col("interval_start")))
         .where(F.col("local_date").between(F.lit(first_day), F.lit(last_day)))
         .withColumn("resolution_rank", _lookup(RESOLUTION_RANK, F.col("resolution")))

@@ -100,9 +100,10 @@ def payload_batches(files: list[ReservoirFile], limit: int | None = None,
 
 
 # Files per engine read (:func:`ingest_read`). Sail's ``binaryFile`` scan holds what it read until the statement
-# ends, and the engine keeps the high-water mark: all 6,912 SMARD files of a year in one read peaked at 932 MB,
-# batches of 128 at 368 MB (and 1.4 s against 1.1 s). See docs/benchmarks.md for the figures of this bound.
-READ_BATCH_FILES = 512
+# ends: all 6,912 SMARD files of a year home in one read peaked at 932 MB (VmHWM), batches of 128 at 368 MB
+# (1.4 s against 1.1 s). Ingesting the bench year's 3,520 SMARD files (typed, MERGEd) in one process: batches of
+# 256 peaked at 631 MB, of 512 at 733-758 MB, of 1,024 at 939 MB, one batch at 1,023 MB.
+READ_BATCH_FILES = 256
 
 
 # How an engine names a local file it read: Sail drops the leading "/", classic Spark prefixes "file:", Databricks

@@ -50,3 +50,26 @@ def test_a_step_over_the_limit_is_several_merges_and_every_file_lands_once(spark
     # a re-run adds nothing: every batch's MERGE finds its files
     assert bronze_smard.ingest(lakehouse.spark, lakehouse.writer, files, "run-2") == 0
     assert len(DeltaTable(lakehouse.registry.path(BRONZE)).to_pandas(columns=["file_name"])) == len(files)
+
+
+def test_batches_also_stop_at_a_file_count():
+    files = [File(n, 1) for n in "abcde"]
+    assert [[f.name for f in b] for b in payload_batches(files, limit=100, max_files=2)] == [["a", "b"], ["c", "d"],
+                                                                                           ["e"]]
+
+
+def test_the_engine_reads_a_step_in_batches_of_files_each_one_merge_every_file_once(spark, fake_smard, monkeypatch):
+    """The engine's own read of the reservoir files is bounded by a file count (its memory), each batch one MERGE."""
+    fake_smard.publish_weeks(MONDAY, 1)
+    files = fill(SmardClient(fake_smard.base_url, backoff_factor=0.01), Reservoir(paths().reservoir), MONDAY,
+                 MONDAY + timedelta(days=6), regions=["DE"], filters=list(GENERATION_FILTERS),
+                 resolution="quarterhour").written
+    monkeypatch.setattr(bronze_ingest, "READ_BATCH_FILES", 4)
+    lakehouse = open_lakehouse()
+    assert bronze_smard.ingest(lakehouse.spark, lakehouse.writer, files, "run-1") == len(files) > 8
+    table = DeltaTable(lakehouse.registry.path(BRONZE))
+    merges = [entry for entry in table.history() if entry.get("operation") == "MERGE"]
+    assert len(merges) == -(-len(files) // 4)
+    rows = lakehouse.spark.table(BRONZE).select("file_name", "series", "parse_error").collect()
+    assert sorted(r.file_name for r in rows) == sorted(f.name for f in files)
+    assert all(r.parse_error is None and len(r.series) == 7 * 96 for r in rows)

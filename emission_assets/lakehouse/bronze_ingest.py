@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import uuid
+from contextlib import ExitStack
 from datetime import date, datetime
+from functools import reduce
 from typing import Callable
 
 from pyspark.sql import DataFrame
@@ -184,7 +184,7 @@ def ingest_read(
     ``BRONZE_FILE_COLUMNS``; ``typed`` is the source's pure transform from those columns plus ``payload`` (the
     file's text) to the table's rows. A name check first (see :func:`ingest`), then one engine read per batch of
     at most :data:`READ_BATCH_FILES` files (and :data:`BATCH_PAYLOAD_BYTES`), which bounds the engine's memory,
-    and one MERGE per :data:`MERGE_BATCH_FILES` files (locally; in Unity Catalog one per read batch)."""
+    and one MERGE per :data:`MERGE_BATCH_FILES` files."""
     column, partition_of = partition
     if known is None:
         known = known_names(spark, writer, table, column, {partition_of(f) for f in files})
@@ -205,33 +205,28 @@ def ingest_read(
     added = 0
     for group in payload_batches(new, limit=2**62, max_files=MERGE_BATCH_FILES):
         batches = payload_batches(group, max_files=READ_BATCH_FILES)
-        if writer.registry.lakehouse_root is None or len(batches) == 1:
-            added += sum(writer.insert_new(table, typed_batch(batch), keys) for batch in batches)
+        if len(batches) == 1:
+            added += writer.insert_new(table, typed_batch(batches[0]), keys)
         else:
-            added += _merge_staged(spark, writer, table, [typed_batch(b) for b in batches], keys)
+            added += _merge_staged(writer, table, [typed_batch(b) for b in batches], keys)
     return added
 
 
-# Files per MERGE when the engine reads them (:func:`ingest_read`): the read batches of a group are typed into one
-# local scratch Parquet copy and MERGEd at once (each MERGE is a Delta commit and a join against the table; the
-# year's SMARD files in 14 MERGEs of 256 took 6.4-7.2 s against ~2 s in one). Typed rows are small (a year's
-# 3,520 SMARD files: 3.8 MB of Parquet).
+# Files per MERGE when the engine reads them (:func:`ingest_read`): the read batches of a group are typed into
+# scratch copies and MERGEd at once (each MERGE is a Delta commit and a join against the table: the bench year's
+# 3,520 SMARD files in 14 MERGEs of 256 took 6.4-7.2 s, staged and MERGEd once 2.1-3.3 s, on a loaded machine).
+# Typed rows are small (those files: 2.6-3.8 MB of Parquet in bronze).
 MERGE_BATCH_FILES = 4096
 
 
-def _merge_staged(spark, writer: DeltaWriter, table: str, parts: list[DataFrame], keys: list[str]) -> int:
-    """Append each of ``parts`` (typed rows of ``table``, each computed from one engine read) to a scratch Parquet
-    folder, then MERGE the folder into ``table`` once. A failure in any part (a file the engine could not read or
-    that changed after its check) fails before the MERGE: nothing of the group is written. The scratch folder goes
-    in any case (one a killed process leaves is removed by the next ``DeltaWriter.staged``)."""
-    location = writer.registry.scratch(table, uuid.uuid4().hex)
-    columns = spec(table).column_names
-    try:
-        for part in parts:
-            part.select(*columns).write.mode("append").parquet(location)
-        return writer.insert_new(table, spark.read.schema(parts[0].select(*columns).schema).parquet(location), keys)
-    finally:
-        shutil.rmtree(location, ignore_errors=True)
+def _merge_staged(writer: DeltaWriter, table: str, parts: list[DataFrame], keys: list[str]) -> int:
+    """Compute each of ``parts`` (typed rows of ``table``, each from one engine read) into a scratch copy
+    (:meth:`DeltaWriter.staged`), then MERGE their union into ``table`` once. A failure in any part (a file the
+    engine could not read or that changed after its check) fails before the MERGE: nothing of the group is
+    written. The copies go in any case."""
+    with ExitStack() as stack:
+        copies = [stack.enter_context(writer.staged(table, part)) for part in parts]
+        return writer.insert_new(table, reduce(DataFrame.unionByName, copies), keys)
 
 
 def checked_ingest(

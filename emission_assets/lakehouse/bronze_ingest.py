@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import ExitStack
 from datetime import date, datetime
-from functools import reduce
 from typing import Callable
 
 from pyspark.sql import DataFrame
@@ -220,13 +218,11 @@ MERGE_BATCH_FILES = 4096
 
 
 def _merge_staged(writer: DeltaWriter, table: str, parts: list[DataFrame], keys: list[str]) -> int:
-    """Compute each of ``parts`` (typed rows of ``table``, each from one engine read) into a scratch copy
-    (:meth:`DeltaWriter.staged`), then MERGE their union into ``table`` once. A failure in any part (a file the
-    engine could not read or that changed after its check) fails before the MERGE: nothing of the group is
-    written. The copies go in any case."""
-    with ExitStack() as stack:
-        copies = [stack.enter_context(writer.staged(table, part)) for part in parts]
-        return writer.insert_new(table, reduce(DataFrame.unionByName, copies), keys)
+    """Compute ``parts`` (typed rows of ``table``, each from one engine read) into one scratch copy
+    (:meth:`DeltaWriter.staged_parts`), then MERGE it into ``table`` once. A failure in any part (a file the engine
+    could not read or that changed after its check) fails before the MERGE: nothing of the group is written."""
+    with writer.staged_parts(table, parts) as rows:
+        return writer.insert_new(table, rows, keys)
 
 
 def checked_ingest(

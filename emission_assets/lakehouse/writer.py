@@ -240,6 +240,27 @@ class DeltaWriter:
             else:
                 self.spark.sql(f"DROP TABLE IF EXISTS {location}").collect()
 
+    @contextmanager
+    def staged_parts(self, name: str, parts: list) -> Iterator:
+        """:meth:`staged` for rows computed in parts (each its own action, e.g. one engine read of a batch of files,
+        which bounds the engine's memory): the parts are appended to one scratch copy, and the frame yielded reads
+        it whole. Removed when the block ends, like :meth:`staged`."""
+        parts = [self._ordered(name, part) for part in parts]
+        location = self.registry.scratch(name, uuid.uuid4().hex)
+        local = self.registry.lakehouse_root is not None
+        try:
+            for part in parts:
+                if local:
+                    part.write.mode("append").parquet(location)
+                else:
+                    part.write.format("delta").mode("append").saveAsTable(location)
+            yield self.spark.read.schema(parts[0].schema).parquet(location) if local else self.spark.table(location)
+        finally:
+            if local:
+                shutil.rmtree(location, ignore_errors=True)
+            else:
+                self.spark.sql(f"DROP TABLE IF EXISTS {location}").collect()
+
     @_retry_conflicts
     def collect(self, name: str, df) -> list:
         """``df.collect()`` of a read of ``name`` that may race its concurrent writers (retried like a write)."""

@@ -30,6 +30,7 @@ from emission_assets.orchestration.silver_guards import (
     SeriesGuard,
     SeriesKind,
     guarded_replace,
+    stored_series,
 )
 from emission_assets.orchestration.silver_support import (
     REFETCHED,
@@ -313,24 +314,33 @@ def silver_series_asset(table: SilverSeries):
     def _silver(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
         first_day, last_day = day_range(context)
         lakehouse = spark.open()
-        unparsed_files: set[str] = set()
         guard = SeriesGuard(kind)
         # ``months_per_write`` months per write: memory stays bounded however long the range. Each write replaces its
         # days atomically; a re-run after a failure redoes them all.
         months = month_spans(first_day, last_day)
         chunks = [months[i:i + table.months_per_write] for i in range(0, len(months), table.months_per_write)]
-        for span_first, span_last in ((chunk[0][0], chunk[-1][1]) for chunk in chunks):
+        # What silver holds for the whole range, read once (not once per month) before anything is written.
+        stored = stored_series(lakehouse, kind, first_day, last_day)
+
+        def bronze_of(span_first: date, span_last: date) -> DataFrame:
             window_from, window_to = window_date_range(span_first, span_last)
-            bronze = lakehouse.table(table.bronze_table).where(
+            return lakehouse.table(table.bronze_table).where(
                 F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
+
+        for span_first, span_last in ((chunk[0][0], chunk[-1][1]) for chunk in chunks):
+            bronze = bronze_of(span_first, span_last)
             # Refuses negative values and keeps days that would lose a series (emission_assets.orchestration.silver_guards).
             guarded_replace(lakehouse, guard, table.transform(bronze, span_first, span_last), span_first,
-                            span_last, bronze, lambda r: f"{table.series_name(r)} in {r['region']} ({r['resolution']})")
-            # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
-            # them). A weekly window can span two months: the set reports it once.
-            unparsed_files |= {f"{r.file_name}: {r.reason}"
-                               for r in table.unparsed(bronze.where(F.col("filter_id").isin(list(table.filters))))
-                               .collect()}
+                            span_last, bronze, lambda r: f"{table.series_name(r)} in {r['region']} ({r['resolution']})",
+                            stored)
+        # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
+        # them). One query per year of the range (not one per month, which also read the windows that span two
+        # months twice); a year bounds the memory of a five-year run. After the writes, as before: a file of an
+        # unknown shape never stops the valid ones.
+        unparsed_files: set[str] = set()
+        for year in (months[i:i + 12] for i in range(0, len(months), 12)):
+            found = table.unparsed(bronze_of(year[0][0], year[-1][1]).where(F.col("filter_id").isin(list(table.filters))))
+            unparsed_files |= {f"{r.file_name}: {r.reason}" for r in found.collect()}
         unparsed = report_unparsed(context, kind.asset, unparsed_files)
         written, summary = written_days(lakehouse, table.table, first_day, last_day, table.summary)
         results = [*evaluate_checks(summary, first_day, last_day, table), guard.check_result()]

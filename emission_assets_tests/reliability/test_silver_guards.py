@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from emission_assets.lakehouse.session import Lakehouse
-from emission_assets.orchestration.silver_guards import NegativeEnergyError, SeriesGuard, guarded_replace, write_ranges
+from emission_assets.orchestration.silver_guards import (
+    NegativeEnergyError,
+    SeriesGuard,
+    guarded_replace,
+    stored_series,
+    write_ranges,
+)
 from emission_assets.tibber.assets import CONSUMPTION_SERIES, CONSUMPTION_TABLE
 from emission_assets.tibber.bronze import ROW_SCHEMA
 from emission_assets.tibber.silver import consumption_from_bronze
@@ -78,6 +84,27 @@ def test_a_day_that_would_lose_a_home_keeps_its_rows_and_the_check_names_day_and
     assert stored(lakehouse) == {
         (1, "A"): (24, 48.0), (1, "B"): (24, 48.0),  # replaced with the new download
         (2, "A"): (24, 24.0), (2, "B"): (24, 24.0),  # not replaced: both homes keep the previous rows
+        (3, "A"): (24, 48.0), (3, "B"): (24, 48.0),
+    }
+
+
+def test_a_range_written_day_by_day_against_one_read_of_the_stored_series_keeps_the_day_that_would_lose_one(lakehouse):
+    replace(lakehouse, [page("a1", "A", 1, lambda d, h: 1.0), page("b1", "B", 1, lambda d, h: 1.0)])
+    bronze = lakehouse.spark.createDataFrame([page("a2", "A", 2, lambda d, h: 2.0),
+                                              page("b2", "B", 2, lambda d, h: None if d == DAYS[1] else 2.0)],
+                                             ROW_SCHEMA)
+    stored_before = stored_series(lakehouse, CONSUMPTION_SERIES, DAYS[0], DAYS[-1])  # once, as a month loop does
+    assert sorted(stored_before) == [(d, home) for d in DAYS for home in "AB"]
+    guard = SeriesGuard(CONSUMPTION_SERIES)
+    for day in DAYS:  # each write sees only its own day's part of the one read
+        guarded_replace(lakehouse, guard, consumption_from_bronze(bronze, day, day), day, day, bronze,
+                        lambda r: f"home {r['home_id']}", stored_before)
+
+    assert guard.lost == ["2022-11-02 B: 24 rows in silver.consumption, none in the new rows"]
+    assert guard.kept_days == [DAYS[1]]
+    assert stored(lakehouse) == {
+        (1, "A"): (24, 48.0), (1, "B"): (24, 48.0),
+        (2, "A"): (24, 24.0), (2, "B"): (24, 24.0),
         (3, "A"): (24, 48.0), (3, "B"): (24, 48.0),
     }
 

@@ -120,9 +120,10 @@ def guarded_replace(lakehouse, guard: SeriesGuard, rows: DataFrame, first_day: d
     :func:`stored_series` of a range holding ``first_day..last_day``, read before this run wrote any of it (default:
     read here).
 
-    The rows are computed once, into a scratch copy (``DeltaWriter.staged``) that the summary, the error message, the
-    writer's range check and the write all read: each of them would otherwise run the whole transform again (JSON
-    parsing and window functions; the engine has no working cache). The copy is gone when this returns or raises.
+    The rows are computed once, into a scratch copy (``DeltaWriter.staged``) that the summary, the error message and
+    the write read: each of them would otherwise run the whole transform again (JSON parsing and window functions;
+    the engine has no working cache). The writer's range check takes the days from the summary (no action of its
+    own). The copy is gone when this returns or raises.
     """
     kind = guard.kind
     with lakehouse.writer.staged(kind.table, rows) as staged:

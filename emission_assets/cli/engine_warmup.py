@@ -8,7 +8,8 @@ left to that step, which raises it with its usual message.
 
 When the command's runs include gold steps, a second thread (:func:`gold_prepared_in_background`) prepares what
 they would otherwise wait for in a new process: the merit order's unit table (~1 s of engine time) and matplotlib
-(~0.4-0.9 s of imports), while the day run's steps wait for the engine or the disk.
+(~0.4-0.9 s of imports and its font on the first drawing), while the day run's steps wait for the engine or the
+disk.
 """
 from __future__ import annotations
 
@@ -92,7 +93,20 @@ def _prepare_gold(units: bool, charts: bool) -> None:
 
             prefetch_units(open_lakehouse(config).spark)
         if charts:
-            import matplotlib.backends.backend_agg  # noqa: F401
-            import matplotlib.figure  # noqa: F401
+            _draw_once()
     except Exception:  # noqa: BLE001 - the step computes or imports it again and reports what failed
         log.debug("preparing the gold steps in the background failed; the steps will retry", exc_info=True)
+
+
+def _draw_once() -> None:
+    """Import matplotlib and draw a small figure with text: the first drawing in a process also loads the font list
+    and the font (~0.3 s), which the first heat map would otherwise wait for."""
+    from io import BytesIO
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(1, 1), dpi=20)
+    FigureCanvasAgg(figure)
+    figure.add_subplot().set_title("0")
+    figure.savefig(BytesIO(), format="png")

@@ -119,16 +119,31 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
                 (monthly | after, month_tags if monthly else {}, {}),
                 (forecast, day_tags, reservoir_config)]
         result = None
-        for group, tags, config in runs:
-            if group:
-                day_keys = group & (daily | forecast)
-                days = (last - first).days + 1 if day_keys else None
-                result = _run(group, tags, config, resources, days, day_keys, instance=instance)
-                if results is not None:
-                    results.append(result)
-                if not result.success:
-                    break
+        with _gold_prepared(monthly | after):
+            for group, tags, config in runs:
+                if group:
+                    day_keys = group & (daily | forecast)
+                    days = (last - first).days + 1 if day_keys else None
+                    result = _run(group, tags, config, resources, days, day_keys, instance=instance)
+                    if results is not None:
+                        results.append(result)
+                    if not result.success:
+                        break
     return result
+
+
+# The gold steps that use the merit order's unit table, and those that draw with matplotlib.
+_UNIT_STEPS = frozenset({"gold/grid_intensity"})
+_CHART_STEPS = frozenset({"gold/intensity_profile", "gold/emissions_report"})
+
+
+def _gold_prepared(keys):
+    """What the selected gold steps need, prepared in the background while the runs before them go on
+    (:func:`emission_assets.cli.engine_warmup.gold_prepared_in_background`)."""
+    from emission_assets.cli.engine_warmup import gold_prepared_in_background
+
+    names = {key.to_user_string() for key in keys}
+    return gold_prepared_in_background(units=bool(names & _UNIT_STEPS), charts=bool(names & _CHART_STEPS))
 
 
 def current_views(graph, keys, instance=None) -> set:

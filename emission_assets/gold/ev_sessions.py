@@ -191,18 +191,18 @@ def write_ev_sessions(spark, registry: Registry, months: list[Month], *,
     table = spec(EV_SESSIONS)
     written: list = []
     for chunk in month_chunks(months, months_per_query):
-        rows = _staged_rows(spark, registry, chunk)
+        rows = _staged_rows(spark, writer, registry, chunk)
         writer.replace_months(EV_SESSIONS, spark.createDataFrame(rows, schema=table.ddl), chunk)
         written.extend(rows)
     return written
 
 
-def _staged_rows(spark, registry: Registry, months: list[Month]) -> list:
+def _staged_rows(spark, writer: DeltaWriter, registry: Registry, months: list[Month]) -> list:
     """The rows of :func:`ev_session_rows_sql` with its ``per_interval`` relation (the attribution join) computed
     once into a scratch copy (:func:`~emission_assets.gold.scratch.staged_query`): the query reads it twice, and the
     engine computed each reference anew."""
     sessions, per_interval, _ = _session_parts(registry, months)
-    with staged_query(spark, registry, EV_SESSIONS, "per_interval",
+    with staged_query(spark, writer, EV_SESSIONS, "per_interval",
                       sessions + per_interval + "\n        ) SELECT * FROM per_interval") as staged:
         return spark.sql(sessions + _session_parts(registry, months, staged)[2]).collect()
 

@@ -217,20 +217,20 @@ def write_ev_shift_savings(spark, registry: Registry, months: list[Month], ready
     table = spec(EV_SHIFT_SAVINGS)
     written: list = []
     for chunk in month_chunks(months, months_per_query):
-        rows = _staged_rows(spark, registry, chunk, ready_by)
+        rows = _staged_rows(spark, writer, registry, chunk, ready_by)
         writer.replace_months(EV_SHIFT_SAVINGS, spark.createDataFrame(rows, schema=table.ddl), chunk)
         written.extend(rows)
     return written
 
 
-def _staged_rows(spark, registry: Registry, months: list[Month], ready_by: str) -> list:
+def _staged_rows(spark, writer: DeltaWriter, registry: Registry, months: list[Month], ready_by: str) -> list:
     """The rows of :func:`ev_shift_rows_sql` with its ``windows`` and ``allocated`` relations computed once each
     (:func:`~emission_assets.gold.scratch.staged_query`): the query reads ``allocated`` four times and ``windows``
     five times, and the engine computed each reference anew (the allocation's slot join and window functions four
     times over)."""
     ctes = _allocation_ctes(registry, months, ready_by)
-    with staged_query(spark, registry, EV_SHIFT_SAVINGS, "windows", ctes + " SELECT * FROM windows") as windows, \
-            staged_query(spark, registry, EV_SHIFT_SAVINGS, "allocated",
+    with staged_query(spark, writer, EV_SHIFT_SAVINGS, "windows", ctes + " SELECT * FROM windows") as windows, \
+            staged_query(spark, writer, EV_SHIFT_SAVINGS, "allocated",
                          ctes + " SELECT * FROM allocated") as allocated:
         return spark.sql("WITH" + _savings_ctes(ready_by, windows, allocated)).collect()
 

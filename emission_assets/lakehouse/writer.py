@@ -223,6 +223,14 @@ class DeltaWriter:
             if unknown:
                 raise ValueError(f"cannot stage {name}: it has no columns {unknown}")
             df = df.select(*columns)
+        with self.staged_relation(name, df) as copy:
+            yield copy
+
+    @contextmanager
+    def staged_relation(self, name: str, df) -> Iterator:
+        """:meth:`staged` for rows of any shape: an intermediate relation of the query that computes table ``name``
+        (e.g. gold.ev_shift_savings' charging windows, which its query reads five times), copied as they are, in
+        the scratch place of ``name``."""
         location = self.registry.scratch(name, uuid.uuid4().hex)
         local = self.registry.lakehouse_root is not None
         try:

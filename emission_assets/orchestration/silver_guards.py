@@ -91,6 +91,17 @@ def series_summary(rows: DataFrame, kind: SeriesKind) -> dict[tuple, tuple[int, 
             for r in counted}
 
 
+def series_counts(quality: list[dict], kind: SeriesKind) -> dict[tuple, tuple[int, int]]:
+    """:func:`series_summary` from the rows of a finer per-day summary (``intervals``, ``negatives`` per group), no
+    action: the counts of a series' groups (e.g. its resolutions) summed."""
+    counts: dict[tuple, tuple[int, int]] = {}
+    for r in quality:
+        key = (date(r["year"], r["month"], r["day"]), *(r[k] for k in kind.keys))
+        rows, negatives = counts.get(key, (0, 0))
+        counts[key] = (rows + r["intervals"], negatives + r["negatives"])
+    return counts
+
+
 def write_ranges(first_day: date, last_day: date, kept: set[date]) -> list[tuple[date, date]]:
     """The contiguous day ranges of ``first_day..last_day`` without the ``kept`` days."""
     ranges: list[tuple[date, date]] = []
@@ -112,13 +123,20 @@ def stored_series(lakehouse, kind: SeriesKind, first_day: date, last_day: date) 
 
 
 def guarded_replace(lakehouse, guard: SeriesGuard, rows: DataFrame, first_day: date, last_day: date,
-                    bronze: DataFrame, describe_row, stored: dict[tuple, tuple[int, int]] | None = None) -> None:
+                    bronze: DataFrame, describe_row, stored: dict[tuple, tuple[int, int]] | None = None,
+                    summarise=None) -> list[dict]:
     """Replace the days ``first_day..last_day`` of the guard's table with ``rows``, unless a row is negative (raise,
     nothing written) or a day would lose a series (that day keeps its rows; noted in ``guard``).
 
     ``describe_row(row)`` says which series and interval a negative row is, for the error message. ``stored``:
     :func:`stored_series` of a range holding ``first_day..last_day``, read before this run wrote any of it (default:
     read here).
+
+    ``summarise``: the table's per-day quality summary (rows grouped by ``year, month, day``, the series keys and
+    maybe more, with ``intervals`` and ``negatives`` columns). Given, it runs once on the staged rows instead of the
+    guard's own count (its groups sum to the guard's), and its rows of the days written are returned: what the table
+    now holds for them, since those days are replaced by exactly the staged rows. The caller then need not read the
+    written days back (:func:`~emission_assets.orchestration.silver_support.run_summary`).
 
     The rows are computed once, into a scratch copy (``DeltaWriter.staged``) that the summary, the error message and
     the write read: each of them would otherwise run the whole transform again (JSON parsing and window functions;
@@ -127,7 +145,11 @@ def guarded_replace(lakehouse, guard: SeriesGuard, rows: DataFrame, first_day: d
     """
     kind = guard.kind
     with lakehouse.writer.staged(kind.table, rows) as staged:
-        new = series_summary(staged, kind)
+        if summarise is None:
+            new, quality = series_summary(staged, kind), []
+        else:
+            quality = [row.asDict() for row in summarise(staged).collect()]
+            new = series_counts(quality, kind)
         negatives = sum(n for _, n in new.values())
         if negatives:
             raise negative_energy_error(kind, staged, bronze, negatives, first_day, last_day, describe_row)
@@ -145,6 +167,7 @@ def guarded_replace(lakehouse, guard: SeriesGuard, rows: DataFrame, first_day: d
             part = staged if not kept else staged.where(day_predicate(range_first, range_last))
             part_days = new_days if not kept else {d for d in new_days if range_first <= d <= range_last}
             lakehouse.writer.replace_days(kind.table, part, range_first, range_last, days_in_data=part_days)
+    return [row for row in quality if date(row["year"], row["month"], row["day"]) not in kept]
 
 
 def negative_energy_error(kind: SeriesKind, rows: DataFrame, bronze: DataFrame, count: int, first_day: date,

@@ -36,8 +36,8 @@ from emission_assets.orchestration.silver_support import (
     REFETCHED,
     check_specs,
     report_unparsed,
+    run_summary,
     sample_list,
-    written_days,
     written_metadata,
 )
 from emission_assets.smard import autoloader
@@ -331,12 +331,13 @@ def silver_series_asset(table: SilverSeries):
             return lakehouse.table(table.bronze_table).where(
                 F.col("window_date").between(F.lit(window_from), F.lit(window_to)))
 
+        staged_summary: list[dict] = []
         for span_first, span_last in ((chunk[0][0], chunk[-1][1]) for chunk in chunks):
             bronze = bronze_of(span_first, span_last)
             # Refuses negative values and keeps days that would lose a series (emission_assets.orchestration.silver_guards).
-            guarded_replace(lakehouse, guard, table.transform(bronze, span_first, span_last), span_first,
-                            span_last, bronze, lambda r: f"{table.series_name(r)} in {r['region']} ({r['resolution']})",
-                            stored)
+            staged_summary += guarded_replace(
+                lakehouse, guard, table.transform(bronze, span_first, span_last), span_first, span_last, bronze,
+                lambda r: f"{table.series_name(r)} in {r['region']} ({r['resolution']})", stored, table.summary)
         # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
         # them). One query per UNPARSED_MONTHS months (not one per month, which also read the windows that span two
         # months twice). After the writes, as before: a file of an unknown shape never stops the valid ones.
@@ -345,7 +346,8 @@ def silver_series_asset(table: SilverSeries):
             found = table.unparsed(bronze_of(part[0][0], part[-1][1]).where(F.col("filter_id").isin(list(table.filters))))
             unparsed_files |= {f"{r.file_name}: {r.reason}" for r in found.collect()}
         unparsed = report_unparsed(context, kind.asset, unparsed_files)
-        written, summary = written_days(lakehouse, table.table, first_day, last_day, table.summary)
+        written, summary = run_summary(lakehouse, table.table, first_day, last_day, table.summary, staged_summary,
+                                       guard.kept_days)
         results = [*evaluate_checks(summary, first_day, last_day, table), guard.check_result()]
         if table.unparsed_check:
             results.append(AssetCheckResult(

@@ -132,18 +132,17 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
     return result
 
 
-# The gold steps that use the merit order's unit table, and those that draw with matplotlib.
-_UNIT_STEPS = frozenset({"gold/grid_intensity"})
-_CHART_STEPS = frozenset({"gold/intensity_profile", "gold/emissions_report"})
-
-
 def _gold_prepared(keys):
     """What the selected gold steps need, prepared in the background while the runs before them go on
-    (:func:`emission_assets.cli.engine_warmup.gold_prepared_in_background`)."""
+    (:func:`emission_assets.cli.engine_warmup.gold_prepared_in_background`): the merit order's unit table for
+    gold/grid_intensity, matplotlib for the steps that draw (the heat map, the report's charts)."""
     from emission_assets.cli.engine_warmup import gold_prepared_in_background
+    from emission_assets.gold.assets import GRID_INTENSITY_KEY
+    from emission_assets.gold.profile_assets import KEY as PROFILE_KEY
+    from emission_assets.gold.report_assets import KEY as REPORT_KEY
 
-    names = {key.to_user_string() for key in keys}
-    return gold_prepared_in_background(units=bool(names & _UNIT_STEPS), charts=bool(names & _CHART_STEPS))
+    return gold_prepared_in_background(units=GRID_INTENSITY_KEY in keys,
+                                       charts=bool(set(keys) & {PROFILE_KEY, REPORT_KEY}))
 
 
 def current_views(graph, keys, instance=None) -> set:

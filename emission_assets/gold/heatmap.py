@@ -97,8 +97,8 @@ def heatmap_figure(frame: pd.DataFrame, *, basis: str, regions: dict[str, str],
                 continue
             hour = int(np.nanargmin(month_values))
             axes.add_patch(Rectangle((hour - 0.5, row_index - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.4))
-        # Hours under the lowest panel of each column, months left of the first panel of each row (the panels share
-        # both axes): every tick is an artist of its own (lines, label, marks), and 24 hours + 12 months on each of
+        # Hours under the lowest panel of each column, months left of the first panel of each row (every panel has
+        # the same hours and months): every tick is an artist of its own (lines, label, marks), and 24 hours + 12 months on each of
         # four panels were half the cost of a year's heat map.
         if index + columns < len(drawn):
             axes.set_xticks([])

@@ -123,8 +123,8 @@ def stored_series(lakehouse, kind: SeriesKind, first_day: date, last_day: date) 
 
 
 def guarded_replace(lakehouse, guard: SeriesGuard, rows: DataFrame, first_day: date, last_day: date,
-                    bronze: DataFrame, describe_row, stored: dict[tuple, tuple[int, int]] | None = None,
-                    summarise=None) -> list[dict]:
+                    bronze: DataFrame, describe_row, summarise,
+                    stored: dict[tuple, tuple[int, int]] | None = None) -> list[dict]:
     """Replace the days ``first_day..last_day`` of the guard's table with ``rows``, unless a row is negative (raise,
     nothing written) or a day would lose a series (that day keeps its rows; noted in ``guard``).
 
@@ -133,8 +133,8 @@ def guarded_replace(lakehouse, guard: SeriesGuard, rows: DataFrame, first_day: d
     read here).
 
     ``summarise``: the table's per-day quality summary (rows grouped by ``year, month, day``, the series keys and
-    maybe more, with ``intervals`` and ``negatives`` columns). Given, it runs once on the staged rows instead of the
-    guard's own count (its groups sum to the guard's), and its rows of the days written are returned: what the table
+    maybe more, with ``intervals`` and ``negatives`` columns). It runs once on the staged rows and serves as the
+    guard's count too (its groups sum to the guard's); its rows of the days written are returned: what the table
     now holds for them, since those days are replaced by exactly the staged rows. The caller then need not read the
     written days back (:func:`~emission_assets.orchestration.silver_support.run_summary`).
 
@@ -145,11 +145,8 @@ def guarded_replace(lakehouse, guard: SeriesGuard, rows: DataFrame, first_day: d
     """
     kind = guard.kind
     with lakehouse.writer.staged(kind.table, rows) as staged:
-        if summarise is None:
-            new, quality = series_summary(staged, kind), []
-        else:
-            quality = [row.asDict() for row in summarise(staged).collect()]
-            new = series_counts(quality, kind)
+        quality = [row.asDict() for row in summarise(staged).collect()]
+        new = series_counts(quality, kind)
         negatives = sum(n for _, n in new.values())
         if negatives:
             raise negative_energy_error(kind, staged, bronze, negatives, first_day, last_day, describe_row)

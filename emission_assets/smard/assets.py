@@ -337,7 +337,7 @@ def silver_series_asset(table: SilverSeries):
             # Refuses negative values and keeps days that would lose a series (emission_assets.orchestration.silver_guards).
             staged_summary += guarded_replace(
                 lakehouse, guard, table.transform(bronze, span_first, span_last), span_first, span_last, bronze,
-                lambda r: f"{table.series_name(r)} in {r['region']} ({r['resolution']})", stored, table.summary)
+                lambda r: f"{table.series_name(r)} in {r['region']} ({r['resolution']})", table.summary, stored)
         # Files that are not SMARD windows give no rows: say so by name rather than let them vanish (bronze keeps
         # them). One query per UNPARSED_MONTHS months (not one per month, which also read the windows that span two
         # months twice). After the writes, as before: a file of an unknown shape never stops the valid ones.

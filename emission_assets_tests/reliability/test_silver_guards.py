@@ -54,7 +54,8 @@ def replace(lakehouse, files) -> SeriesGuard:
     bronze = lakehouse.spark.createDataFrame(files, ROW_SCHEMA)
     guard = SeriesGuard(CONSUMPTION_SERIES)
     rows = consumption_from_bronze(bronze, DAYS[0], DAYS[-1])
-    guarded_replace(lakehouse, guard, rows, DAYS[0], DAYS[-1], bronze, lambda r: f"home {r['home_id']}")
+    guarded_replace(lakehouse, guard, rows, DAYS[0], DAYS[-1], bronze, lambda r: f"home {r['home_id']}",
+                    consumption_quality)
     return guard
 
 
@@ -100,7 +101,7 @@ def test_a_range_written_day_by_day_against_one_read_of_the_stored_series_keeps_
     guard = SeriesGuard(CONSUMPTION_SERIES)
     for day in DAYS:  # each write sees only its own day's part of the one read
         guarded_replace(lakehouse, guard, consumption_from_bronze(bronze, day, day), day, day, bronze,
-                        lambda r: f"home {r['home_id']}", stored_before)
+                        lambda r: f"home {r['home_id']}", consumption_quality, stored_before)
 
     assert guard.lost == ["2022-11-02 B: 24 rows in silver.consumption, none in the new rows"]
     assert guard.kept_days == [DAYS[1]]

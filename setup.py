@@ -34,6 +34,7 @@ setup(
         "tenacity==9.2.1",
         "websockets==17.4",
         "matplotlib==3.11.2",
+        "orjson==3.13.0",  # SMARD windows parsed ~3x faster than json.loads (same floats, bit for bit)
         "sqlglot==30.30.0",  # query: tell read-only statements from writing ones
         "pydantic-settings==2.16.3",  # every environment variable in one validated settings object
     ],

@@ -342,14 +342,16 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
     models = f"""
         types(filter_id, production_type) AS (VALUES {types}),
         fuel_parameters(fuel, production_type, commodity, availability, vom, co2, min_efficiency) AS (VALUES {fuel_rows}),
-        factors AS (
-            SELECT production_type, basis, g_per_kwh FROM read_csv('{factors_csv}', header = true)
-            WHERE valid_from <= DATE '{first}'
-            QUALIFY row_number() OVER (PARTITION BY production_type, basis ORDER BY valid_from DESC) = 1
+        factors AS (  -- every version with its validity [valid_from, valid_until) in local days, as the SCD2 dimension
+            SELECT production_type, basis, g_per_kwh, CAST(valid_from AS DATE) AS valid_from,
+                   coalesce(lead(CAST(valid_from AS DATE)) OVER (PARTITION BY production_type, basis
+                                                                 ORDER BY valid_from), DATE '9999-12-31') AS valid_until
+            FROM read_csv('{factors_csv}', header = true)
         ),
         p AS (  -- DE quarter-hours with type, power and local month
             SELECT p.t_ms, t.production_type, p.mwh, p.mwh * 4 AS power_mw,
-                   date_trunc('month', to_timestamp(p.t_ms / 1000) AT TIME ZONE 'Europe/Berlin') AS local_month
+                   date_trunc('month', to_timestamp(p.t_ms / 1000) AT TIME ZONE 'Europe/Berlin') AS local_month,
+                   CAST(to_timestamp(p.t_ms / 1000) AT TIME ZONE 'Europe/Berlin' AS DATE) AS local_date
             FROM production p JOIN types t USING (filter_id)
             WHERE p.region = 'DE'
         ),
@@ -424,7 +426,8 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
              AND (s.cumulative_before_mw < r.residual_mw OR s.position = 1)
              AND (r.residual_mw <= s.cumulative_mw OR s.position = s.stack_units)
         ),
-        e AS (SELECT p.*, f.basis, f.g_per_kwh FROM p JOIN factors f USING (production_type)),
+        e AS (SELECT p.*, f.basis, f.g_per_kwh FROM p JOIN factors f ON f.production_type = p.production_type
+                 AND f.valid_from <= p.local_date AND p.local_date < f.valid_until),
         intensity AS (  -- per quarter-hour, basis and model
             SELECT t_ms, basis, 'average' AS model, sum(mwh * g_per_kwh) / nullif(sum(mwh), 0) AS g FROM e GROUP BY ALL
             UNION ALL
@@ -433,9 +436,12 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
             SELECT m.t_ms, 'direct', 'merit_order', m.direct_g FROM marginal m
             UNION ALL  -- lifecycle: the unit's own factor plus its type's upstream share
             SELECT m.t_ms, 'lifecycle', 'merit_order', m.direct_g + fl.g_per_kwh - fd.g_per_kwh
-            FROM marginal m
+            FROM (SELECT *, CAST(to_timestamp(t_ms / 1000) AT TIME ZONE 'Europe/Berlin' AS DATE) AS local_date
+                  FROM marginal) m
             JOIN factors fd ON fd.production_type = m.production_type AND fd.basis = 'direct'
+             AND fd.valid_from <= m.local_date AND m.local_date < fd.valid_until
             JOIN factors fl ON fl.production_type = m.production_type AND fl.basis = 'lifecycle'
+             AND fl.valid_from <= m.local_date AND m.local_date < fl.valid_until
         )"""
     # The household's figures over the hours it has consumption for (the Tibber sample covers 2022: in a longer
     # window the 2022 hours; the other years are compared by the grid intensity figures below).

@@ -119,16 +119,30 @@ def _materialize_selection(first: date, last: date, selection: list[str], reserv
                 (monthly | after, month_tags if monthly else {}, {}),
                 (forecast, day_tags, reservoir_config)]
         result = None
-        for group, tags, config in runs:
-            if group:
-                day_keys = group & (daily | forecast)
-                days = (last - first).days + 1 if day_keys else None
-                result = _run(group, tags, config, resources, days, day_keys, instance=instance)
-                if results is not None:
-                    results.append(result)
-                if not result.success:
-                    break
+        with _gold_prepared(monthly | after):
+            for group, tags, config in runs:
+                if group:
+                    day_keys = group & (daily | forecast)
+                    days = (last - first).days + 1 if day_keys else None
+                    result = _run(group, tags, config, resources, days, day_keys, instance=instance)
+                    if results is not None:
+                        results.append(result)
+                    if not result.success:
+                        break
     return result
+
+
+def _gold_prepared(keys):
+    """What the selected gold steps need, prepared in the background while the runs before them go on
+    (:func:`emission_assets.cli.engine_warmup.gold_prepared_in_background`): the merit order's unit table for
+    gold/grid_intensity, matplotlib for the steps that draw (the heat map, the report's charts)."""
+    from emission_assets.cli.engine_warmup import gold_prepared_in_background
+    from emission_assets.gold.assets import GRID_INTENSITY_KEY
+    from emission_assets.gold.profile_assets import KEY as PROFILE_KEY
+    from emission_assets.gold.report_assets import KEY as REPORT_KEY
+
+    return gold_prepared_in_background(units=GRID_INTENSITY_KEY in keys,
+                                       charts=bool(set(keys) & {PROFILE_KEY, REPORT_KEY}))
 
 
 def current_views(graph, keys, instance=None) -> set:

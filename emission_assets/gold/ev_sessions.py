@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta
 
 from emission_assets.gold.aggregates import consumption_emissions_sql, control_area, home_region
 from emission_assets.gold.months import Month, month_chunks, months_between
+from emission_assets.gold.scratch import staged_query
 from emission_assets.lakehouse.registry import Registry, spec
 from emission_assets.lakehouse.writer import DeltaWriter, day_predicate, month_predicate
 from emission_assets.models.production import LOCAL_TIME_ZONE
@@ -97,10 +98,18 @@ class SpanScope:
 
 def ev_session_rows_sql(registry: Registry, months: list[Month]) -> str:
     """The gold.ev_sessions rows of the sessions that start in ``months`` (columns of the table spec)."""
+    sessions, per_interval, rows = _session_parts(registry, months)
+    return sessions + per_interval + rows
+
+
+def _session_parts(registry: Registry, months: list[Month], per_interval: str = "per_interval") -> tuple[str, str, str]:
+    """:func:`ev_session_rows_sql` in three parts: the WITH clauses up to ``sessions``, those from ``models`` to
+    ``per_interval`` (the attribution of every session interval x model x basis), and the rest with the final
+    SELECT, which reads the relation ``per_interval`` (that CTE, or a staged copy of it)."""
     scope = SpanScope(registry, *month_span(months, LOOKBACK_DAYS, LOOKAHEAD_DAYS))
     consumption, intensity = scope.sql_name(CONSUMPTION), scope.sql_name(GRID_INTENSITY)
     columns = typed_columns(EV_SESSIONS)
-    return f"""
+    text = f"""
         WITH ev AS (
             SELECT home_id, interval_start, interval_end, CAST(ev_kwh AS DOUBLE) AS ev_kwh, ev_charge_kw
             FROM {consumption}
@@ -136,7 +145,7 @@ def ev_session_rows_sql(registry: Registry, months: list[Month]) -> str:
             SELECT home_id, session_start, basis,
                    sum(g_per_kwh * hours) / nullif(sum(CASE WHEN g_per_kwh IS NOT NULL THEN hours END), 0)
                        AS grid_average_g_per_kwh
-            FROM per_interval WHERE model = 'average'
+            FROM {per_interval} WHERE model = 'average'
             GROUP BY home_id, session_start, basis
         ), per_model AS (
             SELECT home_id, session_start, model, basis,
@@ -144,7 +153,7 @@ def ev_session_rows_sql(registry: Registry, months: list[Month]) -> str:
                    sum(ev_kwh * g_per_kwh) / 1000 AS emissions_kg,
                    CAST(count_if(g_per_kwh IS NULL) AS INT) AS intervals_without_intensity,
                    min(CASE WHEN g_per_kwh IS NULL THEN interval_start END) AS first_interval_without_intensity
-            FROM per_interval GROUP BY home_id, session_start, model, basis
+            FROM {per_interval} GROUP BY home_id, session_start, model, basis
         ), rows AS (
             SELECT s.home_id,
                    concat(s.home_id, '@', date_format(s.session_start, "yyyy-MM-dd'T'HH:mm:ss'Z'")) AS session_id,
@@ -167,6 +176,9 @@ def ev_session_rows_sql(registry: Registry, months: list[Month]) -> str:
             LEFT JOIN reference r ON r.home_id = s.home_id AND r.session_start = s.session_start AND r.basis = p.basis
         )
         SELECT {columns} FROM rows WHERE {month_predicate(months)}"""
+    first = text.index("\n        ), models AS (")
+    rest = text.index("\n        ), reference AS (")
+    return text[:first], text[first:rest], text[rest:]
 
 
 def write_ev_sessions(spark, registry: Registry, months: list[Month], *,
@@ -179,10 +191,20 @@ def write_ev_sessions(spark, registry: Registry, months: list[Month], *,
     table = spec(EV_SESSIONS)
     written: list = []
     for chunk in month_chunks(months, months_per_query):
-        rows = spark.sql(ev_session_rows_sql(registry, chunk)).collect()
+        rows = _staged_rows(spark, writer, registry, chunk)
         writer.replace_months(EV_SESSIONS, spark.createDataFrame(rows, schema=table.ddl), chunk)
         written.extend(rows)
     return written
+
+
+def _staged_rows(spark, writer: DeltaWriter, registry: Registry, months: list[Month]) -> list:
+    """The rows of :func:`ev_session_rows_sql` with its ``per_interval`` relation (the attribution join) computed
+    once into a scratch copy (:func:`~emission_assets.gold.scratch.staged_query`): the query reads it twice, and the
+    engine computed each reference anew."""
+    sessions, per_interval, _ = _session_parts(registry, months)
+    with staged_query(spark, writer, EV_SESSIONS, "per_interval",
+                      sessions + per_interval + "\n        ) SELECT * FROM per_interval") as staged:
+        return spark.sql(sessions + _session_parts(registry, months, staged)[2]).collect()
 
 
 def sessions_missing_intensity(rows: list) -> list[str]:

@@ -46,6 +46,7 @@ from emission_assets.gold.ev_sessions import (
     typed_columns,
 )
 from emission_assets.gold.months import Month, month_chunks
+from emission_assets.gold.scratch import staged_query
 from emission_assets.lakehouse.registry import Registry, spec
 from emission_assets.lakehouse.writer import DeltaWriter, month_predicate
 from emission_assets.models.production import LOCAL_TIME_ZONE
@@ -135,22 +136,27 @@ def shift_slots_sql(registry: Registry, months: list[Month], ready_by: str = DEF
 
 def ev_shift_rows_sql(registry: Registry, months: list[Month], ready_by: str = DEFAULT_READY_BY) -> str:
     """The gold.ev_shift_savings rows of the sessions that start in ``months`` (columns of the table spec)."""
+    return _allocation_ctes(registry, months, ready_by) + "\n        ," + _savings_ctes(ready_by)
+
+
+def _savings_ctes(ready_by: str, windows: str = "windows", allocated: str = "allocated") -> str:
+    """The WITH clauses after ``allocated`` and the final SELECT of gold.ev_shift_savings, over the relations
+    ``windows`` and ``allocated`` (the CTEs of :func:`_allocation_ctes`, or staged copies of them)."""
     columns = typed_columns(EV_SHIFT_SAVINGS)
     window_hours = _hours("w.session_start", "w.window_end")
-    return _allocation_ctes(registry, months, ready_by) + f"""
-        , per_session AS (
+    return f""" per_session AS (
             SELECT session_id, model, basis, sum(allocated_kwh) AS fitted_kwh,
                    sum(allocated_kwh * g_per_kwh) / 1000 AS fitted_kg, sum(slot_hours) AS available_hours,
                    min(CASE WHEN allocated_kwh > 0 THEN slot_start END) AS shifted_start,
                    max(CASE WHEN allocated_kwh > 0 THEN slot_end END) AS shifted_end,
                    min_by(slot_start, clean_rank) AS cleanest_slot_start, min(g_per_kwh) AS cleanest_slot_g_per_kwh
-            FROM allocated GROUP BY session_id, model, basis
+            FROM {allocated} GROUP BY session_id, model, basis
         ), common AS (
             SELECT m.session_id, m.model, m.basis,
                    sum(least(m.allocated_kwh / m.slot_hours, a.allocated_kwh / a.slot_hours)
                        * {_hours('greatest(m.slot_start, a.slot_start)', 'least(m.slot_end, a.slot_end)')})
                        AS common_kwh
-            FROM allocated m JOIN allocated a
+            FROM {allocated} m JOIN {allocated} a
               ON a.session_id = m.session_id AND a.basis = m.basis AND a.model = 'average'
              AND a.slot_start < m.slot_end AND a.slot_end > m.slot_start
             WHERE m.allocated_kwh > 0 AND a.allocated_kwh > 0
@@ -163,7 +169,7 @@ def ev_shift_rows_sql(registry: Registry, months: list[Month], ready_by: str = D
                    p.cleanest_slot_g_per_kwh,
                    CASE WHEN coalesce(p.fitted_kwh, DOUBLE(0)) > 0 AND v.session_id IS NOT NULL
                         THEN least(coalesce(c.common_kwh, DOUBLE(0)) / p.fitted_kwh, DOUBLE(1)) END AS same_slots_as_average_share
-            FROM windows w
+            FROM {windows} w
             LEFT JOIN per_session p ON p.session_id = w.session_id AND p.model = w.model AND p.basis = w.basis
             LEFT JOIN common c ON c.session_id = w.session_id AND c.model = w.model AND c.basis = w.basis
             LEFT JOIN per_session v ON v.session_id = w.session_id AND v.basis = w.basis AND v.model = 'average'
@@ -211,10 +217,22 @@ def write_ev_shift_savings(spark, registry: Registry, months: list[Month], ready
     table = spec(EV_SHIFT_SAVINGS)
     written: list = []
     for chunk in month_chunks(months, months_per_query):
-        rows = spark.sql(ev_shift_rows_sql(registry, chunk, ready_by)).collect()
+        rows = _staged_rows(spark, writer, registry, chunk, ready_by)
         writer.replace_months(EV_SHIFT_SAVINGS, spark.createDataFrame(rows, schema=table.ddl), chunk)
         written.extend(rows)
     return written
+
+
+def _staged_rows(spark, writer: DeltaWriter, registry: Registry, months: list[Month], ready_by: str) -> list:
+    """The rows of :func:`ev_shift_rows_sql` with its ``windows`` and ``allocated`` relations computed once each
+    (:func:`~emission_assets.gold.scratch.staged_query`): the query reads ``allocated`` four times and ``windows``
+    five times, and the engine computed each reference anew (the allocation's slot join and window functions four
+    times over)."""
+    ctes = _allocation_ctes(registry, months, ready_by)
+    with staged_query(spark, writer, EV_SHIFT_SAVINGS, "windows", ctes + " SELECT * FROM windows") as windows, \
+            staged_query(spark, writer, EV_SHIFT_SAVINGS, "allocated",
+                         ctes + " SELECT * FROM allocated") as allocated:
+        return spark.sql("WITH" + _savings_ctes(ready_by, windows, allocated)).collect()
 
 
 # --- the demo's / a report's table ---------------------------------------------------------------------------------

@@ -52,14 +52,22 @@ def _day_types_text(day_types: tuple[str, ...]) -> str:
 def plot_heatmap(frame: pd.DataFrame, path: Path | str, *, basis: str, regions: dict[str, str],
                  day_types: tuple[str, ...] = DAY_TYPES) -> Path:
     """A PNG of :func:`heatmap_frame`'s frame: one panel per model with rows (month x hour of day), its colour bar
-    in g CO2(eq)/kWh and a box on each month's cleanest hour."""
+    in g CO2(eq)/kWh and a box on each month's cleanest hour; the hours are labelled under each column, the months
+    left of each row."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    heatmap_figure(frame, basis=basis, regions=regions, day_types=day_types).savefig(path, format="png")
+    return path
+
+
+def heatmap_figure(frame: pd.DataFrame, *, basis: str, regions: dict[str, str],
+                   day_types: tuple[str, ...] = DAY_TYPES):
+    """The matplotlib figure :func:`plot_heatmap` saves (Agg canvas, no pyplot state)."""
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg, no pyplot state: safe in threads
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     months = sorted({(int(y), int(m)) for y, m in zip(frame["year"], frame["month"])})
     drawn = [m for m in MODELS if m in set(frame["model"])]
     absent = [m for m in MODELS if m not in drawn]
@@ -89,9 +97,18 @@ def plot_heatmap(frame: pd.DataFrame, path: Path | str, *, basis: str, regions: 
                 continue
             hour = int(np.nanargmin(month_values))
             axes.add_patch(Rectangle((hour - 0.5, row_index - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.4))
-        axes.set_xticks(range(24), [f"{h}" for h in range(24)], fontsize=8)
-        axes.set_yticks(range(len(months)), labels, fontsize=8)
-        axes.set_xlabel("local hour of day (Europe/Berlin)", fontsize=9)
+        # Hours under the lowest panel of each column, months left of the first panel of each row (every panel has
+        # the same hours and months): every tick is an artist of its own (lines, label, marks), and 24 hours + 12 months on each of
+        # four panels were half the cost of a year's heat map.
+        if index + columns < len(drawn):
+            axes.set_xticks([])
+        else:
+            axes.set_xticks(range(24), [f"{h}" for h in range(24)], fontsize=8)
+            axes.set_xlabel("local hour of day (Europe/Berlin)", fontsize=9)
+        if index % columns == 0:
+            axes.set_yticks(range(len(months)), labels, fontsize=8)
+        else:
+            axes.set_yticks([])
         note = f": the same {low:,.0f} g/kWh in every hour" if constant else ""
         axes.set_title(f"{model.replace('_', ' ')} ({regions[model]}){note}", fontsize=11)
         bar = figure.colorbar(image, ax=axes, fraction=0.04, pad=0.015)
@@ -115,8 +132,7 @@ def plot_heatmap(frame: pd.DataFrame, path: Path | str, *, basis: str, regions: 
     if absent:
         footer += " No data for: " + ", ".join(f"{m} ({regions[m]})" for m in absent) + "."
     figure.text(0.01, 0.012, footer, fontsize=8.5, color="#444444")
-    figure.savefig(path, format="png")
-    return path
+    return figure
 
 
 def profile_rows(spark, registry: Registry, months: list[tuple[int, int]] | None = None) -> pd.DataFrame:

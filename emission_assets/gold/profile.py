@@ -154,7 +154,9 @@ def coverage_findings(spark, registry: Registry, months: list[Month]) -> Coverag
     calendar: dict[date, dict[int, int]] = {}
 
     def wall(day: date) -> dict[int, int]:
-        return calendar.setdefault(day, local_hour_seconds(day))
+        if day not in calendar:  # once per day (setdefault would compute it on every call)
+            calendar[day] = local_hour_seconds(day)
+        return calendar[day]
 
     found = Coverage(series=len(present))
     short_days: list[tuple] = []  # (day, region, model, basis) with fewer seconds than the wall clock

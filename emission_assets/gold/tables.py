@@ -7,6 +7,7 @@ mapped from the daily silver partitions), not this module's.
 """
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,17 +84,43 @@ def staged_table(spark, writer: DeltaWriter, name: str, sql: str, columns: list[
             spark.catalog.dropTempView(view)
 
 
+# SQL text -> (its collected rows, their schema), see cached_rows: the text holds every value, so the rows are the
+# engine's for it in any session.
+_LOCAL_ROWS: dict[str, tuple[list, object]] = {}
+_LOCAL_ROWS_LOCK = threading.Lock()
+
+
+def cached_rows(spark, sql: str) -> tuple[list, object]:
+    """The collected rows of ``sql`` (a small relation of literals) and their schema, computed once per process:
+    collecting the merit order's VALUES list and analysing it for its schema costs ~1 s on the embedded engine,
+    every step. Serialised, so the engine warm-up (:mod:`emission_assets.cli.engine_warmup`) and a step never
+    compute it twice."""
+    with _LOCAL_ROWS_LOCK:
+        if sql not in _LOCAL_ROWS:
+            frame = spark.sql(sql)
+            rows = frame.collect()
+            if len(_LOCAL_ROWS) >= 8:  # other parameters (tests): keep the cache small
+                _LOCAL_ROWS.clear()
+            _LOCAL_ROWS[sql] = (rows, frame.schema)
+        return _LOCAL_ROWS[sql]
+
+
+def prefetch_units(spark) -> None:
+    """Collect the merit order's unit table for the committed parameters (:func:`cached_rows`) ahead of the first
+    gold/grid_intensity step."""
+    cached_rows(spark, units_sql())
+
+
 @contextmanager
 def local_rows(spark, name: str, sql: str) -> Iterator[str]:
-    """The rows of ``sql`` (a small relation) computed once and held as local rows in the session; yields the name of
-    a temporary view over them, dropped afterwards.
+    """The rows of ``sql`` (a small relation) held as local rows in the session (:func:`cached_rows`); yields the
+    name of a temporary view over them, dropped afterwards.
 
     Why: a relation written as a long VALUES list (the merit order's unit table) costs its parsing and planning in
     every query that reads it; local rows (the collected values themselves, so the same figures) cost neither."""
-    frame = spark.sql(sql)
-    rows = frame.collect()
+    rows, schema = cached_rows(spark, sql)
     view = f"local_{name.replace('.', '_')}_{uuid.uuid4().hex}"
-    spark.createDataFrame(rows, schema=frame.schema).createOrReplaceTempView(view)
+    spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(view)
     try:
         yield view
     finally:

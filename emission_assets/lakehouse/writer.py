@@ -24,7 +24,7 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -156,10 +156,17 @@ class DeltaWriter:
         self._save(name, self._writer(name, df, "append"))
 
     @_retry_conflicts
-    def replace_days(self, name: str, df, first_day: date, last_day: date) -> None:
-        """Atomically make the local days ``first_day..last_day`` hold exactly ``df``; other days are untouched."""
+    def replace_days(self, name: str, df, first_day: date, last_day: date, *,
+                     days_in_data: Iterable[date] | None = None) -> None:
+        """Atomically make the local days ``first_day..last_day`` hold exactly ``df``; other days are untouched.
+
+        ``days_in_data``: the local days ``df``'s rows fall on, when the caller knows them already (the silver guards
+        summarise the rows per day before writing): the range check then needs no Spark action of its own."""
+        outside = None
+        if days_in_data is not None:
+            outside = [(d.year, d.month, d.day) for d in sorted(days_in_data) if not first_day <= d <= last_day][:1]
         self._replace_where(name, df, DAY_PARTITIONS, day_predicate(first_day, last_day), f"days {first_day}..{last_day}",
-                            "day")
+                            "day", outside=outside)
 
     @_retry_conflicts
     def replace_months(self, name: str, df, months, *, clip: bool = False) -> None:
@@ -172,11 +179,13 @@ class DeltaWriter:
                             "months " + ", ".join(f"{y:04d}-{m:02d}" for y, m in months), "month", clip)
 
     def _replace_where(self, name: str, df, partitions: tuple[str, ...], predicate: str, what: str, unit: str,
-                       clip: bool = False) -> None:
+                       clip: bool = False, outside: list[tuple] | None = None) -> None:
+        """``outside``: the partition values of a row outside ``predicate`` (empty: none), when the caller knows."""
         table = spec(name)
         if table.partition_by != partitions:
             raise ValueError(f"{name} is not partitioned by {partitions}")
-        outside = [] if clip else df.where(f"NOT ({predicate})").select(*partitions).limit(1).collect()
+        if outside is None:
+            outside = [] if clip else df.where(f"NOT ({predicate})").select(*partitions).limit(1).collect()
         if outside:
             raise ValueError(
                 f"refusing to replace {name} {what}: the data holds rows for another {unit} "
@@ -222,6 +231,14 @@ class DeltaWriter:
             if unknown:
                 raise ValueError(f"cannot stage {name}: it has no columns {unknown}")
             df = df.select(*columns)
+        with self.staged_relation(name, df) as copy:
+            yield copy
+
+    @contextmanager
+    def staged_relation(self, name: str, df) -> Iterator:
+        """:meth:`staged` for rows of any shape: an intermediate relation of the query that computes table ``name``
+        (e.g. gold.ev_shift_savings' charging windows, which its query reads five times), copied as they are, in
+        the scratch place of ``name``."""
         location = self.registry.scratch(name, uuid.uuid4().hex)
         local = self.registry.lakehouse_root is not None
         try:

@@ -91,6 +91,17 @@ def series_summary(rows: DataFrame, kind: SeriesKind) -> dict[tuple, tuple[int, 
             for r in counted}
 
 
+def series_counts(quality: list[dict], kind: SeriesKind) -> dict[tuple, tuple[int, int]]:
+    """:func:`series_summary` from the rows of a finer per-day summary (``intervals``, ``negatives`` per group), no
+    action: the counts of a series' groups (e.g. its resolutions) summed."""
+    counts: dict[tuple, tuple[int, int]] = {}
+    for r in quality:
+        key = (date(r["year"], r["month"], r["day"]), *(r[k] for k in kind.keys))
+        rows, negatives = counts.get(key, (0, 0))
+        counts[key] = (rows + r["intervals"], negatives + r["negatives"])
+    return counts
+
+
 def write_ranges(first_day: date, last_day: date, kept: set[date]) -> list[tuple[date, date]]:
     """The contiguous day ranges of ``first_day..last_day`` without the ``kept`` days."""
     ranges: list[tuple[date, date]] = []
@@ -104,32 +115,56 @@ def write_ranges(first_day: date, last_day: date, kept: set[date]) -> list[tuple
     return ranges
 
 
+def stored_series(lakehouse, kind: SeriesKind, first_day: date, last_day: date) -> dict[tuple, tuple[int, int]]:
+    """:func:`series_summary` of the rows the table holds for ``first_day..last_day``: what the guard compares the new
+    rows with. A run that writes its range month by month reads it once for the whole range (one action instead of
+    one per month): the months it writes are disjoint, so each month's part is what it would read just before."""
+    return series_summary(lakehouse.table(kind.table).where(day_predicate(first_day, last_day)), kind)
+
+
 def guarded_replace(lakehouse, guard: SeriesGuard, rows: DataFrame, first_day: date, last_day: date,
-                    bronze: DataFrame, describe_row) -> None:
+                    bronze: DataFrame, describe_row, summarise,
+                    stored: dict[tuple, tuple[int, int]] | None = None) -> list[dict]:
     """Replace the days ``first_day..last_day`` of the guard's table with ``rows``, unless a row is negative (raise,
     nothing written) or a day would lose a series (that day keeps its rows; noted in ``guard``).
 
-    ``describe_row(row)`` says which series and interval a negative row is, for the error message.
+    ``describe_row(row)`` says which series and interval a negative row is, for the error message. ``stored``:
+    :func:`stored_series` of a range holding ``first_day..last_day``, read before this run wrote any of it (default:
+    read here).
 
-    The rows are computed once, into a scratch copy (``DeltaWriter.staged``) that the summary, the error message, the
-    writer's range check and the write all read: each of them would otherwise run the whole transform again (JSON
-    parsing and window functions; the engine has no working cache). The copy is gone when this returns or raises.
+    ``summarise``: the table's per-day quality summary (rows grouped by ``year, month, day``, the series keys and
+    maybe more, with ``intervals`` and ``negatives`` columns). It runs once on the staged rows and serves as the
+    guard's count too (its groups sum to the guard's); its rows of the days written are returned: what the table
+    now holds for them, since those days are replaced by exactly the staged rows. The caller then need not read the
+    written days back (:func:`~emission_assets.orchestration.silver_support.run_summary`).
+
+    The rows are computed once, into a scratch copy (``DeltaWriter.staged``) that the summary, the error message and
+    the write read: each of them would otherwise run the whole transform again (JSON parsing and window functions;
+    the engine has no working cache). The writer's range check takes the days from the summary (no action of its
+    own). The copy is gone when this returns or raises.
     """
     kind = guard.kind
     with lakehouse.writer.staged(kind.table, rows) as staged:
-        new = series_summary(staged, kind)
+        quality = [row.asDict() for row in summarise(staged).collect()]
+        new = series_counts(quality, kind)
         negatives = sum(n for _, n in new.values())
         if negatives:
             raise negative_energy_error(kind, staged, bronze, negatives, first_day, last_day, describe_row)
-        old = series_summary(lakehouse.table(kind.table).where(day_predicate(first_day, last_day)), kind)
+        if stored is None:
+            old = stored_series(lakehouse, kind, first_day, last_day)
+        else:
+            old = {key: value for key, value in stored.items() if first_day <= key[0] <= last_day}
         lost = sorted(key for key in old if key not in new)
         kept = sorted({key[0] for key in lost})
         guard.lost += [f"{key[0]} {' '.join(map(str, key[1:]))}: {old[key][0]} rows in {kind.table}, none in the new "
                        "rows" for key in lost]
         guard.kept_days += kept
+        new_days = {key[0] for key in new}  # the days of the staged rows: the writer's range check needs no action
         for range_first, range_last in write_ranges(first_day, last_day, set(kept)):
             part = staged if not kept else staged.where(day_predicate(range_first, range_last))
-            lakehouse.writer.replace_days(kind.table, part, range_first, range_last)
+            part_days = new_days if not kept else {d for d in new_days if range_first <= d <= range_last}
+            lakehouse.writer.replace_days(kind.table, part, range_first, range_last, days_in_data=part_days)
+    return [row for row in quality if date(row["year"], row["month"], row["day"]) not in kept]
 
 
 def negative_energy_error(kind: SeriesKind, rows: DataFrame, bronze: DataFrame, count: int, first_day: date,

@@ -21,6 +21,17 @@ def written_days(lakehouse, table: str, first_day: date, last_day: date, summari
     return written, [row.asDict() for row in summarise(written).collect()]
 
 
+def run_summary(lakehouse, table: str, first_day: date, last_day: date, summarise, staged_summary: list[dict],
+                kept_days: list[date]):
+    """:func:`written_days` from what the run's writes returned (``guarded_replace(..., summarise=...)``: the summary
+    of the staged rows that replaced each day), without reading the days back: one action less (~1 s for a year of
+    silver.production). Read back as before when the guard kept days: their stored rows are not in the staged
+    summary."""
+    if kept_days:
+        return written_days(lakehouse, table, first_day, last_day, summarise)
+    return lakehouse.table(table).where(day_predicate(first_day, last_day)), staged_summary
+
+
 def written_metadata(summary: list[dict], first_day: date, last_day: date) -> dict:
     """Row count and time range of the written days, from the summary (no further Spark action)."""
     starts = [r["first_start"] for r in summary]

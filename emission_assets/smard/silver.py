@@ -5,21 +5,27 @@ Runs unchanged on Sail, classic Spark and Databricks: DataFrame API only, no eng
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from emission_assets.lakehouse.columns import LOCAL_TIME_ZONE, local_date  # noqa: F401  (re-exported)
 from emission_assets.smard.catalog import GENERATION_FILTERS, GRID_LOAD_FILTER, RESOLUTION_RANK, SERIES
+from emission_assets.timeutil import local_midnight
 
 STEP_MINUTES = {"quarterhour": 15, "hour": 60}
 
 
-def _lookup(mapping: dict, key: Column) -> Column:
-    """A literal map lookup, so no join against a tiny frame is needed."""
-    pairs = [item for k, v in mapping.items() for item in (F.lit(k), F.lit(v))]
-    return F.create_map(*pairs)[key]
+def lookup(mapping: dict, key: Column) -> Column:
+    """``mapping[key]`` (null for a key it lacks) as a ``CASE WHEN`` chain, so no join against a tiny frame is needed.
+
+    Not ``create_map(...)[key]``: Sail builds the literal map anew for every row, which cost ~0.3 s per month of
+    silver.production (200,000 rows) per lookup; the chain costs next to nothing."""
+    chain = None
+    for k, v in mapping.items():
+        chain = (F if chain is None else chain).when(key == F.lit(k), F.lit(v))
+    return chain if chain is not None else F.lit(None)
 
 
 def parse_smard_payloads(bronze: DataFrame) -> DataFrame:
@@ -66,9 +72,12 @@ def production_from_bronze(
     """
     points = (
         parse_smard_payloads(bronze.where(F.col("filter_id").isin(list(filter_ids))))
+        # The days' UTC bounds rather than a filter on the local date: the same rows (a local date's instants are
+        # the half-open range from its midnight to the next), and the time-zone conversion runs only on the rows kept.
+        .where((F.col("interval_start") >= F.lit(local_midnight(first_day)))
+               & (F.col("interval_start") < F.lit(local_midnight(last_day + timedelta(days=1)))))
         .withColumn("local_date", local_date(F.col("interval_start")))
-        .where(F.col("local_date").between(F.lit(first_day), F.lit(last_day)))
-        .withColumn("resolution_rank", _lookup(RESOLUTION_RANK, F.col("resolution")))
+        .withColumn("resolution_rank", lookup(RESOLUTION_RANK, F.col("resolution")))
     )
     # One sort of each (region, type, day) serves both rules: ordered by resolution rank, interval, then newest
     # download first, a row is chosen if its rank is the day's finest and it is the first of its (rank, interval)
@@ -86,12 +95,12 @@ def production_from_bronze(
         .withColumn("older_version", F.coalesce(repeats_previous, F.lit(False)))
         .where((F.col("resolution_rank") == F.col("finest_rank")) & ~F.col("older_version"))
     )
-    minutes = _lookup(STEP_MINUTES, F.col("resolution"))
+    minutes = lookup(STEP_MINUTES, F.col("resolution"))
     return chosen.select(
         "interval_start",
         (F.col("interval_start") + F.make_dt_interval(mins=minutes)).alias("interval_end"),
         "region",
-        _lookup(names or {s.filter_id: s.name for s in SERIES}, F.col("filter_id")).alias("production_type"),
+        lookup(names or {s.filter_id: s.name for s in SERIES}, F.col("filter_id")).alias("production_type"),
         F.col("filter_id").cast("int").alias("filter_id"),
         "resolution",
         "energy_mwh",

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import orjson
+
 from emission_assets.lakehouse.reservoir import NewFile, Reservoir, ReservoirFile, overlapping
 from emission_assets.lakehouse.reservoir import covered_days as reservoir_covered_days
 from emission_assets.smard.catalog import SmardSeries, default_filters, series
@@ -60,14 +62,14 @@ def _is_int(value) -> bool:
 def parse_window(payload: bytes, context: str) -> list[tuple[int, float | None]]:
     """Validate a window payload and return its series; ``context`` names the window in errors."""
     try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = orjson.loads(payload)  # ~3x json.loads on a year's windows; the same floats, bit for bit
+    except orjson.JSONDecodeError as error:  # also invalid UTF-8
         raise SmardFormatError(f"{context}: response is not valid JSON ({error}); first bytes: {payload[:80]!r}") from None
     if not isinstance(document, dict) or not isinstance(document.get("series"), list):
         raise SmardFormatError(f"{context}: JSON has no 'series' list; keys: {sorted(document) if isinstance(document, dict) else type(document).__name__}")
     points = []
     append = points.append
-    # Exact type checks: json.loads makes only int, float, bool (an int subclass, refused), str, list, dict, None.
+    # Exact type checks: orjson.loads makes only int, float, bool (an int subclass, refused), str, list, dict, None.
     # This loop runs for every value of a backfill, so it avoids a function call per point.
     for point in document["series"]:
         if type(point) is list and len(point) == 2:
@@ -88,8 +90,8 @@ def parse_window(payload: bytes, context: str) -> list[tuple[int, float | None]]
 
 def parse_index(payload: bytes, context: str) -> list[int]:
     try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError as error:
         raise SmardFormatError(f"{context}: index is not valid JSON ({error}); first bytes: {payload[:80]!r}") from None
     stamps = document.get("timestamps") if isinstance(document, dict) else None
     if not isinstance(stamps, list) or not all(_is_int(t) for t in stamps):

@@ -11,7 +11,7 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from emission_assets.smard.silver import production_from_bronze, unparsed_payloads
+from emission_assets.smard.silver import lookup, production_from_bronze, unparsed_payloads
 from emission_assets.smard_forecast.catalog import FILTERS, KINDS, NAMES
 from emission_assets.smard_forecast.tables import SILVER_GRID_FORECAST
 
@@ -20,9 +20,8 @@ COLUMNS = tuple(name for name, _ in SILVER_GRID_FORECAST.columns)
 
 def forecast_from_bronze(bronze: DataFrame, first_day: date, last_day: date) -> DataFrame:
     """Silver forecast rows for the local days ``first_day..last_day``, in the table's column order."""
-    kinds = F.create_map(*[item for k, v in KINDS.items() for item in (F.lit(k), F.lit(v))])
     rows = production_from_bronze(bronze, first_day, last_day, FILTERS, NAMES)
-    return rows.withColumnRenamed("production_type", "series").withColumn("kind", kinds[F.col("filter_id")]).select(
+    return rows.withColumnRenamed("production_type", "series").withColumn("kind", lookup(KINDS, F.col("filter_id"))).select(
         *COLUMNS)
 
 

@@ -34,8 +34,8 @@ from emission_assets.orchestration.silver_support import (
     REFETCHED,
     check_specs,
     report_unparsed,
+    run_summary,
     sample_list,
-    written_days,
     written_metadata,
 )
 from emission_assets.tibber import bronze as bronze_tibber
@@ -219,8 +219,8 @@ def silver_consumption(
     bronze = lakehouse.table(BRONZE_TIBBER_TABLE).where(F.col("file_date").between(F.lit(file_from), F.lit(file_to)))
     rows = consumption_from_bronze(bronze, first_day, last_day, config.ev_charge_kw)
     guard = SeriesGuard(CONSUMPTION_SERIES)
-    guarded_replace(lakehouse, guard, rows, first_day, last_day, bronze,
-                    lambda r: f"home {r['home_id']} ({r['source']})")
+    staged_summary = guarded_replace(lakehouse, guard, rows, first_day, last_day, bronze,
+                                     lambda r: f"home {r['home_id']} ({r['source']})", summarise=consumption_quality)
     pseudonymised_homes = refresh_pseudonyms(lakehouse)  # keyed home pseudonyms for the consumer views
     if pseudonymised_homes is None:
         context.log.warning(MISSING_KEY)
@@ -228,7 +228,8 @@ def silver_consumption(
     unparsed = report_unparsed(
         context, "silver/consumption", {f"{r.file_name}: {r.reason}" for r in consumption_unparsed(bronze).collect()})
 
-    written, summary = written_days(lakehouse, CONSUMPTION_TABLE, first_day, last_day, consumption_quality)
+    written, summary = run_summary(lakehouse, CONSUMPTION_TABLE, first_day, last_day, consumption_quality,
+                                   staged_summary, guard.kept_days)
     energy = sum((r["energy_kwh"] for r in summary), Decimal(0))
     ev = sum((r["ev_kwh"] for r in summary), Decimal(0))
     return MaterializeResult(

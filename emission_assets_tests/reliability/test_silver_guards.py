@@ -9,10 +9,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from emission_assets.lakehouse.session import Lakehouse
-from emission_assets.orchestration.silver_guards import NegativeEnergyError, SeriesGuard, guarded_replace, write_ranges
+from emission_assets.orchestration.silver_guards import (
+    NegativeEnergyError,
+    SeriesGuard,
+    guarded_replace,
+    stored_series,
+    write_ranges,
+)
+from emission_assets.orchestration.silver_support import run_summary, written_days
 from emission_assets.tibber.assets import CONSUMPTION_SERIES, CONSUMPTION_TABLE
 from emission_assets.tibber.bronze import FILE_ROW_SCHEMA, typed_responses
 from emission_assets.tibber.silver import consumption_from_bronze
+from emission_assets.tibber.silver import quality_summary as consumption_quality
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -46,7 +54,8 @@ def replace(lakehouse, files) -> SeriesGuard:
     bronze = typed_responses(lakehouse.spark.createDataFrame(files, FILE_ROW_SCHEMA))
     guard = SeriesGuard(CONSUMPTION_SERIES)
     rows = consumption_from_bronze(bronze, DAYS[0], DAYS[-1])
-    guarded_replace(lakehouse, guard, rows, DAYS[0], DAYS[-1], bronze, lambda r: f"home {r['home_id']}")
+    guarded_replace(lakehouse, guard, rows, DAYS[0], DAYS[-1], bronze, lambda r: f"home {r['home_id']}",
+                    consumption_quality)
     return guard
 
 
@@ -78,6 +87,27 @@ def test_a_day_that_would_lose_a_home_keeps_its_rows_and_the_check_names_day_and
     assert stored(lakehouse) == {
         (1, "A"): (24, 48.0), (1, "B"): (24, 48.0),  # replaced with the new download
         (2, "A"): (24, 24.0), (2, "B"): (24, 24.0),  # not replaced: both homes keep the previous rows
+        (3, "A"): (24, 48.0), (3, "B"): (24, 48.0),
+    }
+
+
+def test_a_range_written_day_by_day_against_one_read_of_the_stored_series_keeps_the_day_that_would_lose_one(lakehouse):
+    replace(lakehouse, [page("a1", "A", 1, lambda d, h: 1.0), page("b1", "B", 1, lambda d, h: 1.0)])
+    bronze = lakehouse.spark.createDataFrame([page("a2", "A", 2, lambda d, h: 2.0),
+                                              page("b2", "B", 2, lambda d, h: None if d == DAYS[1] else 2.0)],
+                                             ROW_SCHEMA)
+    stored_before = stored_series(lakehouse, CONSUMPTION_SERIES, DAYS[0], DAYS[-1])  # once, as a month loop does
+    assert sorted(stored_before) == [(d, home) for d in DAYS for home in "AB"]
+    guard = SeriesGuard(CONSUMPTION_SERIES)
+    for day in DAYS:  # each write sees only its own day's part of the one read
+        guarded_replace(lakehouse, guard, consumption_from_bronze(bronze, day, day), day, day, bronze,
+                        lambda r: f"home {r['home_id']}", consumption_quality, stored_before)
+
+    assert guard.lost == ["2022-11-02 B: 24 rows in silver.consumption, none in the new rows"]
+    assert guard.kept_days == [DAYS[1]]
+    assert stored(lakehouse) == {
+        (1, "A"): (24, 48.0), (1, "B"): (24, 48.0),
+        (2, "A"): (24, 24.0), (2, "B"): (24, 24.0),
         (3, "A"): (24, 48.0), (3, "B"): (24, 48.0),
     }
 
@@ -114,3 +144,29 @@ def test_write_ranges_leave_out_the_kept_days():
     assert write_ranges(first, last, {date(2024, 3, 1), date(2024, 3, 4)}) == [
         (date(2024, 3, 2), date(2024, 3, 3)), (date(2024, 3, 5), date(2024, 3, 6))]
     assert write_ranges(first, first, {first}) == []
+
+
+def summary_of(rows: list[dict]) -> list[tuple]:
+    return sorted(tuple(sorted(r.items())) for r in rows)
+
+
+def test_the_staged_rows_summary_is_the_summary_of_the_days_as_stored_without_the_kept_days(lakehouse):
+    """guarded_replace(summarise=...) returns what reading the written days back gives (the caller need not read
+    them), less the days the guard kept: their stored rows are not the staged ones."""
+    replace(lakehouse, [page("a1", "A", 1, lambda d, h: 1.0), page("b1", "B", 1, lambda d, h: 1.0)])
+    bronze = lakehouse.spark.createDataFrame(
+        [page("a2", "A", 2, lambda d, h: None if h == 5 else 2.0),  # 23 hours a day: an incomplete day for the check
+         page("b2", "B", 2, lambda d, h: None if d == DAYS[1] else 2.5)], ROW_SCHEMA)
+    guard = SeriesGuard(CONSUMPTION_SERIES)
+    returned = guarded_replace(lakehouse, guard, consumption_from_bronze(bronze, DAYS[0], DAYS[-1]), DAYS[0],
+                               DAYS[-1], bronze, lambda r: f"home {r['home_id']}", summarise=consumption_quality)
+
+    assert guard.kept_days == [DAYS[1]]
+    _, read_back = written_days(lakehouse, CONSUMPTION_TABLE, DAYS[0], DAYS[-1], consumption_quality)
+    assert summary_of(returned) == summary_of([r for r in read_back if r["day"] != DAYS[1].day])
+    assert {(r["day"], r["home_id"], r["hours"]) for r in returned} == {
+        (1, "A", 23), (1, "B", 24), (3, "A", 23), (3, "B", 24)}
+    # With a kept day the run's summary is read back; without one it is the returned rows, as stored.
+    assert summary_of(run_summary(lakehouse, CONSUMPTION_TABLE, DAYS[0], DAYS[-1], consumption_quality, returned,
+                                  guard.kept_days)[1]) == summary_of(read_back)
+    assert run_summary(lakehouse, CONSUMPTION_TABLE, DAYS[0], DAYS[-1], consumption_quality, returned, [])[1] is returned

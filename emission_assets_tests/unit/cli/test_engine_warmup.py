@@ -36,3 +36,39 @@ def test_nothing_starts_for_a_remote_engine(monkeypatch):
 def test_nothing_starts_on_databricks(monkeypatch):
     monkeypatch.setenv("EMISSION_ENV", "databricks")
     assert start_engine_in_background() is None
+
+
+def test_the_gold_preparation_collects_the_unit_table_once_for_the_steps(spark, monkeypatch):
+    """The background preparation fills the per-process cache of the merit order's unit table; the step's local
+    relation then holds the same rows as the VALUES list, without collecting it again."""
+    from emission_assets.cli.engine_warmup import gold_prepared_in_background
+    from emission_assets.gold import tables
+    from emission_assets.models.merit_order import STACK_UNITS, units_sql
+
+    monkeypatch.setattr(tables, "_LOCAL_ROWS", {})
+    with gold_prepared_in_background(units=True, charts=True) as thread:
+        assert isinstance(thread, threading.Thread)
+    assert not thread.is_alive()
+    assert list(tables._LOCAL_ROWS) == [units_sql()]
+    collected = []
+    monkeypatch.setattr(spark.__class__, "sql", _counting(spark.__class__.sql, collected))
+    with tables.local_rows(spark, STACK_UNITS, units_sql()) as view:
+        local = spark.table(view)
+        expected = spark.sql(units_sql())
+        assert local.exceptAll(expected).count() == 0 and expected.exceptAll(local).count() == 0
+        assert local.count() == len(tables._LOCAL_ROWS[units_sql()][0]) > 100
+    assert sum(1 for text in collected if text == units_sql()) == 1  # the comparison's own, none for the view
+
+
+def test_nothing_is_prepared_without_gold_steps_that_need_it():
+    from emission_assets.cli.engine_warmup import gold_prepared_in_background
+
+    with gold_prepared_in_background(units=False, charts=False) as thread:
+        assert thread is None
+
+
+def _counting(method, seen: list):
+    def sql(self, text, *args, **kwargs):
+        seen.append(text)
+        return method(self, text, *args, **kwargs)
+    return sql

@@ -7,7 +7,14 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from emission_assets.gold.heatmap import COLUMNS, heatmap_frame, heatmap_summary, plot_heatmap, write_heatmaps
+from emission_assets.gold.heatmap import (
+    COLUMNS,
+    heatmap_figure,
+    heatmap_frame,
+    heatmap_summary,
+    plot_heatmap,
+    write_heatmaps,
+)
 from emission_assets.lakehouse.registry import spec
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -55,6 +62,33 @@ def test_the_png_has_a_panel_per_model_and_survives_a_constant_model_and_gaps(tm
 
     height, width = imread(path).shape[:2]
     assert width == 1520 and height > 400  # two panels side by side at 100 dpi; two rows of panels
+
+
+def _labels(ticks) -> list[str]:
+    return [t.get_text() for t in ticks]
+
+
+@pytest.mark.parametrize("models", [("average", "merit_order", "worst_emitter", "locality"),
+                                    ("average", "merit_order", "worst_emitter")])
+def test_the_hours_are_labelled_under_each_column_and_the_months_left_of_each_row(models):
+    """The panels share their axes: hours under the lowest panel of a column (also above the note of a missing
+    model), months left of each row's first panel; the panels above and to the right carry no ticks."""
+    rows = [(2022, m, "weekday", h, REGIONS[model], model, "direct", 100.0 + h + m, 4)
+            for m in (1, 2) for h in range(24) for model in models]
+    figure = heatmap_figure(heatmap_frame(profile_frame(rows), REGIONS, "direct"), basis="direct", regions=REGIONS)
+
+    panels = {a.get_title().split(" (")[0]: a for a in figure.axes if a.get_title()}
+    hours, months = [str(h) for h in range(24)], ["Jan 2022", "Feb 2022"]
+    assert _labels(panels["average"].get_xticklabels()) == [] and panels["average"].get_xlabel() == ""
+    assert _labels(panels["average"].get_yticklabels()) == months
+    assert _labels(panels["worst emitter"].get_xticklabels()) == hours
+    assert _labels(panels["worst emitter"].get_yticklabels()) == months
+    assert _labels(panels["merit order"].get_yticklabels()) == []
+    # merit order is above locality when locality is drawn, else it is the lowest panel of its column
+    assert _labels(panels["merit order"].get_xticklabels()) == ([] if "locality" in models else hours)
+    if "locality" in models:
+        assert _labels(panels["locality"].get_xticklabels()) == hours
+        assert _labels(panels["locality"].get_yticklabels()) == []
 
 
 def test_write_heatmaps_writes_one_png_per_basis_of_the_table_and_nothing_without_rows(spark, registry, writer,

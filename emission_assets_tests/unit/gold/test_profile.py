@@ -253,3 +253,28 @@ def test_the_table_is_registered_partitioned_by_the_local_month(spark, registry)
     table = spec("gold.intensity_profile")
     assert table.partition_by == ("year", "month")
     assert spark.table("gold.intensity_profile").columns == table.column_names
+
+
+def test_a_one_month_run_shows_the_heat_map_and_extremes_of_its_whole_year(spark):
+    """The update of one month (March) keeps the year in the metadata: the heat map spans January to March (the
+    months of the year the table holds) and the extremes are over both months, not the run's month alone."""
+    from emission_assets.lakehouse.session import open_lakehouse
+    from emission_assets.settings import emission_home
+
+    lakehouse = open_lakehouse()
+    write_intensity(spark, lakehouse.writer, hours_of_day(date(2024, 1, 10), lambda index, hour: 50.0 + hour))
+    assert materialize_profile("2024-01-01").success
+    write_intensity(spark, lakehouse.writer, hours_of_day(date(2024, 3, 12), lambda index, hour: 300.0 + (hour - 5) ** 2))
+
+    result = materialize_profile("2024-03-01")
+
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.event_specific_data.materialization.metadata
+    assert metadata["dagster/row_count"].value == 24 and metadata["first_month"].value == "2024-03..2024-03"
+    png = emission_home() / "reports" / "intensity_heatmap_2024-01_2024-03_direct.png"
+    assert metadata["heatmap_png"].value == str(png)
+    assert base64.b64decode(metadata["heatmap"].value.split("base64,", 1)[1].rstrip(")")) == png.read_bytes()
+    # hour h over both months: (50 + h + 300 + (h - 5) ** 2) / 2, lowest at 04h and 05h (177.5; the earlier hour
+    # wins), highest at 23h (348.5); March alone would give 05h at 300
+    assert "| average | DE | direct | 04h | 178 | 23h | 348 |" in metadata["cleanest_and_dirtiest_hours"].value

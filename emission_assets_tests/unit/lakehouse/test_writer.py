@@ -82,6 +82,17 @@ def test_replace_refuses_rows_outside_the_range(spark, writer, registry):
     assert all(v == (24.0, 24) for v in energy_by_day(registry).values())
 
 
+def test_replace_with_the_days_the_caller_counted_refuses_a_day_outside_the_range(spark, writer, registry):
+    writer.append("silver.production", production_rows(spark, DAYS, 1.0))
+    with pytest.raises(ValueError, match=r"another day \(\(2024, 3, 4\)\)"):
+        writer.replace_days("silver.production", production_rows(spark, [DAYS[3]], 9.0), DAYS[2], DAYS[2],
+                            days_in_data={DAYS[3]})
+    assert all(v == (24.0, 24) for v in energy_by_day(registry).values())
+    writer.replace_days("silver.production", production_rows(spark, [DAYS[2]], 9.0), DAYS[2], DAYS[2],
+                        days_in_data={DAYS[2]})
+    assert energy_by_day(registry)[DAYS[2]] == (9.0 * 24, 24) and energy_by_day(registry)[DAYS[1]] == (24.0, 24)
+
+
 def test_replace_across_month_boundary(spark, writer, registry):
     days = [date(2024, 1, 31), date(2024, 2, 1), date(2024, 2, 2)]
     writer.append("silver.production", production_rows(spark, days, 1.0))

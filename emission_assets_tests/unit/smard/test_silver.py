@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timezone
 
+from pyspark.sql import functions as F
+
 from emission_assets.smard.assets import evaluate_checks
 from emission_assets.smard.bronze import FILE_ROW_SCHEMA, typed_responses
-from emission_assets.smard.silver import production_from_bronze, quality_summary
+from emission_assets.smard.silver import lookup, production_from_bronze, quality_summary
 
 UTC = timezone.utc
 HOUR = 3_600_000
@@ -117,3 +119,20 @@ def test_duplicates_are_counted(spark):
         "interval_start timestamp, interval_end timestamp, energy_mwh double",
     )
     assert quality_summary(df).collect()[0]["duplicates"] == 1
+
+
+def test_a_dst_days_range_keeps_exactly_its_local_intervals(spark):
+    # 2024-03-31 (CET -> CEST) has 23 local hours: 2024-03-30T23:00Z .. 2024-03-31T22:00Z.
+    start = int(datetime(2024, 3, 30, 23, tzinfo=UTC).timestamp() * 1000)
+    points = [(start + h * HOUR, float(h)) for h in range(-1, 24)]  # an hour before and after the local day
+    out = collect(production_from_bronze(bronze(spark, [("f", 1, 4068, "hour", points)]), date(2024, 3, 31),
+                                         date(2024, 3, 31)))
+    assert [r[0] for r in out] == [start + h * HOUR for h in range(23)]
+    assert {r[6] for r in out} == {(2024, 3, 31)}
+
+
+def test_lookup_maps_known_keys_and_gives_null_for_others(spark):
+    frame = spark.createDataFrame([(1,), (2,), (3,), (None,)], "k int")
+    got = frame.select("k", lookup({1: "one", 2: "two"}, F.col("k")).alias("v")).collect()
+    assert sorted((r.k or 0, r.v) for r in got) == [(0, None), (1, "one"), (2, "two"), (3, None)]
+    assert frame.select(lookup({}, F.col("k")).alias("v")).where("v IS NOT NULL").count() == 0

@@ -81,6 +81,22 @@ def test_parse_window_accepts_ints_floats_and_nulls():
     assert windows.parse_window(b'{"series": []}', CONTEXT) == []
 
 
+
+def test_parse_window_floats_are_those_of_json_loads_bit_for_bit():
+    """orjson parses the windows: each value is the float json.loads gives for the same text (rounding-sensitive
+    decimals, subnormals, the largest double, 17 significant digits)."""
+    texts = ["0.1", "2.675", "1e-320", "4.9e-324", "1.7976931348623157e308", "0.30000000000000004", "123456.78901234567",
+             "9007199254740993", "-0.0", "5e-7", "1234.5678e-3", "33.333333333333336"]
+    payload = ('{"series": [' + ", ".join(f"[{i}, {t}]" for i, t in enumerate(texts)) + "]}").encode()
+    parsed = [value for _, value in windows.parse_window(payload, CONTEXT)]
+    expected = [float(json.loads(t)) for t in texts]
+    assert [v.hex() for v in parsed] == [v.hex() for v in expected]
+
+
+def test_parse_window_refuses_nan_which_json_does_not_have():
+    with pytest.raises(SmardFormatError, match=r"response is not valid JSON .*first bytes: b'\{\"series\": \[\[1, NaN"):
+        windows.parse_window(b'{"series": [[1, NaN]]}', CONTEXT)
+
 @pytest.mark.parametrize(
     "payload, expected",
     [

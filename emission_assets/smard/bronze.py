@@ -43,11 +43,22 @@ def typed_responses(files: DataFrame, table: str = TABLE, check_value_types: boo
     ``check_value_types`` (the day-ahead forecasts): a file with a value of the wrong type (``"12,5"``, ``true``,
     an object) is an error of the file too; the typed parse alone would turn such a value into null, which passes
     for "not published yet" and would lose it silently."""
-    parsed = files.withColumn("_response", F.from_json(PAYLOAD, RESPONSE_SCHEMA))
+    # The series typed once; the checks below read it and the points' sizes, with no lambda of their own.
+    parsed = files.withColumn("_response", F.from_json(PAYLOAD, RESPONSE_SCHEMA)).withColumn(
+        # get(): null past a point's end (a short point is an error below, not a failed statement)
+        "_series", F.transform("_response.series", lambda p: F.struct(
+            F.get(p, 0).cast("bigint").alias("interval_start_ms"), F.get(p, 1).alias("energy_mwh")))
+    ).withColumn("_sizes", F.transform("_response.series", F.size))
     series = F.col("_response.series")
     # explode gives no rows for a null series, and a point missing its time would give a row without one: both
-    # are errors of the whole file, so silver never sees half of it.
-    bad_point = F.exists(series, lambda p: p.isNull() | (F.size(p) != 2) | p[0].isNull())
+    # are errors of the whole file, so silver never sees half of it. A point that is null or has no time has a
+    # null interval_start_ms (array_compact drops it); every point has two elements. Not F.exists(series, <the
+    # three conditions>): Sail evaluates that lambda per point, ~0.35 s CPU for the year's 2.3 million points
+    # against ~0.15 s for these array functions.
+    points = F.size("_series")
+    bad_point = (points > 0) & (
+        (F.size(F.array_compact(F.col("_series.interval_start_ms"))) != points)
+        | (F.array_min("_sizes") != 2) | (F.array_max("_sizes") != 2))
     error = F.when(series.isNull(), F.lit(NO_SERIES)).when(bad_point, F.lit(BAD_POINT))
     if check_value_types:
         as_text = F.from_json(PAYLOAD, "struct<series: array<array<string>>>")["series"]
@@ -62,8 +73,7 @@ def typed_responses(files: DataFrame, table: str = TABLE, check_value_types: boo
     typed = {
         "meta_version": F.col("_response.meta_data.version"),
         "meta_created_ms": F.col("_response.meta_data.created"),
-        "series": F.when(ok, F.transform(series, lambda p: F.struct(
-            p[0].cast("bigint").alias("interval_start_ms"), p[1].alias("energy_mwh")))),
+        "series": F.when(ok, F.col("_series")),
         "parse_error": F.col("parse_error"),
         "raw_payload": F.when(~ok, F.col(PAYLOAD)),
     }

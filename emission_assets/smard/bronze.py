@@ -43,7 +43,7 @@ def typed_responses(files: DataFrame, table: str = TABLE, check_value_types: boo
     ``check_value_types`` (the day-ahead forecasts): a file with a value of the wrong type (``"12,5"``, ``true``,
     an object) is an error of the file too; the typed parse alone would turn such a value into null, which passes
     for "not published yet" and would lose it silently."""
-    # The series typed once; the checks below read it and the points' sizes, with no lambda of their own.
+    # The series typed once (and the points' sizes); the checks below are array functions over those two.
     parsed = files.withColumn("_response", F.from_json(PAYLOAD, RESPONSE_SCHEMA)).withColumn(
         # get(): null past a point's end (a short point is an error below, not a failed statement)
         "_series", F.transform("_response.series", lambda p: F.struct(
@@ -53,8 +53,8 @@ def typed_responses(files: DataFrame, table: str = TABLE, check_value_types: boo
     # explode gives no rows for a null series, and a point missing its time would give a row without one: both
     # are errors of the whole file, so silver never sees half of it. A point that is null or has no time has a
     # null interval_start_ms (array_compact drops it); every point has two elements. Not F.exists(series, <the
-    # three conditions>): Sail evaluates that lambda per point, ~0.35 s CPU for the year's 2.3 million points
-    # against ~0.15 s for these array functions.
+    # three conditions>) and p[i]: typing the bench year's 3,395 files (2.3 million points) took 1.23 s CPU on
+    # Sail that way, 0.73 s this way.
     points = F.size("_series")
     bad_point = (points > 0) & (
         (F.size(F.array_compact(F.col("_series.interval_start_ms"))) != points)

@@ -9,6 +9,7 @@ import pytest
 
 from emission_assets.gold.heatmap import (
     COLUMNS,
+    HeatmapPainter,
     heatmap_figure,
     heatmap_frame,
     heatmap_summary,
@@ -89,6 +90,34 @@ def test_the_hours_are_labelled_under_each_column_and_the_months_left_of_each_ro
     if "locality" in models:
         assert _labels(panels["locality"].get_xticklabels()) == hours
         assert _labels(panels["locality"].get_yticklabels()) == []
+
+
+def _basis_rows(basis: str, months=(1, 2, 3), shift: float = 0.0, worst: float = 1040.0):
+    """A profile with four models (worst emitter constant) whose values depend on the basis."""
+    lift = 60.0 if basis == "lifecycle" else 0.0
+    rows = [(2022, m, day_type, h, "DE", model, basis, g + lift + shift + 7 * abs(h - 13 - m) + m, n)
+            for m in months for h in range(24) for day_type, n in (("weekday", 20), ("weekend", 8))
+            for model, g in (("average", 300.0), ("merit_order", 800.0))]
+    rows += [(2022, m, "weekday", h, "DE", "worst_emitter", basis, worst + lift, 20) for m in months for h in range(24)]
+    rows += [(2022, m, "weekend", h, "TenneT", "locality", basis, 200.0 + lift + 3 * h, 8) for m in months
+             for h in range(24)]
+    return heatmap_frame(profile_frame(rows), REGIONS, basis)
+
+
+def test_a_reused_figure_draws_the_same_png_as_a_new_one(tmp_path):
+    """The painter keeps its figure for the next frame of the same layout (the second basis) and builds a new one
+    when the layout changes (other months, a model that becomes constant): every PNG is byte for byte the one a
+    new figure gives."""
+    frames = [("direct", _basis_rows("direct")), ("lifecycle", _basis_rows("lifecycle")),
+              ("direct", _basis_rows("direct", shift=5.0)),  # same layout again, other values
+              ("direct", _basis_rows("direct", months=(1, 2))),  # fewer months: a new figure
+              ("lifecycle", _basis_rows("lifecycle", months=(1, 2)).query("model != 'merit_order'"))]
+    painter = HeatmapPainter()
+    for index, (basis, frame) in enumerate(frames):
+        reused = plot_heatmap(frame, tmp_path / f"reused_{index}.png", basis=basis, regions=REGIONS, reuse=painter)
+        new = plot_heatmap(frame, tmp_path / f"new_{index}.png", basis=basis, regions=REGIONS)
+        assert reused.read_bytes() == new.read_bytes(), f"frame {index} ({basis})"
+    assert len({(tmp_path / f"new_{index}.png").read_bytes() for index in range(len(frames))}) == len(frames)
 
 
 def test_write_heatmaps_writes_one_png_per_basis_of_the_table_and_nothing_without_rows(spark, registry, writer,

@@ -150,14 +150,21 @@ def write_emissions_monthly(spark, registry: Registry, months: list[Month], *,
                             months_per_query: int = MONTHS_PER_QUERY) -> int:
     """Recompute gold.emissions_monthly for ``months`` from gold.grid_intensity and silver.consumption; returns the
     rows written."""
+    return len(write_emissions_monthly_rows(spark, registry, months, months_per_query=months_per_query))
+
+
+def write_emissions_monthly_rows(spark, registry: Registry, months: list[Month], *,
+                                 months_per_query: int = MONTHS_PER_QUERY) -> list:
+    """:func:`write_emissions_monthly`, returning the rows written (a few hundred: the asset's metadata is summed
+    from them rather than read back)."""
     writer = DeltaWriter(spark, registry)
     table = spec(EMISSIONS_MONTHLY)
-    written = 0
+    written = []
     for chunk in month_chunks(months, months_per_query):
         # Collected first (a few hundred rows): the writer's range check and the write would each run the query.
         figures = spark.sql(emissions_monthly_rows_sql(MonthRegistry(registry, chunk))).collect()
         writer.replace_months(EMISSIONS_MONTHLY, spark.createDataFrame(figures, schema=table.ddl), chunk)
-        written += len(figures)
+        written += figures
     return written
 
 

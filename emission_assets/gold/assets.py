@@ -165,7 +165,8 @@ def grid_intensity_asset(context: AssetExecutionContext, spark: SparkResource) -
     lakehouse = spark.open()
     write_grid_intensity(lakehouse.spark, lakehouse.registry, months)
     found = intensity_checks(lakehouse.spark, lakehouse.registry, months)
-    marginal = merit_checks.never_marginal_findings(lakehouse.spark, lakehouse.registry, months)
+    marginal = merit_checks.never_marginal_findings(lakehouse.spark, lakehouse.registry, months,
+                                                    merit_order_rows=found.merit_order_rows)
     context.log.info(f"gold.grid_intensity: {found.rows} rows for {len(months)} months ({_months_text(months)})")
     checks = [
         AssetCheckResult(

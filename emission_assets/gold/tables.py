@@ -192,6 +192,7 @@ class IntensityChecks:
     lowest_g_per_kwh: float | None = None
     highest_g_per_kwh: float | None = None
     outside: list[str] = field(default_factory=list)  # sample
+    merit_order_rows: int = 0  # for the merit order's check (merit_checks), counted in the same pass
     rows_without_factor: int = 0
     without_factor: list[str] = field(default_factory=list)  # sample, grouped by type and basis
 
@@ -204,9 +205,10 @@ def intensity_checks(spark, registry: Registry, months: list[Month]) -> Intensit
     outside = f"g_per_kwh < 0 OR g_per_kwh > {MAX_G_PER_KWH}"
     r = spark.sql(
         f"SELECT count(*) AS n, count_if({outside}) AS outside, count_if(g_per_kwh IS NULL) AS nulls, "
-        f"min(g_per_kwh) AS lowest, max(g_per_kwh) AS highest FROM {table} WHERE {where}").collect()[0]
+        f"min(g_per_kwh) AS lowest, max(g_per_kwh) AS highest, count_if(model = 'merit_order') AS merit_order_rows "
+        f"FROM {table} WHERE {where}").collect()[0]
     found = IntensityChecks(rows=r.n, rows_outside=r.outside, rows_null=r.nulls, lowest_g_per_kwh=r.lowest,
-                            highest_g_per_kwh=r.highest)
+                            highest_g_per_kwh=r.highest, merit_order_rows=r.merit_order_rows)
     if found.rows_outside:
         found.outside = [
             f"{o.interval_start} {o.region} {o.model}/{o.basis}: {o.g_per_kwh:g}"

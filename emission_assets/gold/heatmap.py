@@ -8,6 +8,8 @@ A model without rows is named in the footer, not drawn as an empty (zero-looking
 """
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +23,7 @@ MODELS = ("average", "merit_order", "worst_emitter", "locality")
 BASES = ("direct", "lifecycle")
 ATTRIBUTION = "Data: Bundesnetzagentur | SMARD.de (CC BY 4.0)"
 COLUMNS = ("year", "month", "day_type", "hour_local", "region", "model", "basis", "g_per_kwh", "interval_count")
+FINGERPRINT_KEY = "emission-assets-heatmap-fingerprint"  # the PNG text chunk naming what the picture shows
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -50,15 +53,49 @@ def _day_types_text(day_types: tuple[str, ...]) -> str:
 
 
 def plot_heatmap(frame: pd.DataFrame, path: Path | str, *, basis: str, regions: dict[str, str],
-                 day_types: tuple[str, ...] = DAY_TYPES, reuse: HeatmapPainter | None = None) -> Path:
+                 day_types: tuple[str, ...] = DAY_TYPES, reuse: HeatmapPainter | None = None,
+                 fingerprint: str | None = None) -> Path:
     """A PNG of :func:`heatmap_frame`'s frame: one panel per model with rows (month x hour of day), its colour bar
     in g CO2(eq)/kWh and a box on each month's cleanest hour; the hours are labelled under each column, the months
-    left of each row. ``reuse``: a painter whose figure the PNG may be drawn on (see :class:`HeatmapPainter`)."""
+    left of each row. ``reuse``: a painter whose figure the PNG may be drawn on (see :class:`HeatmapPainter`);
+    ``fingerprint``: what it was drawn from (:func:`drawing_fingerprint`), kept in the PNG's text chunk. The file is
+    replaced atomically: a PNG cut short by a crash is never left under its name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    (reuse or HeatmapPainter()).figure(frame, basis=basis, regions=regions, day_types=day_types).savefig(
-        path, format="png")
+    figure = (reuse or HeatmapPainter()).figure(frame, basis=basis, regions=regions, day_types=day_types)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        figure.savefig(partial, format="png", metadata={FINGERPRINT_KEY: fingerprint} if fingerprint else None)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
+
+
+def drawing_fingerprint(frame: pd.DataFrame, *, basis: str, regions: dict[str, str],
+                        day_types: tuple[str, ...] = DAY_TYPES) -> str:
+    """A hash of everything a heat map shows (the frame's values, basis, regions, day types) and of what draws it
+    (this module's code, matplotlib's version): the same fingerprint, the same picture."""
+    import hashlib
+
+    import matplotlib
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(repr((basis, sorted(regions.items()), tuple(day_types), matplotlib.__version__,
+                        list(frame.columns), [str(t) for t in frame.dtypes])).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    return digest.hexdigest()
+
+
+def drawn_fingerprint(path: Path) -> str | None:
+    """The fingerprint a heat-map PNG was drawn with (None: no such file, or one without it)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.info.get(FINGERPRINT_KEY)
+    except (OSError, UnidentifiedImageError):
+        return None
 
 
 def heatmap_figure(frame: pd.DataFrame, *, basis: str, regions: dict[str, str],
@@ -223,8 +260,14 @@ def draw_heatmaps(rows: pd.DataFrame, out_dir: Path | str, day_types: tuple[str,
         first = frame.sort_values(["year", "month"]).iloc[0]
         last = frame.sort_values(["year", "month"]).iloc[-1]
         name = f"intensity_heatmap_{first.year:04d}-{first.month:02d}_{last.year:04d}-{last.month:02d}_{basis}.png"
-        written.append(plot_heatmap(frame, Path(out_dir) / name, basis=basis, regions=regions, day_types=day_types,
-                                    reuse=painter))
+        path = Path(out_dir) / name
+        fingerprint = drawing_fingerprint(frame, basis=basis, regions=regions, day_types=day_types)
+        # Not drawn again when the file shows the same (~0.5 s a PNG): e.g. the demo's summary after the asset,
+        # or a run whose months did not change the year's profile.
+        if drawn_fingerprint(path) != fingerprint:
+            plot_heatmap(frame, path, basis=basis, regions=regions, day_types=day_types, reuse=painter,
+                         fingerprint=fingerprint)
+        written.append(path)
     return written
 
 

@@ -10,6 +10,8 @@ import pytest
 from emission_assets.gold.heatmap import (
     COLUMNS,
     HeatmapPainter,
+    draw_heatmaps,
+    drawn_fingerprint,
     heatmap_figure,
     heatmap_frame,
     heatmap_summary,
@@ -118,6 +120,33 @@ def test_a_reused_figure_draws_the_same_png_as_a_new_one(tmp_path):
         new = plot_heatmap(frame, tmp_path / f"new_{index}.png", basis=basis, regions=REGIONS)
         assert reused.read_bytes() == new.read_bytes(), f"frame {index} ({basis})"
     assert len({(tmp_path / f"new_{index}.png").read_bytes() for index in range(len(frames))}) == len(frames)
+
+
+def test_a_heat_map_showing_the_same_is_not_drawn_again_and_a_changed_value_redraws_only_its_basis(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    rows = profile_frame([(2022, m, "weekday", h, "DE", "average", basis, 300.0 + h + m + (60 if basis == "lifecycle" else 0),
+                           20) for m in (1, 2) for h in range(24) for basis in ("direct", "lifecycle")])
+    first = draw_heatmaps(rows, tmp_path)
+    files = {p.name: (p.stat().st_ino, p.read_bytes()) for p in first}
+
+    assert draw_heatmaps(rows, tmp_path) == first
+    assert {p.name: (p.stat().st_ino, p.read_bytes()) for p in first} == files  # not written again
+
+    changed = rows.copy()
+    changed.loc[(changed["basis"] == "lifecycle") & (changed["hour_local"] == 3), "g_per_kwh"] += 1.0
+    again = draw_heatmaps(changed, tmp_path)
+
+    direct, lifecycle = again
+    assert direct.stat().st_ino == files[direct.name][0]  # its basis did not change
+    assert lifecycle.stat().st_ino != files[lifecycle.name][0] and lifecycle.read_bytes() != files[lifecycle.name][1]
+    assert drawn_fingerprint(lifecycle) and drawn_fingerprint(lifecycle) != drawn_fingerprint(direct)
+    # the fingerprint is a text chunk: the picture is the one plot_heatmap draws without it
+    plain = plot_heatmap(heatmap_frame(changed, REGIONS, "lifecycle"), tmp_path / "plain" / "p.png", basis="lifecycle",
+                         regions=REGIONS)
+    assert np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(lifecycle)))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == sorted(files)  # no partial file left
 
 
 def test_write_heatmaps_writes_one_png_per_basis_of_the_table_and_nothing_without_rows(spark, registry, writer,

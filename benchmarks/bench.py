@@ -420,11 +420,13 @@ def duckdb_floor(tree: Path, first: date, last: date) -> tuple[float, dict]:
                   FROM p GROUP BY ALL) q
             JOIN must_run m USING (local_month)
         ),
-        marginal AS (  -- the first unit whose cumulative capacity reaches the residual (cheapest / last at the ends)
+        marginal AS (  -- the first unit whose cumulative capacity reaches the residual (cheapest / last at the ends),
+            -- up to 1e-6 MW: at a month's peak quarter-hour the residual ties exactly with a type's derated capacity,
+            -- and DuckDB's windowed sum lands a few ulp either side of it, from one query to the next
             SELECT r.t_ms, s.production_type, s.co2 / s.efficiency * 1000 AS direct_g
             FROM residual r JOIN stack s ON s.local_month = r.local_month
-             AND (s.cumulative_before_mw < r.residual_mw OR s.position = 1)
-             AND (r.residual_mw <= s.cumulative_mw OR s.position = s.stack_units)
+             AND (s.cumulative_before_mw < r.residual_mw - 1e-6 OR s.position = 1)
+             AND (r.residual_mw - 1e-6 <= s.cumulative_mw OR s.position = s.stack_units)
         ),
         e AS (SELECT p.*, f.basis, f.g_per_kwh FROM p JOIN factors f ON f.production_type = p.production_type
                  AND f.valid_from <= p.local_date AND p.local_date < f.valid_until),

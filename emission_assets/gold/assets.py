@@ -21,6 +21,7 @@ tables are filled), and the gold tables start empty: materialise the gold assets
 """
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 
@@ -51,13 +52,12 @@ from emission_assets.gold.tables import (
     emissions_monthly_rows_sql,
     grid_intensity_rows_sql,
     intensity_checks,
-    write_emissions_monthly,
+    write_emissions_monthly_rows,
     write_grid_intensity,
 )
 from emission_assets.gold.views import view_builders
 from emission_assets.lakehouse.registry import VIEWS, Registry
 from emission_assets.lakehouse.view_catalog import forget_view, remember_view
-from emission_assets.lakehouse.writer import month_predicate
 from emission_assets.orchestration.automation import historical_eager
 from emission_assets.orchestration.metadata import OWNERS, table_metadata
 from emission_assets.orchestration.partitions import MONTHLY, month_range
@@ -165,7 +165,8 @@ def grid_intensity_asset(context: AssetExecutionContext, spark: SparkResource) -
     lakehouse = spark.open()
     write_grid_intensity(lakehouse.spark, lakehouse.registry, months)
     found = intensity_checks(lakehouse.spark, lakehouse.registry, months)
-    marginal = merit_checks.never_marginal_findings(lakehouse.spark, lakehouse.registry, months)
+    marginal = merit_checks.never_marginal_findings(lakehouse.spark, lakehouse.registry, months,
+                                                    merit_order_rows=found.merit_order_rows)
     context.log.info(f"gold.grid_intensity: {found.rows} rows for {len(months)} months ({_months_text(months)})")
     checks = [
         AssetCheckResult(
@@ -218,16 +219,23 @@ def grid_intensity_asset(context: AssetExecutionContext, spark: SparkResource) -
 def emissions_monthly_asset(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
     months = month_range(context)
     lakehouse = spark.open()
-    written = write_emissions_monthly(lakehouse.spark, lakehouse.registry, months)
-    totals = lakehouse.spark.sql(
-        f"SELECT model, basis, sum(emissions_kg) AS kg FROM {lakehouse.registry.sql_name(EMISSIONS_MONTHLY)} "
-        f"WHERE {month_predicate(months)} GROUP BY model, basis ORDER BY basis, model").collect()
-    context.log.info(f"gold.emissions_monthly: {written} rows for {len(months)} months ({_months_text(months)})")
+    written = write_emissions_monthly_rows(lakehouse.spark, lakehouse.registry, months)
+    context.log.info(f"gold.emissions_monthly: {len(written)} rows for {len(months)} months ({_months_text(months)})")
     return MaterializeResult(metadata={
-        "dagster/row_count": written, "months": len(months), "first_month": _months_text(months[:1]),
-        "last_month": _months_text(months[-1:]),
-        **{f"{r.model}_{r.basis}_kg": float(r.kg or 0.0) for r in totals},
+        "dagster/row_count": len(written), "months": len(months), "first_month": _months_text(months[:1]),
+        "last_month": _months_text(months[-1:]), **_kg_per_model_and_basis(written),
     })
+
+
+def _kg_per_model_and_basis(rows) -> dict:
+    """``<model>_<basis>_kg``: the rows' kg CO2 summed per model and basis (ordered by basis, then model; NULLs
+    left out, 0.0 where all are NULL), from the written rows rather than a query reading them back."""
+    totals: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        totals.setdefault((r.basis, r.model), [])
+        if r.emissions_kg is not None:
+            totals[(r.basis, r.model)].append(r.emissions_kg)
+    return {f"{model}_{basis}_kg": math.fsum(kg) for (basis, model), kg in sorted(totals.items())}
 
 
 # --- views ---------------------------------------------------------------------------------------------------------

@@ -30,13 +30,16 @@ def marginal_fuel_sql(column: str = "determined_by") -> str:
     return f"split({column}, ':')[0]"
 
 
-def never_marginal_findings(spark, registry: Registry, months) -> NeverMarginalFinding:
-    """The merit_order rows of ``months`` and those whose marginal type is not a stack fuel (grouped)."""
+def never_marginal_findings(spark, registry: Registry, months, merit_order_rows: int | None = None) \
+        -> NeverMarginalFinding:
+    """The merit_order rows of ``months`` and those whose marginal type is not a stack fuel (grouped);
+    ``merit_order_rows``: their number when the caller counted them already (one query less)."""
     table = registry.sql_name("gold.grid_intensity")
     fuels = ", ".join(f"'{fuel}'" for fuel in FUELS)
     where = f"model = 'merit_order' AND ({month_predicate(months)})"
     bad = f"coalesce({marginal_fuel_sql()} NOT IN ({fuels}), true)"
-    total = spark.sql(f"SELECT count(*) AS n FROM {table} WHERE {where}").collect()[0].n
+    total = merit_order_rows if merit_order_rows is not None else \
+        spark.sql(f"SELECT count(*) AS n FROM {table} WHERE {where}").collect()[0].n
     groups = spark.sql(
         f"SELECT coalesce({marginal_fuel_sql()}, 'NULL') AS kind, count(*) AS n, min(interval_start) AS first, "
         f"max(interval_start) AS last FROM {table} WHERE {where} AND {bad} GROUP BY 1 ORDER BY 1").collect()

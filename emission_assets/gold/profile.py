@@ -70,13 +70,29 @@ def write_intensity_profile(spark, registry: Registry, months: list[Month], *,
                             months_per_query: int = MONTHS_PER_QUERY) -> int:
     """Recompute gold.intensity_profile for ``months`` from gold.grid_intensity (other months untouched); returns
     the rows the table now holds for them. Months without grid intensity end up with no rows."""
+    return write_profile_rows(spark, registry, compute_profile_rows(spark, registry, months,
+                                                                    months_per_query=months_per_query))
+
+
+def compute_profile_rows(spark, registry: Registry, months: list[Month], *,
+                         months_per_query: int = MONTHS_PER_QUERY) -> list[tuple[list[Month], object]]:
+    """The gold.intensity_profile rows of ``months`` from gold.grid_intensity, collected (a pandas frame per chunk of
+    months, with the table's columns): a small aggregate (~1,900 rows a month for 5 regions), so the heat map can be
+    drawn from them while :func:`write_profile_rows` writes them."""
+    return [(chunk, spark.sql(profile_rows_sql(MonthRegistry(registry, chunk))).toPandas())
+            for chunk in month_chunks(months, months_per_query)]
+
+
+def write_profile_rows(spark, registry: Registry, chunks: list[tuple[list[Month], object]]) -> int:
+    """Make gold.intensity_profile's months of each chunk hold exactly its rows (:func:`compute_profile_rows`);
+    returns the rows written."""
     writer = DeltaWriter(spark, registry)
-    for chunk in month_chunks(months, months_per_query):
-        # clip: the rows come from the chunk's own months (the input is narrowed to them), so the writer's check for
-        # rows outside them would only compute the query twice.
-        writer.replace_months(PROFILE, spark.sql(profile_rows_sql(MonthRegistry(registry, chunk))), chunk, clip=True)
-    return spark.sql(f"SELECT count(*) AS n FROM {registry.sql_name(PROFILE)} "
-                     f"WHERE {month_predicate(months)}").collect()[0].n
+    ddl = spec(PROFILE).ddl
+    for chunk, rows in chunks:
+        # clip: the rows come from the chunk's own months (the input was narrowed to them), so the writer's check
+        # for rows outside them would only read them once more.
+        writer.replace_months(PROFILE, spark.createDataFrame(rows, schema=ddl), chunk, clip=True)
+    return sum(len(rows) for _, rows in chunks)
 
 
 # --- coverage ------------------------------------------------------------------------------------------------------

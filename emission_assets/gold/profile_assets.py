@@ -12,6 +12,7 @@ one) names the local hours of the run's months that have no (or too few) interva
 """
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
 
 from dagster import (
     AssetCheckResult,
@@ -33,15 +34,17 @@ from emission_assets.gold.assets import (
     TAGS,
     code_version,
 )
-from emission_assets.gold.heatmap import BASES, heatmap_regions, write_heatmaps
+from emission_assets.gold.heatmap import BASES, COLUMNS, draw_heatmaps, heatmap_regions
 from emission_assets.gold.months import MonthRegistry
 from emission_assets.gold.profile import (
     PROFILE,
+    compute_profile_rows,
     coverage_findings,
     extreme_hours,
     profile_rows_sql,
-    write_intensity_profile,
+    write_profile_rows,
 )
+from emission_assets.lakehouse.writer import month_predicate
 from emission_assets.orchestration.metadata import OWNERS, table_metadata
 from emission_assets.orchestration.partitions import MONTHLY, month_range
 from emission_assets.orchestration.resources import SparkResource
@@ -92,8 +95,15 @@ def _extremes_md(extremes: list[dict]) -> MetadataValue:
 def intensity_profile_asset(context: AssetExecutionContext, spark: SparkResource) -> MaterializeResult:
     months = month_range(context)
     lakehouse = spark.open()
-    rows = write_intensity_profile(lakehouse.spark, lakehouse.registry, months)
-    coverage = coverage_findings(lakehouse.spark, lakehouse.registry, months)
+    chunks = compute_profile_rows(lakehouse.spark, lakehouse.registry, months)
+    year = [(months[-1][0], month) for month in range(1, 13)]  # what the heat map and the extremes show
+    regions = heatmap_regions()
+    # The heat maps are drawn from the computed rows (Python) while the engine writes them and runs the queries
+    # that read the written table (the check's coverage, the extremes): ~0.3 s of a one-month update.
+    with ThreadPoolExecutor(1, thread_name_prefix="intensity-profile-write") as pool:
+        written = pool.submit(_write_and_read, lakehouse, chunks, months, year, regions)
+        pngs = draw_heatmaps(_year_rows(lakehouse, chunks, year), emission_home() / "reports")
+        rows, coverage, extremes = written.result()
     context.log.info(f"gold.intensity_profile: {rows} rows for {len(months)} months ({_months_text(months)})")
     if not coverage.complete:
         context.log.warning(
@@ -102,14 +112,12 @@ def intensity_profile_asset(context: AssetExecutionContext, spark: SparkResource
             + "; ".join((coverage.missing or coverage.empty)[:3]))
     metadata: dict = {"dagster/row_count": rows, "months": len(months), "first_month": _months_text(months[:1]),
                       "last_month": _months_text(months[-1:])}
-    year = [(months[-1][0], month) for month in range(1, 13)]  # what the heat map and the extremes show
-    for basis, png in _heatmaps_by_basis(lakehouse, year):
+    for png in pngs:
+        basis = png.stem.rsplit("_", 1)[1]
         suffix = "" if basis == "direct" else f"_{basis}"
         encoded = base64.b64encode(png.read_bytes()).decode("ascii")
         metadata[f"heatmap{suffix}"] = MetadataValue.md(f"![intensity heat map {basis}](data:image/png;base64,{encoded})")
         metadata[f"heatmap_png{suffix}"] = MetadataValue.path(str(png))
-    regions = heatmap_regions()
-    extremes = [e for basis in BASES for e in extreme_hours(lakehouse.spark, lakehouse.registry, year, regions, basis)]
     if extremes:
         metadata["cleanest_and_dirtiest_hours"] = _extremes_md(extremes)
     check = AssetCheckResult(
@@ -124,6 +132,29 @@ def intensity_profile_asset(context: AssetExecutionContext, spark: SparkResource
     return MaterializeResult(metadata=metadata, check_results=[check])
 
 
-def _heatmaps_by_basis(lakehouse, months):
-    for png in write_heatmaps(lakehouse.spark, lakehouse.registry, emission_home() / "reports", months):
-        yield png.stem.rsplit("_", 1)[1], png
+def _write_and_read(lakehouse, chunks, months, year, regions):
+    """Write the computed profile rows, then what reads them back: (rows written, the check's coverage, the
+    cleanest and dirtiest hours of ``year`` per basis)."""
+    spark, registry = lakehouse.spark, lakehouse.registry
+    rows = write_profile_rows(spark, registry, chunks)
+    coverage = coverage_findings(spark, registry, months)
+    extremes = [e for basis in BASES for e in extreme_hours(spark, registry, year, regions, basis)]
+    return rows, coverage, extremes
+
+
+def _year_rows(lakehouse, chunks, year):
+    """The profile rows of ``year`` (:data:`~emission_assets.gold.heatmap.COLUMNS`) once the run's months are
+    written: the computed rows of the run's months in it and the table's rows of its other months (which the run
+    does not touch)."""
+    import pandas as pd
+
+    computed = [rows[list(COLUMNS)] for chunk, rows in chunks]
+    ours = {month for chunk, _ in chunks for month in chunk}
+    others = [month for month in year if month not in ours]
+    frames = [rows[rows["year"] == year[0][0]] for rows in computed]
+    if others:
+        table = lakehouse.registry.sql_name(PROFILE)
+        frames.append(lakehouse.spark.sql(f"SELECT {', '.join(COLUMNS)} FROM {table} "
+                                          f"WHERE {month_predicate(others)}").toPandas())
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))

@@ -150,14 +150,21 @@ def write_emissions_monthly(spark, registry: Registry, months: list[Month], *,
                             months_per_query: int = MONTHS_PER_QUERY) -> int:
     """Recompute gold.emissions_monthly for ``months`` from gold.grid_intensity and silver.consumption; returns the
     rows written."""
+    return len(write_emissions_monthly_rows(spark, registry, months, months_per_query=months_per_query))
+
+
+def write_emissions_monthly_rows(spark, registry: Registry, months: list[Month], *,
+                                 months_per_query: int = MONTHS_PER_QUERY) -> list:
+    """:func:`write_emissions_monthly`, returning the rows written (a few hundred: the asset's metadata is summed
+    from them rather than read back)."""
     writer = DeltaWriter(spark, registry)
     table = spec(EMISSIONS_MONTHLY)
-    written = 0
+    written = []
     for chunk in month_chunks(months, months_per_query):
         # Collected first (a few hundred rows): the writer's range check and the write would each run the query.
         figures = spark.sql(emissions_monthly_rows_sql(MonthRegistry(registry, chunk))).collect()
         writer.replace_months(EMISSIONS_MONTHLY, spark.createDataFrame(figures, schema=table.ddl), chunk)
-        written += len(figures)
+        written += figures
     return written
 
 
@@ -185,6 +192,7 @@ class IntensityChecks:
     lowest_g_per_kwh: float | None = None
     highest_g_per_kwh: float | None = None
     outside: list[str] = field(default_factory=list)  # sample
+    merit_order_rows: int = 0  # for the merit order's check (merit_checks), counted in the same pass
     rows_without_factor: int = 0
     without_factor: list[str] = field(default_factory=list)  # sample, grouped by type and basis
 
@@ -197,9 +205,10 @@ def intensity_checks(spark, registry: Registry, months: list[Month]) -> Intensit
     outside = f"g_per_kwh < 0 OR g_per_kwh > {MAX_G_PER_KWH}"
     r = spark.sql(
         f"SELECT count(*) AS n, count_if({outside}) AS outside, count_if(g_per_kwh IS NULL) AS nulls, "
-        f"min(g_per_kwh) AS lowest, max(g_per_kwh) AS highest FROM {table} WHERE {where}").collect()[0]
+        f"min(g_per_kwh) AS lowest, max(g_per_kwh) AS highest, count_if(model = 'merit_order') AS merit_order_rows "
+        f"FROM {table} WHERE {where}").collect()[0]
     found = IntensityChecks(rows=r.n, rows_outside=r.outside, rows_null=r.nulls, lowest_g_per_kwh=r.lowest,
-                            highest_g_per_kwh=r.highest)
+                            highest_g_per_kwh=r.highest, merit_order_rows=r.merit_order_rows)
     if found.rows_outside:
         found.outside = [
             f"{o.interval_start} {o.region} {o.model}/{o.basis}: {o.g_per_kwh:g}"

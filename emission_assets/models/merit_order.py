@@ -30,9 +30,12 @@ versioned ``emission_assets/data/merit_order.yaml`` (:func:`load_parameters`); n
    the residual: it is must-run and never marginal; the oil units stay at the top of the stack and are marginal
    only when the residual exceeds every available coal and gas unit.
 6. **Marginal unit**: the flexible units sorted by cost (ties by unit id); the marginal one is the first whose
-   cumulative available capacity reaches the residual. A residual <= 0 (the must-run alone covers the fossil output)
-   takes the cheapest flexible unit (the one that would ramp up first); a residual above the whole stack takes the
-   most expensive one. Nuclear, renewables, storage and other conventional are never in the stack, so never marginal.
+   cumulative available capacity reaches the residual, up to :data:`REACH_TOLERANCE_MW` (a month's peak interval
+   of a type derated to its maximum ties exactly with the cumulative capacity of its units, whose floating-point sum
+   lands a few ulp either side: the tie goes to the unit that reaches it, not to the next one). A residual <= 0 (the
+   must-run alone covers the fossil output) takes the cheapest flexible unit (the one that would ramp up first); a
+   residual above the whole stack takes the most expensive one. Nuclear, renewables, storage and other conventional
+   are never in the stack, so never marginal.
 7. **Factor**: direct g/kWh = the unit's fuel CO2 factor / its efficiency x 1000. Lifecycle = direct + (lifecycle -
    direct) of the unit's SMARD type in ``silver.emission_factors`` at the interval's local date (the upstream share
    of the type; no lifecycle row when the type lacks either factor).
@@ -71,6 +74,9 @@ PRICES = "silver.fuel_prices"
 DISPATCH_TYPES = (*RESIDUAL_TYPES, "other_conventional")
 FAR_FUTURE = "DATE'9999-12-31'"
 MIN_FLEXIBLE_MW = 1e-9  # a unit locked up to a rounding residue is locked
+# A cumulative capacity this close below the residual reaches it (module docstring 6.): 1 W, far above the
+# rounding of a sum of a few hundred pro-rata capacities (~1e-11 MW at 60 GW), far below any real capacity.
+REACH_TOLERANCE_MW = 1e-6
 # The name under which a scope (``emission_assets.gold.months.MonthRegistry.staged``) may hold the rows of
 # :func:`units_sql` for the committed parameters, computed once: the builders then read that relation instead of the
 # VALUES list (~490 rows x 12 literals: ~0.5 s to parse and plan per query on the embedded engine).
@@ -245,8 +251,8 @@ SELECT r.*, s.unit_id, s.fuel, s.production_type, s.efficiency, s.co2_t_per_mwh_
 FROM residual r
 LEFT JOIN stack s
   ON s.year = r.year AND s.month = r.month
- AND (s.cumulative_before_mw < r.residual_mw OR s.position = 1)
- AND (r.residual_mw <= s.cumulative_mw OR s.position = s.units)
+ AND (s.cumulative_before_mw < r.residual_mw - {REACH_TOLERANCE_MW!r} OR s.position = 1)
+ AND (r.residual_mw - {REACH_TOLERANCE_MW!r} <= s.cumulative_mw OR s.position = s.units)
 """
 
 

@@ -179,9 +179,17 @@ def test_a_one_day_silver_change_then_its_month_s_run_changes_only_that_month(sp
     february = DAYS[-1]
     home.writer.replace_days("silver.consumption", consumption(spark, [february], kwh=4.0), february, february)
 
-    assert run_gold([GRID, MONTHLY], "2024-02-01").success
+    second = run_gold([GRID, MONTHLY], "2024-02-01")
+    assert second.success
 
     after = kg()
+    # The step's metadata: February's kg per model and basis, summed from the rows it wrote.
+    recorded = next(m for m in second.asset_materializations_for_node("gold__emissions_monthly")).metadata
+    sums = {f"{r.model}_{r.basis}_kg": r.kg for r in spark.sql(
+        "SELECT model, basis, sum(emissions_kg) AS kg FROM gold.emissions_monthly WHERE month = 2 "
+        "GROUP BY model, basis").collect()}
+    assert {k: v.value for k, v in recorded.items() if k.endswith("_kg")} == pytest.approx(sums)
+    assert recorded["average_direct_kg"].value == pytest.approx(2.0) and recorded["dagster/row_count"].value == len(sums)
     assert after[(2, "average")] == pytest.approx(2.0) and after[(2, "worst_emitter")] == pytest.approx(4.0)
     assert {k: v for k, v in after.items() if k[0] == 1} == {k: v for k, v in before.items() if k[0] == 1}
     for name, old in files.items():

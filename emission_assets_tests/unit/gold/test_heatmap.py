@@ -9,6 +9,9 @@ import pytest
 
 from emission_assets.gold.heatmap import (
     COLUMNS,
+    HeatmapPainter,
+    draw_heatmaps,
+    drawn_fingerprint,
     heatmap_figure,
     heatmap_frame,
     heatmap_summary,
@@ -89,6 +92,61 @@ def test_the_hours_are_labelled_under_each_column_and_the_months_left_of_each_ro
     if "locality" in models:
         assert _labels(panels["locality"].get_xticklabels()) == hours
         assert _labels(panels["locality"].get_yticklabels()) == []
+
+
+def _basis_rows(basis: str, months=(1, 2, 3), shift: float = 0.0, worst: float = 1040.0):
+    """A profile with four models (worst emitter constant) whose values depend on the basis."""
+    lift = 60.0 if basis == "lifecycle" else 0.0
+    rows = [(2022, m, day_type, h, "DE", model, basis, g + lift + shift + 7 * abs(h - 13 - m) + m, n)
+            for m in months for h in range(24) for day_type, n in (("weekday", 20), ("weekend", 8))
+            for model, g in (("average", 300.0), ("merit_order", 800.0))]
+    rows += [(2022, m, "weekday", h, "DE", "worst_emitter", basis, worst + lift, 20) for m in months for h in range(24)]
+    rows += [(2022, m, "weekend", h, "TenneT", "locality", basis, 200.0 + lift + 3 * h, 8) for m in months
+             for h in range(24)]
+    return heatmap_frame(profile_frame(rows), REGIONS, basis)
+
+
+def test_a_reused_figure_draws_the_same_png_as_a_new_one(tmp_path):
+    """The painter keeps its figure for the next frame of the same layout (the second basis) and builds a new one
+    when the layout changes (other months, a model that becomes constant): every PNG is byte for byte the one a
+    new figure gives."""
+    frames = [("direct", _basis_rows("direct")), ("lifecycle", _basis_rows("lifecycle")),
+              ("direct", _basis_rows("direct", shift=5.0)),  # same layout again, other values
+              ("direct", _basis_rows("direct", months=(1, 2))),  # fewer months: a new figure
+              ("lifecycle", _basis_rows("lifecycle", months=(1, 2)).query("model != 'merit_order'"))]
+    painter = HeatmapPainter()
+    for index, (basis, frame) in enumerate(frames):
+        reused = plot_heatmap(frame, tmp_path / f"reused_{index}.png", basis=basis, regions=REGIONS, reuse=painter)
+        new = plot_heatmap(frame, tmp_path / f"new_{index}.png", basis=basis, regions=REGIONS)
+        assert reused.read_bytes() == new.read_bytes(), f"frame {index} ({basis})"
+    assert len({(tmp_path / f"new_{index}.png").read_bytes() for index in range(len(frames))}) == len(frames)
+
+
+def test_a_heat_map_showing_the_same_is_not_drawn_again_and_a_changed_value_redraws_only_its_basis(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    rows = profile_frame([(2022, m, "weekday", h, "DE", "average", basis, 300.0 + h + m + (60 if basis == "lifecycle" else 0),
+                           20) for m in (1, 2) for h in range(24) for basis in ("direct", "lifecycle")])
+    first = draw_heatmaps(rows, tmp_path)
+    files = {p.name: (p.stat().st_ino, p.read_bytes()) for p in first}
+
+    assert draw_heatmaps(rows, tmp_path) == first
+    assert {p.name: (p.stat().st_ino, p.read_bytes()) for p in first} == files  # not written again
+
+    changed = rows.copy()
+    changed.loc[(changed["basis"] == "lifecycle") & (changed["hour_local"] == 3), "g_per_kwh"] += 1.0
+    again = draw_heatmaps(changed, tmp_path)
+
+    direct, lifecycle = again
+    assert direct.stat().st_ino == files[direct.name][0]  # its basis did not change
+    assert lifecycle.stat().st_ino != files[lifecycle.name][0] and lifecycle.read_bytes() != files[lifecycle.name][1]
+    assert drawn_fingerprint(lifecycle) and drawn_fingerprint(lifecycle) != drawn_fingerprint(direct)
+    # the fingerprint is a text chunk: the picture is the one plot_heatmap draws without it
+    plain = plot_heatmap(heatmap_frame(changed, REGIONS, "lifecycle"), tmp_path / "plain" / "p.png", basis="lifecycle",
+                         regions=REGIONS)
+    assert np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(lifecycle)))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == sorted(files)  # no partial file left
 
 
 def test_write_heatmaps_writes_one_png_per_basis_of_the_table_and_nothing_without_rows(spark, registry, writer,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from emission_assets.gold.merit_checks import CHECK_NAME, never_marginal_findings
+from emission_assets.gold.tables import intensity_checks
 from emission_assets.lakehouse.registry import spec
 from emission_assets_tests.unit.gold.test_assets import GRID, home, run_gold  # noqa: F401 (home: the fixture)
 
@@ -32,6 +33,8 @@ def test_a_nuclear_or_renewable_marginal_row_fails_the_check_naming_it(spark, ho
     ], spec("gold.grid_intensity").ddl))
     found = never_marginal_findings(spark, home.registry, JANUARY)
     assert (found.rows, found.rows_not_fossil) == (2 * 2 + 3, 3)
+    # the bounds check's pass counts the same merit_order rows (what the asset passes on, one query less)
+    assert intensity_checks(spark, home.registry, JANUARY).merit_order_rows == found.rows
     assert found.offenders == ["nuclear: 1 rows, 2024-01-12 10:00:00..2024-01-12 10:00:00",
                                "pumped_storage: 1 rows, 2024-01-12 11:00:00..2024-01-12 11:00:00",
                                "wind_onshore: 1 rows, 2024-01-12 12:00:00..2024-01-12 12:00:00"]

@@ -102,3 +102,22 @@ def test_a_type_without_a_quantile_keeps_its_ceiling_and_oil_is_never_derated_by
     every = {"lignite": 1.0, "hard_coal": 1.0, "natural_gas": 1.0}
     assert marginal(spark, registry, stack_parameters(tmp_path, availability_quantile=every))[times[0]] == "O1"
     assert marginal(spark, registry, stack_parameters(tmp_path, availability_quantile=LIGNITE_ONLY))[times[0]] == "C1"
+
+
+def test_at_the_months_peak_the_residual_reaches_the_last_unit_of_the_type_despite_rounding(spark, registry, writer,
+                                                                                          tmp_path):
+    # Three lignite units of 600, 300 and 100 MW (same cost: ordered by id) derated to the month's maximum, 502 MW:
+    # they offer 301.2, 150.6 and 50.2 MW, together exactly 502 MW, but their float running sum is 501.99999999999994.
+    # In the peak hour the residual is exactly 502 MW, reached by L3 (the method's "first unit whose cumulative
+    # capacity reaches the residual"), not by the next unit C1; this tie is structural (the peak hour of a type
+    # derated to its maximum, the five-year benchmark has one a month in some months) and must not turn on rounding.
+    # A residual of 502.001 MW is C1's, 501.9 MW L3's.
+    units = [{"unit_id": name, "fuel": "lignite", "capacity_net_mw": mw, "efficiency": 0.4}
+             for name, mw in (("L1", 600), ("L2", 300), ("L3", 100))] + STACK_UNITS[1:]
+    write_prices(spark, writer, base_prices())
+    times = hours(JAN, 3)
+    write_production(spark, writer, [*fossil_rows(times[0], lignite=502.0),
+                                     *fossil_rows(times[1], lignite=502.0, hard_coal=0.001),
+                                     *fossil_rows(times[2], lignite=501.9), *fossil_rows(JAN + timedelta(days=3))])
+    found = marginal(spark, registry, stack_parameters(tmp_path, units=units, availability_quantile=LIGNITE_ONLY))
+    assert [found[t] for t in times] == ["L3", "C1", "L3"]

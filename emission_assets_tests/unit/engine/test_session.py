@@ -63,7 +63,13 @@ def remote_sail(tmp_path):
         pytest.fail("the Sail server did not start listening within 30 s")
     yield f"sc://127.0.0.1:{port}"
     server.terminate()
-    server.wait(timeout=30)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        # Sail's graceful shutdown waited >30 s once (fresh clone, 2026-12-02) after the test itself had passed;
+        # what is tested is the client side, so the server is killed rather than the test failed.
+        server.kill()
+        server.wait(timeout=30)
 
 
 def test_import_materialize_and_query_on_a_remote_spark_connect_server(remote_sail, tmp_path):

@@ -44,6 +44,15 @@ class EngineConfig:
         return cls(engine=engine.selected_engine, spark_remote=engine.spark_remote, catalog=engine.catalog)
 
 
+# Sail's allocator (mimalloc, linked into pysail) keeps freed memory committed for a while before it returns it to
+# the system, so one statement's peak stays resident and the next statement's peak adds to it. Returning it at once
+# lowered the year's silver and gold peaks (VmHWM) from 832-915 / 1,022-1,232 MB to 637-639 / 695-706 MB (two runs
+# each, benchmarks/bench's year; docs/benchmarks.md). Read by mimalloc when the library loads: set before the first
+# pysail import, and only if the user has not chosen a value.
+MIMALLOC_PURGE_DELAY = "MIMALLOC_PURGE_DELAY"
+EMBEDDED_PURGE_DELAY_MS = "0"
+
+
 class _Embedded:
     """The process's single Sail server and its client session."""
 
@@ -70,6 +79,7 @@ def _embedded_session():
     # ("The transaction 16 already exists, will retry!") are logged at ERROR although they succeed; a commit that
     # fails for good reaches the client as an error, which the writer retries and names (lakehouse/writer.py).
     os.environ.setdefault("RUST_LOG", "error,sail_delta_lake::transaction=off")
+    os.environ.setdefault(MIMALLOC_PURGE_DELAY, EMBEDDED_PURGE_DELAY_MS)
     from pysail.spark import SparkConnectServer
     from pyspark.sql import SparkSession
 

@@ -109,7 +109,7 @@ def _session_parts(registry: Registry, months: list[Month], per_interval: str = 
     scope = SpanScope(registry, *month_span(months, LOOKBACK_DAYS, LOOKAHEAD_DAYS))
     consumption, intensity = scope.sql_name(CONSUMPTION), scope.sql_name(GRID_INTENSITY)
     columns = typed_columns(EV_SESSIONS)
-    text = f"""
+    sessions = f"""
         WITH ev AS (
             SELECT home_id, interval_start, interval_end, CAST(ev_kwh AS DOUBLE) AS ev_kwh, ev_charge_kw
             FROM {consumption}
@@ -129,7 +129,8 @@ def _session_parts(registry: Registry, months: list[Month], per_interval: str = 
             SELECT home_id, session_start, max(interval_end) AS session_end, sum(ev_kwh) AS energy_kwh,
                    sum(hours) AS hours, CAST(count(*) AS INT) AS interval_count,
                    CASE WHEN max(ev_charge_kw) > 0 THEN max(ev_charge_kw) ELSE {DEFAULT_EV_CHARGE_KW} END AS charger_kw
-            FROM intervals GROUP BY home_id, session_start
+            FROM intervals GROUP BY home_id, session_start"""
+    models = f"""
         ), models AS (
             SELECT DISTINCT model, basis FROM {intensity} WHERE {region_filter()}
         ), attributed AS (
@@ -140,7 +141,8 @@ def _session_parts(registry: Registry, months: list[Month], per_interval: str = 
             FROM intervals i CROSS JOIN models m
             LEFT JOIN attributed a
               ON a.home_id = i.home_id AND a.interval_start = i.interval_start AND a.model = m.model
-             AND a.basis = m.basis
+             AND a.basis = m.basis"""
+    rows = f"""
         ), reference AS (
             SELECT home_id, session_start, basis,
                    sum(g_per_kwh * hours) / nullif(sum(CASE WHEN g_per_kwh IS NOT NULL THEN hours END), 0)
@@ -176,9 +178,7 @@ def _session_parts(registry: Registry, months: list[Month], per_interval: str = 
             LEFT JOIN reference r ON r.home_id = s.home_id AND r.session_start = s.session_start AND r.basis = p.basis
         )
         SELECT {columns} FROM rows WHERE {month_predicate(months)}"""
-    first = text.index("\n        ), models AS (")
-    rest = text.index("\n        ), reference AS (")
-    return text[:first], text[first:rest], text[rest:]
+    return sessions, models, rows
 
 
 def write_ev_sessions(spark, registry: Registry, months: list[Month], *,

@@ -98,12 +98,6 @@ def drawn_fingerprint(path: Path) -> str | None:
         return None
 
 
-def heatmap_figure(frame: pd.DataFrame, *, basis: str, regions: dict[str, str],
-                   day_types: tuple[str, ...] = DAY_TYPES):
-    """The matplotlib figure :func:`plot_heatmap` saves (Agg canvas, no pyplot state)."""
-    return HeatmapPainter().figure(frame, basis=basis, regions=regions, day_types=day_types)
-
-
 class HeatmapPainter:
     """Draws heat-map figures, reusing its last figure when the next one has the same layout (months, models drawn,
     regions, day types, and which panels are constant): the second basis then only gets its new colours, boxes,

@@ -15,13 +15,20 @@ from emission_assets.lakehouse.writer import DeltaWriter
 
 
 @contextmanager
+def temp_view(spark, frame, label: str) -> Iterator[str]:
+    """``frame`` under a new temporary view name (``label`` plus a random suffix: steps and chunks never collide);
+    yields the name and drops the view afterwards (also when the block raises)."""
+    view = f"{label}_{uuid.uuid4().hex}"
+    frame.createOrReplaceTempView(view)
+    try:
+        yield view
+    finally:
+        spark.catalog.dropTempView(view)
+
+
+@contextmanager
 def staged_query(spark, writer: DeltaWriter, table: str, label: str, sql: str) -> Iterator[str]:
     """The rows of ``sql`` written once to a scratch copy for gold table ``table``; yields the name of a temporary
     view over the copy, dropped with the copy afterwards (also when the block raises)."""
-    view = f"staged_{label}_{uuid.uuid4().hex}"
-    with writer.staged_relation(table, spark.sql(sql)) as copy:
-        copy.createOrReplaceTempView(view)
-        try:
-            yield view
-        finally:
-            spark.catalog.dropTempView(view)
+    with writer.staged_relation(table, spark.sql(sql)) as copy, temp_view(spark, copy, f"staged_{label}") as view:
+        yield view

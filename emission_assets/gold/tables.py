@@ -8,13 +8,13 @@ mapped from the daily silver partitions), not this module's.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from emission_assets.gold.aggregates import emissions_sql
 from emission_assets.gold.months import Month, MonthRegistry, month_chunks
+from emission_assets.gold.scratch import temp_view
 from emission_assets.lakehouse.registry import Registry, spec
 from emission_assets.lakehouse.writer import DeltaWriter, month_predicate
 from emission_assets.models.grid_intensity import grid_intensity_sql
@@ -75,13 +75,9 @@ def staged_table(spark, writer: DeltaWriter, name: str, sql: str, columns: list[
     chunk a year's gold/grid_intensity step took ~30 % less time (measured back to back: 8.8-11.0 s -> 6.4-8.0 s)
     and no more memory. Staging the production x factor join as well did not pay: it costs ~0.2 s a year to compute
     and ~1 s to write."""
-    view = f"staged_{name.replace('.', '_')}_{uuid.uuid4().hex}"
-    with writer.staged(name, spark.sql(sql), columns) as copy:
-        copy.createOrReplaceTempView(view)
-        try:
-            yield view
-        finally:
-            spark.catalog.dropTempView(view)
+    with writer.staged(name, spark.sql(sql), columns) as copy, \
+            temp_view(spark, copy, f"staged_{name.replace('.', '_')}") as view:
+        yield view
 
 
 # SQL text -> (its collected rows, their schema), see cached_rows: the text holds every value, so the rows are the
@@ -119,12 +115,8 @@ def local_rows(spark, name: str, sql: str) -> Iterator[str]:
     Why: a relation written as a long VALUES list (the merit order's unit table) costs its parsing and planning in
     every query that reads it; local rows (the collected values themselves, so the same figures) cost neither."""
     rows, schema = cached_rows(spark, sql)
-    view = f"local_{name.replace('.', '_')}_{uuid.uuid4().hex}"
-    spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(view)
-    try:
+    with temp_view(spark, spark.createDataFrame(rows, schema=schema), f"local_{name.replace('.', '_')}") as view:
         yield view
-    finally:
-        spark.catalog.dropTempView(view)
 
 
 def write_grid_intensity(spark, registry: Registry, months: list[Month], *,

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,29 @@ def test_engine_config_rejects_bad_settings(kwargs, message):
         EngineConfig(**kwargs)
 
 
+_START_EMBEDDED = (
+    "from emission_assets.engine.session import EngineConfig, get_spark; "
+    "get_spark(EngineConfig('embedded', None, None)).sql('SELECT 1').collect()"
+)
+
+
+def _allocator_purge_delays(extra_env: dict) -> list[str]:
+    """The ``purge_delay`` values the mimalloc instances of a new process report (its verbose start-up lines):
+    pyarrow's and Sail's, in that order of loading."""
+    env = {k: v for k, v in os.environ.items() if k != "MIMALLOC_PURGE_DELAY"} | {"MIMALLOC_VERBOSE": "1"}
+    done = subprocess.run([sys.executable, "-c", _START_EMBEDDED], env=env | extra_env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [line.split(":")[1].strip() for line in done.stderr.splitlines() if "option 'purge_delay'" in line]
+
+
+def test_embedded_sail_returns_freed_memory_at_once_unless_the_user_chose():
+    """Sail's allocator gets ``MIMALLOC_PURGE_DELAY=0`` (mimalloc's own default, 1,000 ms, kept each statement's
+    peak resident into the next: docs/benchmarks.md); a value in the environment is left alone."""
+    assert _allocator_purge_delays({})[-1] == "0"
+    assert _allocator_purge_delays({"MIMALLOC_PURGE_DELAY": "250"})[-1] == "250"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -63,7 +87,14 @@ def remote_sail(tmp_path):
         pytest.fail("the Sail server did not start listening within 30 s")
     yield f"sc://127.0.0.1:{port}"
     server.terminate()
-    server.wait(timeout=30)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        # Sail's graceful shutdown waited >30 s once (fresh clone, 2026-12-02) after the test itself had passed;
+        # what is tested is the client side, so the server is killed rather than the test failed.
+        warnings.warn("the Sail server did not stop within 30 s of SIGTERM: killed", stacklevel=1)
+        server.kill()
+        server.wait(timeout=30)
 
 
 def test_import_materialize_and_query_on_a_remote_spark_connect_server(remote_sail, tmp_path):

@@ -12,7 +12,6 @@ from emission_assets.gold.heatmap import (
     HeatmapPainter,
     draw_heatmaps,
     drawn_fingerprint,
-    heatmap_figure,
     heatmap_frame,
     heatmap_summary,
     plot_heatmap,
@@ -78,7 +77,8 @@ def test_the_hours_are_labelled_under_each_column_and_the_months_left_of_each_ro
     model), months left of each row's first panel; the panels above and to the right carry no ticks."""
     rows = [(2022, m, "weekday", h, REGIONS[model], model, "direct", 100.0 + h + m, 4)
             for m in (1, 2) for h in range(24) for model in models]
-    figure = heatmap_figure(heatmap_frame(profile_frame(rows), REGIONS, "direct"), basis="direct", regions=REGIONS)
+    figure = HeatmapPainter().figure(heatmap_frame(profile_frame(rows), REGIONS, "direct"), basis="direct",
+                                    regions=REGIONS)
 
     panels = {a.get_title().split(" (")[0]: a for a in figure.axes if a.get_title()}
     hours, months = [str(h) for h in range(24)], ["Jan 2022", "Feb 2022"]

@@ -18,7 +18,6 @@ import pandas as pd
 
 from emission_assets.smard.catalog import BY_ID
 from emission_assets.smard.csv_import import ParsedCsv, read_smard_csv, windowed
-from emission_assets.smard.windows import build_window
 from emission_assets.timeutil import UTC, local_date_of_ms
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -27,7 +26,7 @@ CONSUMPTION_CSV = DATA_DIR / "smard_realisierter_stromverbrauch_DE_hour_2017-01-
 REGION = "DE"
 IMPORTED_AT = datetime(2026, 1, 1, tzinfo=UTC)  # fixed, so two runs build the same silver rows
 BRONZE_DDL = ("file_name string, fetched_at timestamp, filter_id int, region string, resolution string, "
-              "payload string")
+              "series array<struct<interval_start_ms: bigint, energy_mwh: double>>")  # typed, as bronze keeps it
 
 
 def parse_export(path: Path, scratch: Path) -> ParsedCsv:
@@ -48,8 +47,7 @@ def bronze_rows(parsed: ParsedCsv, region: str = REGION, first_day: date | None 
         if first_day is not None and local_date_of_ms(window_start) < first_day - timedelta(days=7):
             continue
         name = f"{filter_id}_{region}_{parsed.resolution}_{window_start}.json"
-        payload = build_window(points, created=IMPORTED_AT).decode()
-        rows.append((name, IMPORTED_AT, filter_id, region, parsed.resolution, payload))
+        rows.append((name, IMPORTED_AT, filter_id, region, parsed.resolution, [(t, None if v is None else float(v)) for t, v in points]))
     return rows
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 DAY_PARTITIONS = ("year", "month", "day")
 MONTH_PARTITIONS = ("year", "month")
@@ -223,6 +224,21 @@ RETIRED_TABLES = ("gold.report_monthly", "gold.report_inputs")
 TABLES: dict[str, TableSpec] = {}
 
 
+@dataclass(frozen=True)
+class SchemaUpgrade:
+    """How a table of an earlier layout becomes the declared one, once, when a session registers it
+    (:mod:`emission_assets.lakehouse.schema_upgrade`): a table holding exactly ``from_columns`` is rewritten as
+    ``convert(old rows)``."""
+
+    table: str
+    from_columns: frozenset[str]
+    convert: Callable  # DataFrame of the old layout -> DataFrame of the table's declared columns
+    what: str  # for the log line: what the conversion does
+
+
+UPGRADES: dict[str, SchemaUpgrade] = {}
+
+
 def declare_tables(*specs: TableSpec) -> None:
     """Add tables to the registry: each source declares its own (``emission_assets/<source>/tables.py``, imported
     with the source's package), so the registry lists them without importing the sources. Declaring the same spec
@@ -232,6 +248,11 @@ def declare_tables(*specs: TableSpec) -> None:
         if known is not None and known != table:
             raise ValueError(f"table {table.name!r} is declared twice with different specs")
         TABLES[table.name] = table
+
+
+def declare_upgrade(upgrade: SchemaUpgrade) -> None:
+    """Let :meth:`Registry.register` convert ``upgrade.table`` from an earlier layout (see :class:`SchemaUpgrade`)."""
+    UPGRADES[upgrade.table] = upgrade
 
 
 # The gold layer's materialised tables (the gold views are created by their assets, not registered here).
@@ -267,6 +288,12 @@ def spec(name: str) -> TableSpec:
     except KeyError:
         raise KeyError(f"unknown table {name!r}; declared: {', '.join(TABLES)} (a source declares its tables in "
                        "emission_assets/<source>/tables.py when its package is imported)") from None
+
+
+def has_commits(path: str) -> bool:
+    """Whether a Delta table exists at the local ``path`` (its log holds a commit)."""
+    log = Path(path) / "_delta_log"
+    return log.is_dir() and any(log.glob("*.json"))
 
 
 _ACTIVE: dict[int, tuple] = {}  # Spark session id -> the lakehouse its catalog points at (last registration)
@@ -322,15 +349,27 @@ class Registry:
             partitioned = f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
             if self.lakehouse_root is None:
                 spark.sql(f"CREATE TABLE IF NOT EXISTS {self.sql_name(name)} ({table.ddl}) USING DELTA{partitioned}")
+                if name in UPGRADES:
+                    from emission_assets.lakehouse.schema_upgrade import check_layout
+
+                    check_layout(spark, self, name)
                 continue
             # Re-point the session's catalog entry at this lakehouse. Dropping an external (LOCATION) table
             # removes only the catalog entry, never the Delta files. A view of an older layout under the same name
             # (gold.grid_intensity, gold.emissions_monthly were views) goes first.
             spark.sql(f"DROP VIEW IF EXISTS {table.name}")
             spark.sql(f"DROP TABLE IF EXISTS {table.name}")
-            spark.sql(
-                f"CREATE TABLE {table.name} ({table.ddl}) USING DELTA{partitioned} LOCATION '{self.path(name)}'"
-            )
+            if has_commits(self.path(name)):
+                # An existing table is registered with the schema of its log: Sail refuses to re-declare one with a
+                # column of an array of structs ("different schema": its log names the list's element "element").
+                spark.sql(f"CREATE TABLE {table.name} USING DELTA LOCATION '{self.path(name)}'")
+                from emission_assets.lakehouse.schema_upgrade import check_layout
+
+                check_layout(spark, self, name)
+            else:
+                spark.sql(
+                    f"CREATE TABLE {table.name} ({table.ddl}) USING DELTA{partitioned} LOCATION '{self.path(name)}'"
+                )
         _ACTIVE[id(spark)] = key
         return True
 

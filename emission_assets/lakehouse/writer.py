@@ -6,6 +6,8 @@ Three operations, chosen because they are safe on every engine:
   the table *path*;
 - ``merge``/``insert_new``: SQL ``MERGE INTO``; ``insert_new_stream`` runs ``insert_new`` per micro-batch of a
   streaming source (Databricks Auto Loader), so streamed rows take the same exactly-once path;
+- ``rewrite``: replace a whole table and its schema in one commit, only for a one-time layout conversion
+  (:mod:`emission_assets.lakehouse.schema_upgrade`);
 - ``maintain``: compaction and vacuum (delta-rs locally, ``OPTIMIZE`` / ``VACUUM`` in Unity Catalog);
 - ``staged``: compute a frame once into a scratch copy that several actions then read (Sail's ``cache()`` /
   ``persist()`` do nothing and Spark Connect has no RDDs, so every action recomputes its whole plan otherwise);
@@ -193,6 +195,12 @@ class DeltaWriter:
         self._save(name, writer.option("replaceWhere", predicate))
 
     @_retry_conflicts
+    def rewrite(self, name: str, df) -> None:
+        """Make table ``name`` hold exactly ``df``, with the declared schema, in one commit: for converting a table
+        of an earlier layout (:mod:`emission_assets.lakehouse.schema_upgrade`), never for data."""
+        self._save(name, self._writer(name, df, "overwrite").option("overwriteSchema", "true"))
+
+    @_retry_conflicts
     def merge(self, name: str, source_df, on: str, clauses: str) -> int:
         """``MERGE INTO <name> AS t USING <source_df> AS s ON <on> <clauses>``; returns affected rows if known."""
         view = f"merge_source_{uuid.uuid4().hex}"
@@ -243,6 +251,29 @@ class DeltaWriter:
             else:
                 df.write.format("delta").mode("overwrite").saveAsTable(location)
                 yield self.spark.table(location)
+        finally:
+            if local:
+                shutil.rmtree(location, ignore_errors=True)
+            else:
+                self.spark.sql(f"DROP TABLE IF EXISTS {location}").collect()
+
+    @contextmanager
+    def staged_parts(self, name: str, parts: list) -> Iterator:
+        """:meth:`staged` for rows computed in parts (each its own action, e.g. one engine read of a batch of files,
+        which bounds the engine's memory): the parts are appended to one scratch copy, and the frame yielded reads
+        it whole. Removed when the block ends, like :meth:`staged`."""
+        # By name in the table's order, without :meth:`_ordered`'s check of the columns: that asks the engine for
+        # each part's schema (~20 ms a part); a missing column fails the part's write, naming it, all the same.
+        parts = [part.select(*spec(name).column_names) for part in parts]
+        location = self.registry.scratch(name, uuid.uuid4().hex)
+        local = self.registry.lakehouse_root is not None
+        try:
+            for part in parts:
+                if local:
+                    part.write.mode("append").parquet(location)
+                else:
+                    part.write.format("delta").mode("append").saveAsTable(location)
+            yield self.spark.read.schema(parts[0].schema).parquet(location) if local else self.spark.table(location)
         finally:
             if local:
                 shutil.rmtree(location, ignore_errors=True)

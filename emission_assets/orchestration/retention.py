@@ -1,7 +1,9 @@
 """Reservoir retention: delete raw files older than the retention, but only those bronze has ingested.
 
-Bronze keeps every file's content (and its ``file_name``, the reservoir-relative name), so a raw file that bronze
-holds can go after a while; a file bronze has not ingested yet is never deleted, however old. Age is the sidecar's
+Bronze keeps every file's content (and its ``file_name``, the reservoir-relative name): typed, every field the
+product reads (SMARD's series and meta data; Tibber's nodes and samples), and a file that does not parse as its
+text; so a raw file that bronze holds can go after a while (fields outside those shapes, e.g. a Tibber page's
+``pageInfo``, go with it); a file bronze has not ingested yet is never deleted, however old. Age is the sidecar's
 ``fetched_at`` (download or import time), not the series it covers. The sidecar is removed before the payload, so a
 reader (which lists sidecars) never finds a sidecar without its payload.
 

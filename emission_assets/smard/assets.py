@@ -164,6 +164,7 @@ def smard_bronze(context: AssetExecutionContext, spark: SparkResource, reservoir
     metadata = checked_ingest(
         context, lakehouse, inspector, files, table=bronze_smard.TABLE, ingest=bronze_smard.ingest,
         partition=("window_date", bronze_smard.window_date), first_day=first_day, last_day=last_day,
+        keep_bytes=False,  # the engine reads the files itself
     )
     return MaterializeResult(metadata={"ingest": "batch", **metadata})
 

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from emission_assets.lakehouse.columns import local_date
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.settings import settings
-from emission_assets.smard.bronze import TABLE
+from emission_assets.smard.bronze import TABLE, typed_responses
 
 ENABLE_ENV = "EMISSION_BRONZE_AUTOLOADER"
 SMARD_FILE = r"(\d+)_([A-Za-z0-9]+)_(quarterhour|hour)_(\d+)__(\d{8}T\d{12}Z)\.json$"
@@ -27,11 +27,12 @@ def enabled(engine: str) -> bool:
 
 
 def smard_rows_from_files(files: DataFrame, reservoir_root: str, run_id: str) -> DataFrame:
-    """Bronze rows from ``files`` (columns ``path``, ``content``) of SMARD window files under ``reservoir_root``."""
+    """Bronze rows from ``files`` (columns ``path``, ``content``) of SMARD window files under ``reservoir_root``,
+    typed like the batch ingest's (:func:`emission_assets.smard.bronze.typed_responses`)."""
     root = reservoir_root.rstrip("/") + "/"
     part = lambda group: F.regexp_extract("path", SMARD_FILE, group)  # noqa: E731
     window_start = F.timestamp_millis(part(4).cast("bigint"))
-    return files.where(F.col("path").rlike(SMARD_FILE)).select(
+    return typed_responses(files.where(F.col("path").rlike(SMARD_FILE)).select(
         F.regexp_replace(F.regexp_replace("path", "^dbfs:", ""), "^" + root.replace(".", "\\."), "").alias("file_name"),
         F.sha2("content", 256).alias("sha256"),
         F.lit("auto-loader").alias("source"),
@@ -45,7 +46,7 @@ def smard_rows_from_files(files: DataFrame, reservoir_root: str, run_id: str) ->
         window_start.alias("window_start"),
         F.col("content").alias("payload"),
         local_date(window_start).alias("window_date"),
-    )
+    ))
 
 
 def autoload_smard(spark, writer: DeltaWriter, reservoir_root: str, checkpoint: str, run_id: str) -> None:

@@ -14,7 +14,6 @@ from emission_assets.lakehouse.columns import LOCAL_TIME_ZONE, local_date  # noq
 from emission_assets.smard.catalog import GENERATION_FILTERS, GRID_LOAD_FILTER, RESOLUTION_RANK, SERIES
 from emission_assets.timeutil import local_midnight
 
-PAYLOAD_SCHEMA = "struct<meta_data: struct<version: int, created: bigint>, series: array<array<double>>>"
 STEP_MINUTES = {"quarterhour": 15, "hour": 60}
 
 
@@ -32,7 +31,8 @@ def lookup(mapping: dict, key: Column) -> Column:
 def parse_smard_payloads(bronze: DataFrame) -> DataFrame:
     """One row per series point: file_name, fetched_at, filter_id, region, resolution, interval_start, energy_mwh.
 
-    Null values (not yet published, or not reported) are dropped here.
+    Bronze holds each response typed (:func:`emission_assets.smard.bronze.typed_responses`): nothing is parsed here.
+    Null values (not yet published, or not reported) are dropped; files that are not SMARD windows have no series.
     """
     points = bronze.select(
         "file_name",
@@ -40,7 +40,7 @@ def parse_smard_payloads(bronze: DataFrame) -> DataFrame:
         "filter_id",
         "region",
         "resolution",
-        F.explode(F.from_json("payload", PAYLOAD_SCHEMA)["series"]).alias("point"),
+        F.explode("series").alias("point"),
     )
     return points.select(
         "file_name",
@@ -48,34 +48,16 @@ def parse_smard_payloads(bronze: DataFrame) -> DataFrame:
         "filter_id",
         "region",
         "resolution",
-        F.timestamp_millis(F.element_at("point", 1).cast("bigint")).alias("interval_start"),
-        F.element_at("point", 2).alias("energy_mwh"),
+        F.timestamp_millis(F.col("point.interval_start_ms")).alias("interval_start"),
+        F.col("point.energy_mwh").alias("energy_mwh"),
     ).where(F.col("energy_mwh").isNotNull())
 
 
 def unparsed_payloads(bronze: DataFrame) -> DataFrame:
-    """``file_name``, ``reason`` of bronze rows whose payload is not a SMARD window (not JSON, no ``series`` list,
-    or a point that is not ``[epoch_ms, value]``). :func:`parse_smard_payloads` yields no rows for them, so they
-    would vanish silently; the silver asset reports them by name instead. Bronze keeps them (nothing is lost)."""
-    # explode + filter, not a higher-order function: Sail 0.7 cannot filter on a lambda over a table's column. The
-    # two kinds are found apart: a flag of the whole series carried next to its exploded points (as an earlier
-    # version did) made this ~4x slower on Sail. explode gives no rows for a null or empty series, so every row of
-    # ``with_bad_point`` is a point of a non-empty series.
-    series = F.from_json("payload", PAYLOAD_SCHEMA)["series"]
-    without_series = bronze.where(series.isNull()).select("file_name", F.lit(True).alias("no_series"))
-    point = F.col("point")
-    bad_point = point.isNull() | (F.size(point) != 2) | F.element_at(point, 1).isNull()
-    with_bad_point = (
-        bronze.select("file_name", F.explode(series).alias("point")).where(bad_point)
-        .select("file_name", F.lit(False).alias("no_series"))
-    )
-    per_file = without_series.unionByName(with_bad_point).groupBy("file_name").agg(F.max("no_series").alias("no_series"))
-    return per_file.select(
-        "file_name",
-        F.when(F.col("no_series"), F.lit("no 'series' list (not JSON, or not the SMARD window shape)"))
-        .otherwise(F.lit("a series point is not [epoch_ms, value]"))
-        .alias("reason"),
-    )
+    """``file_name``, ``reason`` of bronze rows whose file is not a SMARD window (not JSON, no ``series`` list, or a
+    point that is not ``[epoch_ms, value]``), as bronze found when it parsed them. They give no silver rows, so they
+    would vanish silently; the silver asset reports them by name instead. Bronze keeps their text."""
+    return bronze.where(F.col("parse_error").isNotNull()).select("file_name", F.col("parse_error").alias("reason"))
 
 
 def production_from_bronze(

@@ -1,5 +1,12 @@
 """Table specs of the SMARD source (declared into the lakehouse registry when the package is imported)."""
-from emission_assets.lakehouse.registry import BRONZE_FILE_COLUMNS, DAY_PARTITIONS, TableSpec, declare_tables
+from emission_assets.lakehouse.registry import (
+    BRONZE_FILE_COLUMNS,
+    DAY_PARTITIONS,
+    SchemaUpgrade,
+    TableSpec,
+    declare_tables,
+    declare_upgrade,
+)
 
 BRONZE_SMARD_RESPONSES = TableSpec(
     name="bronze.smard_responses",
@@ -8,12 +15,36 @@ BRONZE_SMARD_RESPONSES = TableSpec(
         ("region", "STRING"),
         ("resolution", "STRING"),
         ("window_start", "TIMESTAMP"),
-        ("payload", "STRING"),
+        ("meta_version", "INT"),  # the response's meta_data.version
+        ("meta_created_ms", "BIGINT"),  # the response's meta_data.created (epoch ms)
+        # The response's series, typed: epoch ms of each interval's start and its energy (MWh; null: not published).
+        ("series", "ARRAY<STRUCT<interval_start_ms: BIGINT, energy_mwh: DOUBLE>>"),
+        ("parse_error", "STRING"),  # why the file is not a SMARD window; null when it is
+        ("raw_payload", "STRING"),  # the file's text, only when it is not a SMARD window (parse_error set)
         ("window_date", "DATE"),
     ),
     partition_by=("window_date",),
-    description="Append-only: one row per SMARD reservoir file (raw JSON payload + ingest metadata), exactly once.",
+    description="Append-only: one row per SMARD reservoir file, exactly once: the response typed (series of "
+    "(epoch ms, MWh)) plus ingest metadata; the raw text only for a file that is not a SMARD window.",
 )
+
+# The bronze columns its parse fills (emission_assets/smard/bronze.py); the others come from the file's sidecar.
+BRONZE_TYPED_COLUMNS = ("meta_version", "meta_created_ms", "series", "parse_error", "raw_payload")
+
+
+def _typed_from_payload(old):
+    """Bronze of the layout before it was typed (the file's text in ``payload``) -> typed bronze rows."""
+    from emission_assets.smard.bronze import typed_responses
+
+    return typed_responses(old)
+
+
+declare_upgrade(SchemaUpgrade(
+    table=BRONZE_SMARD_RESPONSES.name,
+    from_columns=frozenset(c for c in BRONZE_SMARD_RESPONSES.column_names if c not in BRONZE_TYPED_COLUMNS) | {"payload"},
+    convert=_typed_from_payload,
+    what="each file's raw payload text parsed into the typed series (the text kept only for files that do not parse)",
+))
 
 SILVER_PRODUCTION = TableSpec(
     name="silver.production",

@@ -154,6 +154,7 @@ def smard_forecast_bronze(
     metadata = checked_ingest(
         context, lakehouse, inspector, files, table=forecast_bronze.TABLE, ingest=forecast_bronze.ingest,
         partition=("window_date", forecast_bronze.window_date), first_day=first_day, last_day=last_day,
+        keep_bytes=False,  # the engine reads the files itself
     )
     return MaterializeResult(metadata={"ingest": "batch", **metadata})
 

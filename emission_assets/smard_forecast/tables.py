@@ -1,21 +1,38 @@
 """Table specs of the SMARD day-ahead forecast source (declared into the lakehouse registry when the package is
 imported)."""
-from emission_assets.lakehouse.registry import BRONZE_FILE_COLUMNS, DAY_PARTITIONS, TableSpec, declare_tables
+from emission_assets.lakehouse.registry import (
+    DAY_PARTITIONS,
+    SchemaUpgrade,
+    TableSpec,
+    declare_tables,
+    declare_upgrade,
+)
+from emission_assets.smard.tables import BRONZE_SMARD_RESPONSES, BRONZE_TYPED_COLUMNS
 
 BRONZE_SMARD_FORECAST_RESPONSES = TableSpec(
     name="bronze.smard_forecast_responses",
-    columns=BRONZE_FILE_COLUMNS + (
-        ("filter_id", "INT"),
-        ("region", "STRING"),
-        ("resolution", "STRING"),
-        ("window_start", "TIMESTAMP"),
-        ("payload", "STRING"),
-        ("window_date", "DATE"),
-    ),
+    columns=BRONZE_SMARD_RESPONSES.columns,  # typed like SMARD's (emission_assets.smard.bronze.typed_responses)
     partition_by=("window_date",),
-    description="Append-only: one row per SMARD forecast reservoir file (raw JSON payload + ingest metadata), "
-    "exactly once.",
+    description="Append-only: one row per SMARD forecast reservoir file, exactly once: the response typed (series of "
+    "(epoch ms, MWh)) plus ingest metadata; the raw text only for a file that is not a SMARD window or has a value "
+    "of the wrong type.",
 )
+
+
+def _typed_from_payload(old):
+    """Forecast bronze of the layout before it was typed (the file's text in ``payload``) -> typed bronze rows."""
+    from emission_assets.smard_forecast.bronze import typed_responses
+
+    return typed_responses(old)
+
+
+declare_upgrade(SchemaUpgrade(
+    table=BRONZE_SMARD_FORECAST_RESPONSES.name,
+    from_columns=frozenset(c for c in BRONZE_SMARD_FORECAST_RESPONSES.column_names if c not in BRONZE_TYPED_COLUMNS)
+    | {"payload"},
+    convert=_typed_from_payload,
+    what="each file's raw payload text parsed into the typed series (the text kept only for files that do not parse)",
+))
 
 SILVER_GRID_FORECAST = TableSpec(
     name="silver.grid_forecast",

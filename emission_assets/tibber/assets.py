@@ -125,6 +125,7 @@ def tibber_bronze(context: AssetExecutionContext, spark: SparkResource, reservoi
     metadata = checked_ingest(
         context, lakehouse, inspector, files, table=bronze_tibber.TABLE, ingest=bronze_tibber.ingest,
         partition=("file_date", series_date), first_day=first_day, last_day=last_day,
+        keep_bytes=False,  # the engine reads the files itself
     )
     return MaterializeResult(metadata=metadata)
 

@@ -33,15 +33,6 @@ MONEY = "decimal(14,6)"
 PRICE = "decimal(12,6)"
 DEFAULT_EV_CHARGE_KW = 11.0
 
-HOURLY_PAYLOAD = (
-    "struct<data: struct<viewer: struct<home: struct<consumption: struct<nodes: array<struct<"
-    "`from`: string, `to`: string, consumption: double, consumptionUnit: string, cost: double, unitPrice: double, "
-    "currency: string>>>>>>>"
-)
-LIVE_PAYLOAD = (
-    "struct<home_id: string, measurements: array<struct<timestamp: string, power: double, "
-    "accumulatedConsumption: double, accumulatedCost: double, currency: string>>>"
-)
 COLUMNS = ("home_id", "interval_start", "interval_end", "energy_kwh", "cost", "currency", "source", "source_file",
            "fetched_at")
 
@@ -54,14 +45,13 @@ def _latest(df: DataFrame, keys: list[str]) -> DataFrame:
 
 def hourly_rows(bronze: DataFrame) -> DataFrame:
     nodes = bronze.where(F.col("kind") == "hourly").select(
-        "home_id", "file_name", "fetched_at",
-        F.explode(F.from_json("payload", HOURLY_PAYLOAD)["data"]["viewer"]["home"]["consumption"]["nodes"]).alias("n"),
+        "home_id", "file_name", "fetched_at", F.explode("hourly_nodes").alias("n"),
     )
     rows = nodes.select(
         "home_id", "file_name", "fetched_at",
-        F.to_timestamp(F.col("n")["from"]).alias("interval_start"),
-        F.to_timestamp(F.col("n")["to"]).alias("interval_end"),
-        F.col("n")["consumption"].alias("energy_kwh"),
+        F.col("n")["interval_start"].alias("interval_start"),
+        F.col("n")["interval_end"].alias("interval_end"),
+        F.col("n")["energy_kwh"].alias("energy_kwh"),
         F.col("n")["cost"].alias("cost"),
         F.col("n")["currency"].alias("currency"),
     ).where(F.col("energy_kwh").isNotNull())
@@ -74,18 +64,10 @@ def hourly_rows(bronze: DataFrame) -> DataFrame:
 def unparsed_payloads(bronze: DataFrame) -> DataFrame:
     """``file_name``, ``reason`` of Tibber bronze rows that yield no consumption because they are not the shape this
     module reads (an hourly GraphQL page without ``data.viewer.home.consumption.nodes``, a live batch without
-    ``measurements``, or an unknown kind). The silver asset reports them by name; bronze keeps them."""
-    nodes = F.from_json("payload", HOURLY_PAYLOAD)["data"]["viewer"]["home"]["consumption"]["nodes"]
-    measurements = F.from_json("payload", LIVE_PAYLOAD)["measurements"]
-    reason = (
-        F.when((F.col("kind") == "hourly") & nodes.isNull(),
-               F.lit("hourly page without data.viewer.home.consumption.nodes (not JSON, or not Tibber's shape)"))
-        .when((F.col("kind") == "live") & measurements.isNull(),
-              F.lit("live batch without a measurements list (not JSON, or not the recorder's shape)"))
-        .when(~F.col("kind").isin("hourly", "live") | F.col("kind").isNull(),
-              F.concat(F.lit("unknown kind "), F.coalesce(F.col("kind"), F.lit("null"))))
-    )
-    return bronze.select("file_name", reason.alias("reason")).where(F.col("reason").isNotNull())
+    ``measurements``, or an unknown kind), as bronze found when it parsed them
+    (:func:`emission_assets.tibber.bronze.typed_responses`). The silver asset reports them by name; bronze keeps
+    their text."""
+    return bronze.where(F.col("parse_error").isNotNull()).select("file_name", F.col("parse_error").alias("reason"))
 
 
 def _is_local_midnight(timestamp: Column) -> Column:
@@ -95,13 +77,12 @@ def _is_local_midnight(timestamp: Column) -> Column:
 
 def live_quarter_hours(bronze: DataFrame) -> DataFrame:
     samples = bronze.where(F.col("kind") == "live").select(
-        "home_id", "file_name", "fetched_at",
-        F.explode(F.from_json("payload", LIVE_PAYLOAD)["measurements"]).alias("m"),
+        "home_id", "file_name", "fetched_at", F.explode("live_measurements").alias("m"),
     ).select(
         "home_id", "file_name", "fetched_at",
-        F.to_timestamp(F.col("m")["timestamp"]).alias("sampled_at"),
-        F.col("m")["accumulatedConsumption"].alias("counter_kwh"),
-        F.col("m")["accumulatedCost"].alias("counter_cost"),
+        F.col("m")["sampled_at"].alias("sampled_at"),
+        F.col("m")["accumulated_kwh"].alias("counter_kwh"),
+        F.col("m")["accumulated_cost"].alias("counter_cost"),
         F.col("m")["currency"].alias("currency"),
     ).where(F.col("counter_kwh").isNotNull())
     samples = _latest(samples, ["home_id", "sampled_at"]).withColumn(

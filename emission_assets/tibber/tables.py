@@ -1,5 +1,12 @@
 """Table specs of the Tibber source (declared into the lakehouse registry when the package is imported)."""
-from emission_assets.lakehouse.registry import BRONZE_FILE_COLUMNS, DAY_PARTITIONS, TableSpec, declare_tables
+from emission_assets.lakehouse.registry import (
+    BRONZE_FILE_COLUMNS,
+    DAY_PARTITIONS,
+    SchemaUpgrade,
+    TableSpec,
+    declare_tables,
+    declare_upgrade,
+)
 
 BRONZE_TIBBER_RESPONSES = TableSpec(
     name="bronze.tibber_responses",
@@ -8,14 +15,40 @@ BRONZE_TIBBER_RESPONSES = TableSpec(
         ("home_id", "STRING"),
         ("series_start", "TIMESTAMP"),
         ("series_end", "TIMESTAMP"),
-        ("payload", "STRING"),
+        # An hourly page's consumption nodes (kind 'hourly'), typed: energy in kWh, cost in the node's currency.
+        ("hourly_nodes", "ARRAY<STRUCT<interval_start: TIMESTAMP, interval_end: TIMESTAMP, energy_kwh: DOUBLE, "
+                         "consumption_unit: STRING, cost: DOUBLE, unit_price: DOUBLE, currency: STRING>>"),
+        # A live batch's Pulse samples (kind 'live'): power in W, the meter's counters since local midnight.
+        ("live_measurements", "ARRAY<STRUCT<sampled_at: TIMESTAMP, power_w: DOUBLE, accumulated_kwh: DOUBLE, "
+                              "accumulated_cost: DOUBLE, currency: STRING>>"),
+        ("parse_error", "STRING"),  # why the file is not of its kind's shape; null when it is
+        ("raw_payload", "STRING"),  # the file's text, only when it is not of its kind's shape (parse_error set)
         ("file_date", "DATE"),
     ),
     partition_by=("file_date",),
-    description="Append-only: one row per Tibber reservoir file (hourly API page or live micro-batch), exactly once.",
+    description="Append-only: one row per Tibber reservoir file (hourly API page or live micro-batch), exactly once, "
+    "typed (consumption nodes or live samples); the raw text only for a file that is not of its kind's shape.",
 )
 
 # Energy and money as decimals: EV + household add up to the total exactly, and sums stay exact.
+# The bronze columns its parse fills (emission_assets/tibber/bronze.py); the others come from the file's sidecar.
+BRONZE_TYPED_COLUMNS = ("hourly_nodes", "live_measurements", "parse_error", "raw_payload")
+
+
+def _typed_from_payload(old):
+    """Bronze of the layout before it was typed (the file's text in ``payload``) -> typed bronze rows."""
+    from emission_assets.tibber.bronze import typed_responses
+
+    return typed_responses(old)
+
+
+declare_upgrade(SchemaUpgrade(
+    table=BRONZE_TIBBER_RESPONSES.name,
+    from_columns=frozenset(c for c in BRONZE_TIBBER_RESPONSES.column_names if c not in BRONZE_TYPED_COLUMNS) | {"payload"},
+    convert=_typed_from_payload,
+    what="each file's raw payload text parsed into typed nodes / samples (the text kept only for files that do not parse)",
+))
+
 SILVER_CONSUMPTION = TableSpec(
     name="silver.consumption",
     columns=(

@@ -18,6 +18,7 @@ from werkzeug import Request, Response
 
 from emission_assets.lakehouse.reservoir import Reservoir
 from emission_assets.settings import paths
+from emission_assets.smard.bronze import FILE_ROW_SCHEMA, typed_responses
 from emission_assets.smard.silver import unparsed_payloads
 from emission_assets.smard.windows import window_dir
 from emission_assets.timeutil import UTC, day_bounds_utc, local_midnight, to_epoch_ms, week_start
@@ -354,14 +355,29 @@ def test_a_reservoir_file_of_unknown_shape_is_kept_reported_by_name_and_breaks_n
 
 
 def test_unparsed_payloads_names_each_file_and_why(spark):
-    """The pure check behind the report above, on the shapes a bronze payload can take."""
+    """The bronze parse behind the report above, on the shapes a reservoir file can take: bad files keep their
+    text and give no series."""
     good = '{"meta_data": {"version": 1, "created": 1}, "series": [[1713132000000, 1.5], [1713132900000, null]]}'
     rows = [("good", good), ("empty", '{"series": []}'), ("foo", '{"foo": 1}'), ("cut", good[:40]),
             ("html", "<html>maintenance</html>"), ("text_time", '{"series": [["2024-04-15", 1.5]]}'),
-            ("short_point", '{"series": [[1713132000000]]}'), ("object_point", '{"series": [{"t": 1, "v": 2}]}')]
-    found = unparsed_payloads(spark.createDataFrame(rows, "file_name string, payload string")).collect()
+            ("short_point", '{"series": [[1713132000000]]}'), ("object_point", '{"series": [{"t": 1, "v": 2}]}'),
+            ("long_point", '{"series": [[1713132000000, 1.5, 2]]}'),
+            ("null_point", '{"series": [[1713132000000, 1.5], null]}'),
+            ("null_time", '{"series": [[1713132000000, 1.5], [null, 2]]}'),
+            ("three_and_one", '{"series": [[1713132000000, 1.5, 2], [1713132900000]]}')]  # four values, two points
+    files = [(name, "sha", "api", "url", datetime(2024, 4, 16, tzinfo=UTC), datetime(2024, 4, 17, tzinfo=UTC), "run",
+              PV, "DE", "quarterhour", datetime(2024, 4, 14, 22, tzinfo=UTC), text, date(2024, 4, 15))
+             for name, text in rows]
+    bronze = typed_responses(spark.createDataFrame(files, FILE_ROW_SCHEMA))
+    found = unparsed_payloads(bronze).collect()
     no_series, bad_point = "no 'series' list (not JSON, or not the SMARD window shape)", "a series point is not [epoch_ms, value]"
     assert sorted((r.file_name, r.reason) for r in found) == [
-        ("cut", no_series), ("foo", no_series), ("html", no_series),
-        ("object_point", bad_point), ("short_point", bad_point), ("text_time", bad_point),
+        ("cut", no_series), ("foo", no_series), ("html", no_series), ("long_point", bad_point),
+        ("null_point", bad_point), ("null_time", bad_point), ("object_point", bad_point), ("short_point", bad_point),
+        ("text_time", bad_point), ("three_and_one", bad_point),
     ]
+    kept = {r.file_name: (r.series, r.raw_payload) for r in bronze.collect()}
+    bad = {name for name, _ in found}
+    assert all(kept[name] == (None, dict(rows)[name]) for name in bad)  # the text kept, nothing of it typed
+    assert kept["good"] == ([(1713132000000, 1.5), (1713132900000, None)], None)
+    assert kept["empty"] == ([], None)

@@ -18,7 +18,7 @@ from emission_assets.orchestration.silver_guards import (
 )
 from emission_assets.orchestration.silver_support import run_summary, written_days
 from emission_assets.tibber.assets import CONSUMPTION_SERIES, CONSUMPTION_TABLE
-from emission_assets.tibber.bronze import ROW_SCHEMA
+from emission_assets.tibber.bronze import FILE_ROW_SCHEMA, typed_responses
 from emission_assets.tibber.silver import consumption_from_bronze
 from emission_assets.tibber.silver import quality_summary as consumption_quality
 
@@ -51,7 +51,7 @@ def lakehouse(spark, registry, writer) -> Lakehouse:
 
 
 def replace(lakehouse, files) -> SeriesGuard:
-    bronze = lakehouse.spark.createDataFrame(files, ROW_SCHEMA)
+    bronze = typed_responses(lakehouse.spark.createDataFrame(files, FILE_ROW_SCHEMA))
     guard = SeriesGuard(CONSUMPTION_SERIES)
     rows = consumption_from_bronze(bronze, DAYS[0], DAYS[-1])
     guarded_replace(lakehouse, guard, rows, DAYS[0], DAYS[-1], bronze, lambda r: f"home {r['home_id']}",
@@ -93,9 +93,9 @@ def test_a_day_that_would_lose_a_home_keeps_its_rows_and_the_check_names_day_and
 
 def test_a_range_written_day_by_day_against_one_read_of_the_stored_series_keeps_the_day_that_would_lose_one(lakehouse):
     replace(lakehouse, [page("a1", "A", 1, lambda d, h: 1.0), page("b1", "B", 1, lambda d, h: 1.0)])
-    bronze = lakehouse.spark.createDataFrame([page("a2", "A", 2, lambda d, h: 2.0),
-                                              page("b2", "B", 2, lambda d, h: None if d == DAYS[1] else 2.0)],
-                                             ROW_SCHEMA)
+    bronze = typed_responses(lakehouse.spark.createDataFrame(
+        [page("a2", "A", 2, lambda d, h: 2.0), page("b2", "B", 2, lambda d, h: None if d == DAYS[1] else 2.0)],
+        FILE_ROW_SCHEMA))
     stored_before = stored_series(lakehouse, CONSUMPTION_SERIES, DAYS[0], DAYS[-1])  # once, as a month loop does
     assert sorted(stored_before) == [(d, home) for d in DAYS for home in "AB"]
     guard = SeriesGuard(CONSUMPTION_SERIES)
@@ -154,9 +154,9 @@ def test_the_staged_rows_summary_is_the_summary_of_the_days_as_stored_without_th
     """guarded_replace(summarise=...) returns what reading the written days back gives (the caller need not read
     them), less the days the guard kept: their stored rows are not the staged ones."""
     replace(lakehouse, [page("a1", "A", 1, lambda d, h: 1.0), page("b1", "B", 1, lambda d, h: 1.0)])
-    bronze = lakehouse.spark.createDataFrame(
+    bronze = typed_responses(lakehouse.spark.createDataFrame(
         [page("a2", "A", 2, lambda d, h: None if h == 5 else 2.0),  # 23 hours a day: an incomplete day for the check
-         page("b2", "B", 2, lambda d, h: None if d == DAYS[1] else 2.5)], ROW_SCHEMA)
+         page("b2", "B", 2, lambda d, h: None if d == DAYS[1] else 2.5)], FILE_ROW_SCHEMA))
     guard = SeriesGuard(CONSUMPTION_SERIES)
     returned = guarded_replace(lakehouse, guard, consumption_from_bronze(bronze, DAYS[0], DAYS[-1]), DAYS[0],
                                DAYS[-1], bronze, lambda r: f"home {r['home_id']}", summarise=consumption_quality)

@@ -16,10 +16,12 @@ import json
 import sys
 from datetime import date, datetime, timedelta, timezone
 
-from emission_assets.smard.bronze import ROW_SCHEMA
+from emission_assets.smard.bronze import FILE_ROW_SCHEMA
+from emission_assets.smard.bronze import typed_responses as typed_smard
 from emission_assets.smard.silver import production_from_bronze, quality_summary
 from emission_assets.smard.windows import build_window
-from emission_assets.tibber.bronze import ROW_SCHEMA as TIBBER_ROW_SCHEMA
+from emission_assets.tibber.bronze import FILE_ROW_SCHEMA as TIBBER_FILE_ROW_SCHEMA
+from emission_assets.tibber.bronze import typed_responses as typed_tibber
 from emission_assets.tibber.silver import consumption_from_bronze
 from emission_assets.timeutil import BERLIN, RESOLUTION_STEP, local_date_of_ms, to_epoch_ms
 
@@ -83,7 +85,7 @@ def pv_value(moment: datetime, resolution: str) -> float:
 
 
 def _file_row(filter_id: int, resolution: str, window_start: datetime, points, fetched_at: datetime) -> tuple:
-    """One bronze row (ROW_SCHEMA order) for a window payload, named as ``store_window`` names files."""
+    """One reservoir file row (FILE_ROW_SCHEMA order) for a window payload, named as ``store_window`` names files."""
     window_start_ms = to_epoch_ms(window_start)
     payload = build_window([(to_epoch_ms(t), v) for t, v in points], fetched_at)
     stamp = fetched_at.strftime("%Y%m%dT%H%M%S%fZ")
@@ -106,7 +108,7 @@ def _file_row(filter_id: int, resolution: str, window_start: datetime, points, f
 
 
 def bronze_rows() -> list[tuple]:
-    """The deterministic bronze input: 8 window files for 3 filters, in ROW_SCHEMA order, UTC-aware times."""
+    """The deterministic bronze input: 8 window files for 3 filters, in FILE_ROW_SCHEMA order, UTC-aware times."""
     qh = slots(WEEK_START, WEEK_END, "quarterhour")
     hours = slots(WEEK_START, WEEK_END, "hour")
     pv_missing_day = FIRST_DAY
@@ -213,7 +215,7 @@ def run_transforms(spark) -> dict:
     """Both transforms on ``spark``; rows as sorted lists of plain values, timestamps as UTC epoch milliseconds."""
     from pyspark.sql import functions as F
 
-    bronze = spark.createDataFrame(bronze_rows(), ROW_SCHEMA)
+    bronze = typed_smard(spark.createDataFrame(bronze_rows(), FILE_ROW_SCHEMA))  # the bronze parse, also pure
     production = production_from_bronze(bronze, FIRST_DAY, LAST_DAY)
     quality = quality_summary(production)
     # Timestamps leave the engine as integers: Python-side timestamp conversion differs between Connect and
@@ -224,7 +226,7 @@ def run_transforms(spark) -> dict:
     ).collect()
     quality_rows = quality.select(*QUALITY_COLUMNS).collect()
     consumption = consumption_from_bronze(
-        spark.createDataFrame(tibber_bronze_rows(), TIBBER_ROW_SCHEMA), TIBBER_FIRST_DAY, TIBBER_LAST_DAY
+        typed_tibber(spark.createDataFrame(tibber_bronze_rows(), TIBBER_FILE_ROW_SCHEMA)), TIBBER_FIRST_DAY, TIBBER_LAST_DAY
     )
     # Decimals leave the engine as strings (exact); timestamps as epoch milliseconds.
     consumption_rows = consumption.select(

@@ -76,8 +76,8 @@ def window_starts() -> list[int]:
 
 
 def bronze_rows(spark):
-    """The recorded windows as bronze.smard_forecast_responses rows (what the bronze step would ingest)."""
-    from emission_assets.smard_forecast.tables import BRONZE_SMARD_FORECAST_RESPONSES
+    """The recorded windows as bronze.smard_forecast_responses rows (what the bronze step would ingest, typed)."""
+    from emission_assets.smard_forecast.bronze import FILE_ROW_SCHEMA, typed_responses
     from emission_assets.timeutil import from_epoch_ms, local_date_of_ms
 
     rows = []
@@ -86,7 +86,7 @@ def bronze_rows(spark):
         rows.append((f"smard_forecast/recorded/{path.name}", "recorded", "api", f"recorded://{path.name}", CREATED,
                      CREATED, "recorded", int(filter_id), "DE", "quarterhour", from_epoch_ms(int(start)),
                      path.read_text(), local_date_of_ms(int(start))))
-    return spark.createDataFrame(rows, BRONZE_SMARD_FORECAST_RESPONSES.ddl)
+    return typed_responses(spark.createDataFrame(rows, FILE_ROW_SCHEMA))
 
 
 def write_recorded_silver(lakehouse) -> int:

@@ -128,14 +128,14 @@ def test_a_month_predicate_scan_lists_only_that_months_files(spark, writer, regi
 
 
 def test_insert_new_is_exactly_once(spark, writer, registry):
+    from emission_assets.smard.bronze import FILE_ROW_SCHEMA, typed_responses
+
     def bronze(names):
-        return spark.createDataFrame(
+        return typed_responses(spark.createDataFrame(
             [(n, "sha", "api", "http://x", datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC), "run",
               1223, "DE", "hour", datetime(2023, 12, 31, 23, tzinfo=UTC), "{}", date(2024, 1, 1)) for n in names],
-            "file_name string, sha256 string, source string, source_url string, fetched_at timestamp, "
-            "ingested_at timestamp, ingest_run_id string, filter_id int, region string, resolution string, "
-            "window_start timestamp, payload string, window_date date",
-        )
+            FILE_ROW_SCHEMA,
+        ))
 
     assert writer.insert_new("bronze.smard_responses", bronze(["a", "b"]), ["file_name"]) == 2
     assert writer.insert_new("bronze.smard_responses", bronze(["b", "c"]), ["file_name"]) == 1

@@ -1,19 +1,19 @@
 """The Auto Loader mapping (Databricks) yields the same bronze rows as the batch ingest for the same files."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
 from emission_assets.lakehouse.reservoir import Reservoir
+from emission_assets.smard import bronze as bronze_smard
 from emission_assets.smard.autoloader import autoload_smard, enabled, smard_rows_from_files
-from emission_assets.smard.bronze import bronze_row
 from emission_assets.smard.windows import build_window, store_window
 from emission_assets.timeutil import local_midnight, to_epoch_ms
 
 UTC = timezone.utc
-KEYS = ("file_name", "sha256", "fetched_at", "filter_id", "region", "resolution", "window_start", "payload",
-        "window_date")
+KEYS = ("file_name", "sha256", "fetched_at", "filter_id", "region", "resolution", "window_start", "meta_version",
+        "meta_created_ms", "series", "parse_error", "raw_payload", "window_date")
 
 
 def stored_files(tmp_path):
@@ -29,25 +29,21 @@ def stored_files(tmp_path):
     return reservoir, files
 
 
-def test_rows_from_paths_and_contents_match_the_batch_ingest(spark, tmp_path):
+def test_rows_from_paths_and_contents_match_the_batch_ingest(spark, writer, registry, tmp_path):
     reservoir, files = stored_files(tmp_path)
+    assert bronze_smard.ingest(spark, writer, files, "run-1") == 2
+    batch = {r.file_name: r.asDict() for r in spark.table("bronze.smard_responses").collect()}
     listing = [(f"dbfs:{f.path}", f.read_bytes().decode()) for f in files]
     sidecars = [(f"dbfs:{f.path.with_suffix('')}.meta.json", "{}") for f in files]  # Auto Loader's filter skips them
     frame = spark.createDataFrame(listing + sidecars, "path string, content string")
     rows = smard_rows_from_files(frame, str(reservoir.root), "run-1").collect()
     assert len(rows) == 2
     by_name = {r.file_name: r.asDict() for r in rows}
-    now = datetime.now(UTC) - timedelta(minutes=1)
-    for file in files:
-        expected = dict(zip(("file_name", "sha256", "source", "source_url", "fetched_at", "ingested_at", "run",
-                             "filter_id", "region", "resolution", "window_start", "payload", "window_date"),
-                            bronze_row(file, now, "run-1")))
-        got = by_name[file.name]
+    assert set(by_name) == set(batch) == {f.name for f in files}
+    for name, got in by_name.items():
+        assert len(got["series"]) == 5 and got["parse_error"] is None
         for key in KEYS:
-            want, have = expected[key], got[key]
-            if isinstance(want, datetime):  # Connect returns naive UTC timestamps
-                want, have = want.astimezone(UTC).replace(tzinfo=None), have.replace(tzinfo=None)
-            assert have == want, key
+            assert got[key] == batch[name][key], key
 
 
 def test_auto_loader_only_on_databricks(spark, tmp_path, monkeypatch):

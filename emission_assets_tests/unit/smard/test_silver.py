@@ -1,4 +1,4 @@
-"""Pure SMARD transforms on small hand-built bronze frames."""
+"""Pure SMARD transforms on small hand-built bronze frames (reservoir file rows typed by the bronze parse)."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from pyspark.sql import functions as F
 
 from emission_assets.smard.assets import evaluate_checks
-from emission_assets.smard.bronze import ROW_SCHEMA
+from emission_assets.smard.bronze import FILE_ROW_SCHEMA, typed_responses
 from emission_assets.smard.silver import lookup, production_from_bronze, quality_summary
 
 UTC = timezone.utc
@@ -27,7 +27,7 @@ def bronze(spark, files):
          date(2024, 3, 25))
         for name, fetched, filter_id, resolution, points in files
     ]
-    return spark.createDataFrame(rows, ROW_SCHEMA)
+    return typed_responses(spark.createDataFrame(rows, FILE_ROW_SCHEMA))
 
 
 def collect(df):

@@ -8,7 +8,7 @@ from dagster import PartitionKeyRange, build_asset_context
 
 from emission_assets.orchestration.resources import SparkResource
 from emission_assets.smard.assets import UNPARSED_MONTHS, silver_production
-from emission_assets.smard.bronze import ROW_SCHEMA
+from emission_assets.smard.bronze import FILE_ROW_SCHEMA, typed_responses
 from emission_assets.smard.bronze import TABLE as BRONZE_TABLE
 from emission_assets.timeutil import local_midnight
 
@@ -25,8 +25,8 @@ def stranger(name: str, window_day: date) -> tuple:
 def test_unknown_files_are_named_in_every_quarter_of_a_long_range(spark):
     assert UNPARSED_MONTHS < 7  # the two files below then lie in different queries
     lakehouse = SparkResource().open()
-    lakehouse.writer.append(BRONZE_TABLE, spark.createDataFrame(
-        [stranger("january", date(2022, 1, 10)), stranger("july", date(2022, 7, 4))], ROW_SCHEMA))
+    lakehouse.writer.append(BRONZE_TABLE, typed_responses(spark.createDataFrame(
+        [stranger("january", date(2022, 1, 10)), stranger("july", date(2022, 7, 4))], FILE_ROW_SCHEMA)))
     context = build_asset_context(partition_key_range=PartitionKeyRange("2022-01-01", "2022-07-31"))
 
     result = silver_production(context, SparkResource())

@@ -9,8 +9,8 @@ import pytest
 from emission_assets.errors import UserInputError
 from emission_assets.smard.windows import parse_window
 from emission_assets.smard_forecast import catalog
+from emission_assets.smard_forecast.bronze import FILE_ROW_SCHEMA, typed_responses
 from emission_assets.smard_forecast.silver import COLUMNS, forecast_from_bronze, unparsed_forecast_payloads
-from emission_assets.smard_forecast.tables import BRONZE_SMARD_FORECAST_RESPONSES
 from emission_assets_tests.support.forecast_fixture import TREE, build_tree, export_points
 
 UTC = timezone.utc
@@ -47,14 +47,14 @@ def test_the_recorded_tree_is_built_from_the_exports_and_has_the_api_shape(tmp_p
 
 
 def bronze(spark, files):
-    """files: (name, fetched hour of 2024-04-01, filter_id, payload dict or raw text)."""
+    """Typed forecast bronze rows of files: (name, fetched hour of 2024-04-01, filter_id, payload dict or raw text)."""
     rows = [
         (name, "sha", "api", "url", datetime(2024, 4, 1, fetched, tzinfo=UTC), datetime(2024, 4, 2, tzinfo=UTC), "run",
          filter_id, "DE", "quarterhour", datetime(2024, 3, 24, 23, tzinfo=UTC),
          payload if isinstance(payload, str) else json.dumps(payload), date(2024, 3, 25))
         for name, fetched, filter_id, payload in files
     ]
-    return spark.createDataFrame(rows, BRONZE_SMARD_FORECAST_RESPONSES.ddl)
+    return typed_responses(spark.createDataFrame(rows, FILE_ROW_SCHEMA))  # as the bronze step types them
 
 
 def window(points):

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from emission_assets.tibber.bronze import ROW_SCHEMA
+from emission_assets.tibber.bronze import FILE_ROW_SCHEMA, typed_responses
 from emission_assets.tibber.silver import consumption_from_bronze, quality_summary, split_ev
 
 UTC = timezone.utc
@@ -42,7 +42,7 @@ def hours_of(day: date) -> list[datetime]:
 
 
 def run(spark, files, first: date, last: date | None = None, ev_kw=11.0):
-    df = spark.createDataFrame(files, ROW_SCHEMA)
+    df = typed_responses(spark.createDataFrame(files, FILE_ROW_SCHEMA))
     out = consumption_from_bronze(df, first, last or first, ev_kw)
     return out.selectExpr("unix_millis(interval_start) AS start_ms", "unix_millis(interval_end) AS end_ms", "*").orderBy("start_ms").collect()
 
@@ -156,7 +156,8 @@ def test_unparsed_payloads_names_each_file_of_an_unknown_shape_and_why(spark):
     no_measurements = live_file("no_measurements.json", [])[:11] + (json.dumps({"home_id": HOME}), day)
     odd_kind = good_live[:7] + ("daily",) + good_live[8:13]
     odd_kind = ("odd_kind.json",) + odd_kind[1:]
-    bronze = spark.createDataFrame([good_hourly, good_live, renamed, not_json, no_measurements, odd_kind], ROW_SCHEMA)
+    bronze = typed_responses(spark.createDataFrame(
+        [good_hourly, good_live, renamed, not_json, no_measurements, odd_kind], FILE_ROW_SCHEMA))
 
     found = {r.file_name: r.reason for r in unparsed_payloads(bronze).collect()}
     assert set(found) == {"renamed.json", "not_json.json", "no_measurements.json", "odd_kind.json"}

@@ -176,6 +176,7 @@ def test_resources_take_the_variables_that_are_set_as_env_vars(monkeypatch):
 # variables, and the demo setting its defaults.
 NOT_SETTINGS = {
     ("cli/environment.py", "DAGSTER_HOME"), ("cli/ui.py", "EMISSION_HOME"), ("engine/session.py", "RUST_LOG"),
+    ("engine/session.py", "MIMALLOC_PURGE_DELAY"),
     ("engine/session.py", "SPARK_CONNECT_LOG_LEVEL"), ("cli/demo.py", "SMARD_BASE_URL"),
     ("cli/demo.py", "TIBBER_API_URL"), ("cli/environment.py", "PLANNED_EVENTS_VARIABLE"),
     ("cli/dagster_storage.py", "EVENT_BATCH_SIZE_VARIABLE"), ("orchestration/sqlite_storage.py", "DAGSTER_HOME"),

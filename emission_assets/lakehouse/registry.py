@@ -9,6 +9,7 @@ created by their assets and re-created from :mod:`emission_assets.lakehouse.view
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -253,6 +254,23 @@ def declare_tables(*specs: TableSpec) -> None:
 def declare_upgrade(upgrade: SchemaUpgrade) -> None:
     """Let :meth:`Registry.register` convert ``upgrade.table`` from an earlier layout (see :class:`SchemaUpgrade`)."""
     UPGRADES[upgrade.table] = upgrade
+
+
+def declare_payload_upgrade(table: TableSpec, typed_columns: tuple[str, ...], typed_responses: str, what: str) -> None:
+    """Declare the conversion of a bronze table of the layout before it was typed (the file's text in ``payload``
+    instead of ``typed_columns``) by its source's parse, ``typed_responses`` ("module:function", imported when a
+    conversion runs: the source's bronze module imports its tables)."""
+    module, function = typed_responses.split(":")
+
+    def convert(old):
+        return getattr(importlib.import_module(module), function)(old)
+
+    declare_upgrade(SchemaUpgrade(
+        table=table.name,
+        from_columns=frozenset(c for c in table.column_names if c not in typed_columns) | {"payload"},
+        convert=convert,
+        what=what,
+    ))
 
 
 # The gold layer's materialised tables (the gold views are created by their assets, not registered here).

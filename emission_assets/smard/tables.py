@@ -2,10 +2,9 @@
 from emission_assets.lakehouse.registry import (
     BRONZE_FILE_COLUMNS,
     DAY_PARTITIONS,
-    SchemaUpgrade,
     TableSpec,
+    declare_payload_upgrade,
     declare_tables,
-    declare_upgrade,
 )
 
 BRONZE_SMARD_RESPONSES = TableSpec(
@@ -31,20 +30,10 @@ BRONZE_SMARD_RESPONSES = TableSpec(
 # The bronze columns its parse fills (emission_assets/smard/bronze.py); the others come from the file's sidecar.
 BRONZE_TYPED_COLUMNS = ("meta_version", "meta_created_ms", "series", "parse_error", "raw_payload")
 
-
-def _typed_from_payload(old):
-    """Bronze of the layout before it was typed (the file's text in ``payload``) -> typed bronze rows."""
-    from emission_assets.smard.bronze import typed_responses
-
-    return typed_responses(old)
-
-
-declare_upgrade(SchemaUpgrade(
-    table=BRONZE_SMARD_RESPONSES.name,
-    from_columns=frozenset(c for c in BRONZE_SMARD_RESPONSES.column_names if c not in BRONZE_TYPED_COLUMNS) | {"payload"},
-    convert=_typed_from_payload,
-    what="each file's raw payload text parsed into the typed series (the text kept only for files that do not parse)",
-))
+declare_payload_upgrade(
+    BRONZE_SMARD_RESPONSES, BRONZE_TYPED_COLUMNS, "emission_assets.smard.bronze:typed_responses",
+    "each file's raw payload text parsed into the typed series (the text kept only for files that do not parse)",
+)
 
 SILVER_PRODUCTION = TableSpec(
     name="silver.production",

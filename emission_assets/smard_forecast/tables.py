@@ -2,10 +2,9 @@
 imported)."""
 from emission_assets.lakehouse.registry import (
     DAY_PARTITIONS,
-    SchemaUpgrade,
     TableSpec,
+    declare_payload_upgrade,
     declare_tables,
-    declare_upgrade,
 )
 from emission_assets.smard.tables import BRONZE_SMARD_RESPONSES, BRONZE_TYPED_COLUMNS
 
@@ -18,21 +17,10 @@ BRONZE_SMARD_FORECAST_RESPONSES = TableSpec(
     "of the wrong type.",
 )
 
-
-def _typed_from_payload(old):
-    """Forecast bronze of the layout before it was typed (the file's text in ``payload``) -> typed bronze rows."""
-    from emission_assets.smard_forecast.bronze import typed_responses
-
-    return typed_responses(old)
-
-
-declare_upgrade(SchemaUpgrade(
-    table=BRONZE_SMARD_FORECAST_RESPONSES.name,
-    from_columns=frozenset(c for c in BRONZE_SMARD_FORECAST_RESPONSES.column_names if c not in BRONZE_TYPED_COLUMNS)
-    | {"payload"},
-    convert=_typed_from_payload,
-    what="each file's raw payload text parsed into the typed series (the text kept only for files that do not parse)",
-))
+declare_payload_upgrade(
+    BRONZE_SMARD_FORECAST_RESPONSES, BRONZE_TYPED_COLUMNS, "emission_assets.smard_forecast.bronze:typed_responses",
+    "each file's raw payload text parsed into the typed series (the text kept only for files that do not parse)",
+)
 
 SILVER_GRID_FORECAST = TableSpec(
     name="silver.grid_forecast",

@@ -2,10 +2,9 @@
 from emission_assets.lakehouse.registry import (
     BRONZE_FILE_COLUMNS,
     DAY_PARTITIONS,
-    SchemaUpgrade,
     TableSpec,
+    declare_payload_upgrade,
     declare_tables,
-    declare_upgrade,
 )
 
 BRONZE_TIBBER_RESPONSES = TableSpec(
@@ -30,25 +29,15 @@ BRONZE_TIBBER_RESPONSES = TableSpec(
     "typed (consumption nodes or live samples); the raw text only for a file that is not of its kind's shape.",
 )
 
-# Energy and money as decimals: EV + household add up to the total exactly, and sums stay exact.
 # The bronze columns its parse fills (emission_assets/tibber/bronze.py); the others come from the file's sidecar.
 BRONZE_TYPED_COLUMNS = ("hourly_nodes", "live_measurements", "parse_error", "raw_payload")
 
+declare_payload_upgrade(
+    BRONZE_TIBBER_RESPONSES, BRONZE_TYPED_COLUMNS, "emission_assets.tibber.bronze:typed_responses",
+    "each file's raw payload text parsed into typed nodes / samples (the text kept only for files that do not parse)",
+)
 
-def _typed_from_payload(old):
-    """Bronze of the layout before it was typed (the file's text in ``payload``) -> typed bronze rows."""
-    from emission_assets.tibber.bronze import typed_responses
-
-    return typed_responses(old)
-
-
-declare_upgrade(SchemaUpgrade(
-    table=BRONZE_TIBBER_RESPONSES.name,
-    from_columns=frozenset(c for c in BRONZE_TIBBER_RESPONSES.column_names if c not in BRONZE_TYPED_COLUMNS) | {"payload"},
-    convert=_typed_from_payload,
-    what="each file's raw payload text parsed into typed nodes / samples (the text kept only for files that do not parse)",
-))
-
+# Energy and money as decimals: EV + household add up to the total exactly, and sums stay exact.
 SILVER_CONSUMPTION = TableSpec(
     name="silver.consumption",
     columns=(

@@ -102,8 +102,12 @@ def payload_batches(files: list[ReservoirFile], limit: int | None = None,
 # Files per engine read (:func:`ingest_read`). Sail's ``binaryFile`` scan holds what it read until the statement
 # ends: all 6,912 SMARD files of a year home in one read peaked at 932 MB (VmHWM), batches of 128 at 368 MB
 # (1.4 s against 1.1 s). Ingesting the bench year's 3,520 SMARD files (typed, MERGEd) in one process: batches of
-# 256 peaked at 631 MB, of 512 at 733-758 MB, of 1,024 at 939 MB, one batch at 1,023 MB.
-READ_BATCH_FILES = 256
+# 256 peaked at 631 MB, of 512 at 733-758 MB, of 1,024 at 939 MB, one batch at 1,023 MB. And Sail 0.7.2 starts a
+# thread per path of a read (a read of 256 paths: 252 more threads, which end after 10 s idle), and what those
+# threads allocated raises the peaks of the statements after it: the same process's gold peaked at 1,121 / 1,164 MB
+# after batches of 256, 915 / 923 MB after batches of 64, 778 / 822 MB after 32, with bronze's own wall 3.0-3.3 s,
+# 4.3 s and 5.9 s (the year's 3,392 SMARD files, two runs each, 2026-12-02; docs/benchmarks.md).
+READ_BATCH_FILES = 64
 
 
 # How an engine names a local file it read: Sail drops the leading "/", classic Spark prefixes "file:", Databricks

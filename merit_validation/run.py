@@ -110,6 +110,7 @@ def run(*, with_sensitivity: bool = True, keep_lakehouse: Path | None = None, ec
     """Compute every section; ``echo`` gets the step timings."""
     from emission_assets.engine.session import EngineConfig, get_spark, stop_spark
     from emission_assets.lakehouse.registry import Registry
+    from emission_assets.lakehouse.schema_upgrade import check_layout
     from emission_assets.lakehouse.writer import DeltaWriter
     from emission_assets.sources import declare_tables
 
@@ -121,7 +122,7 @@ def run(*, with_sensitivity: bool = True, keep_lakehouse: Path | None = None, ec
         with timings.step("engine start", echo):
             spark = get_spark(EngineConfig())
             registry = Registry(lakehouse_root=keep_lakehouse or scratch / "lakehouse")
-            registry.register(spark, force=True)
+            registry.register(spark, force=True, check_layout=check_layout)
             writer = DeltaWriter(spark, registry)
         with timings.step("parse the bundled exports (read_smard_csv)", echo):
             generation = loading.parse_export(loading.GENERATION_CSV, scratch)

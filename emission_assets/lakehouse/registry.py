@@ -348,9 +348,16 @@ class Registry:
             return f"{self.catalog}.{table.layer}._scratch_{table.table}_{token}"
         return str(self.lakehouse_root / SCRATCH_FOLDER / f"{name}-{token}")
 
-    def register(self, spark, force: bool = False) -> bool:
+    def register(self, spark, force: bool = False,
+                 check_layout: Callable[[object, Registry, str], None] | None = None) -> bool:
         """Create the schemas and the (empty if new) tables; safe to repeat. Returns whether it registered (False: the
         session already pointed at this lakehouse).
+
+        ``check_layout(spark, registry, name)`` (opening a lakehouse passes
+        :func:`emission_assets.lakehouse.schema_upgrade.check_layout`) runs for each table that already holds data
+        (in Unity Catalog: each with a declared upgrade) and may convert it; a failure leaves the session
+        unregistered, so the next opening checks again. Passed in, because the conversion writes through the writer,
+        which imports this module.
 
         Views are not the registry's: the gold view assets create them (tests and tools that want every view at once
         call :meth:`create_views` with the gold layer's definitions). Every asset step opens the
@@ -367,9 +374,7 @@ class Registry:
             partitioned = f" PARTITIONED BY ({', '.join(table.partition_by)})" if table.partition_by else ""
             if self.lakehouse_root is None:
                 spark.sql(f"CREATE TABLE IF NOT EXISTS {self.sql_name(name)} ({table.ddl}) USING DELTA{partitioned}")
-                if name in UPGRADES:
-                    from emission_assets.lakehouse.schema_upgrade import check_layout
-
+                if check_layout is not None and name in UPGRADES:
                     check_layout(spark, self, name)
                 continue
             # Re-point the session's catalog entry at this lakehouse. Dropping an external (LOCATION) table
@@ -381,9 +386,8 @@ class Registry:
                 # An existing table is registered with the schema of its log: Sail refuses to re-declare one with a
                 # column of an array of structs ("different schema": its log names the list's element "element").
                 spark.sql(f"CREATE TABLE {table.name} USING DELTA LOCATION '{self.path(name)}'")
-                from emission_assets.lakehouse.schema_upgrade import check_layout
-
-                check_layout(spark, self, name)
+                if check_layout is not None:
+                    check_layout(spark, self, name)
             else:
                 spark.sql(
                     f"CREATE TABLE {table.name} ({table.ddl}) USING DELTA{partitioned} LOCATION '{self.path(name)}'"

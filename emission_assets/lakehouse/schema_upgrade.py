@@ -14,6 +14,7 @@ from pathlib import Path
 
 from emission_assets.errors import UserInputError
 from emission_assets.lakehouse.registry import UPGRADES, Registry, spec
+from emission_assets.lakehouse.writer import DeltaWriter
 
 log = logging.getLogger(__name__)
 LOCK_FILE = "_upgrade.lock"  # in the local lakehouse
@@ -56,8 +57,6 @@ def check_layout(spark, registry: Registry, name: str) -> None:
 
 
 def _convert(spark, registry: Registry, name: str) -> None:
-    from emission_assets.lakehouse.writer import DeltaWriter
-
     upgrade = UPGRADES[name]
     path = registry.path(name)
     old = spark.read.format("delta").load(path) if path else spark.table(registry.sql_name(name))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from emission_assets.engine.session import EngineConfig, get_spark
 from emission_assets.lakehouse.registry import Registry
+from emission_assets.lakehouse.schema_upgrade import check_layout
 from emission_assets.lakehouse.view_catalog import restore_views
 from emission_assets.lakehouse.writer import DeltaWriter
 from emission_assets.settings import Paths, paths
@@ -38,6 +39,6 @@ def open_lakehouse(config: EngineConfig | None = None, home: Paths | None = None
     with _OPENING:
         spark = get_spark(config)
         registry = registry_for(config, home or paths())
-        if registry.register(spark):
+        if registry.register(spark, check_layout=check_layout):
             restore_views(spark, registry)
     return Lakehouse(spark, registry, DeltaWriter(spark, registry))

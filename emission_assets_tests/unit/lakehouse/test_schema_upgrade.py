@@ -12,7 +12,7 @@ from deltalake import DeltaTable
 
 from emission_assets.lakehouse.bronze_ingest import known_names
 from emission_assets.lakehouse.registry import Registry, spec
-from emission_assets.lakehouse.schema_upgrade import TableLayoutError
+from emission_assets.lakehouse.schema_upgrade import TableLayoutError, check_layout
 from emission_assets.smard import bronze as bronze_smard
 from emission_assets.smard.silver import production_from_bronze, unparsed_payloads
 from emission_assets.tibber import bronze as bronze_tibber
@@ -50,7 +50,7 @@ def test_a_payload_only_smard_bronze_is_converted_once_and_keeps_every_file(spar
                                                           smard_file("html.json", "<html>maintenance</html>")])
 
     with caplog.at_level(logging.WARNING, logger="emission_assets.lakehouse.schema_upgrade"):
-        assert registry.register(spark, force=True)
+        assert registry.register(spark, force=True, check_layout=check_layout)
 
     assert any("converting bronze.smard_responses" in r.getMessage() for r in caplog.records)
     table = spark.table("bronze.smard_responses")
@@ -71,7 +71,7 @@ def test_a_payload_only_smard_bronze_is_converted_once_and_keeps_every_file(spar
     version = DeltaTable(path).version()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="emission_assets.lakehouse.schema_upgrade"):
-        assert registry.register(spark, force=True)  # a later session: nothing to convert
+        assert registry.register(spark, force=True, check_layout=check_layout)  # a later session: nothing to convert
     assert DeltaTable(path).version() == version and not caplog.records
 
 
@@ -81,7 +81,7 @@ def test_a_payload_only_tibber_bronze_is_converted(spark, registry):
     page = json.dumps({"data": {"viewer": {"home": {"consumption": {"pageInfo": {}, "nodes": [node]}}}}})
     write_old_layout(spark, registry, bronze_tibber, [tibber_file("page.json", page), tibber_file("busy.json", "busy")])
 
-    assert registry.register(spark, force=True)
+    assert registry.register(spark, force=True, check_layout=check_layout)
 
     table = spark.table("bronze.tibber_responses")
     rows = {r.file_name: r for r in table.collect()}
@@ -98,4 +98,22 @@ def test_a_table_of_an_unknown_layout_is_a_one_line_error_naming_it(spark, regis
 
     with pytest.raises(TableLayoutError, match=r"table bronze.smard_responses at .*smard_responses has columns this "
                                                r"version does not know .*missing: .*series.* move the folder away"):
-        registry.register(spark, force=True)
+        registry.register(spark, force=True, check_layout=check_layout)
+
+
+def test_opening_a_home_converts_its_old_bronze(spark):
+    """The production path: ``open_lakehouse`` (every step, every command) passes the layout check to the
+    registration, so a home of the earlier layout is converted when it is first opened."""
+    from emission_assets.lakehouse.session import open_lakehouse
+    from emission_assets.settings import paths
+
+    home_registry = Registry(lakehouse_root=paths().lakehouse)
+    home_registry.register(spark, force=True)  # the tables, empty, without a check
+    good = json.dumps({"meta_data": {"version": 1, "created": 7}, "series": [[START_MS, 5.0]]})
+    write_old_layout(spark, home_registry, bronze_smard, [smard_file("good.json", good)])
+    Registry(lakehouse_root=paths().home / "elsewhere").register(spark)  # the session points at another lakehouse
+
+    table = open_lakehouse().spark.table("bronze.smard_responses")
+
+    assert "payload" not in table.columns
+    assert [r.series for r in table.collect()] == [[(START_MS, 5.0)]]
